@@ -1,0 +1,1 @@
+"""LiftSense domain library."""

@@ -1,0 +1,1 @@
+"""Pose: landmarks, joint angles, normalisation, windows, motion synthesis and extraction."""

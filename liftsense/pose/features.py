@@ -1,0 +1,187 @@
+"""From landmark clips to model windows: the paper's 61 per-frame features, sliding windows, gap handling.
+
+`WindowFeaturizer` is stateless (nothing is learnt from data); `FeatureScaler` is the learnt part and is
+fitted on training windows only, scikit-learn style.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from liftsense.pose.angles import joint_angles
+from liftsense.pose.gaps import GAP_POLICIES, GapCounts, interpolate_short_gaps, valid_frames
+from liftsense.pose.landmarks import FEATURE_NAMES, KEPT_LANDMARKS, N_COORD_FEATURES
+from liftsense.pose.normalize import NORMALIZATIONS, normalize_clip
+from liftsense.pose.sequences import PoseSequences
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FeatureConfig:
+    normalization: str = "body"  # raw | body | canonical (see liftsense.pose.normalize)
+    include_angles: bool = True
+    window: int = 15
+    stride: int = 5
+    per_exercise_window: dict[str, int] = field(default_factory=dict)
+    gap_policy: str = "interpolate"  # interpolate | mask | drop
+    max_gap: int = 5  # frames; longer gaps are never interpolated
+    min_visibility: float = 0.5
+    max_missing_fraction: float = 0.2  # mask policy: windows with more missing frames are dropped
+
+    def __post_init__(self) -> None:
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}")
+        if self.gap_policy not in GAP_POLICIES:
+            raise ValueError(f"gap_policy must be one of {GAP_POLICIES}, got {self.gap_policy!r}")
+        if self.window < 1 or self.stride < 1:
+            raise ValueError(f"window ({self.window}) and stride ({self.stride}) must be >= 1")
+        self.per_exercise_window = dict(self.per_exercise_window)
+
+    def window_for(self, exercise: str) -> int:
+        return int(self.per_exercise_window.get(exercise, self.window))
+
+    @property
+    def max_window(self) -> int:
+        return max([self.window, *self.per_exercise_window.values()])
+
+    def feature_names(self) -> list[str]:
+        names = list(FEATURE_NAMES if self.include_angles else FEATURE_NAMES[:N_COORD_FEATURES])
+        if self.gap_policy == "mask":
+            names.append("frame_valid")
+        return names
+
+
+@dataclass
+class Windows:
+    """Model-ready windows. `clip_index` points into the `PoseSequences` they came from."""
+
+    x: np.ndarray  # (n, max_window, n_features) float32, left-padded with zeros for shorter windows
+    clip_index: np.ndarray  # (n,) int
+    start_frame: np.ndarray  # (n,) int
+    counts: GapCounts
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def sliding_starts(n_frames: int, window: int, stride: int) -> np.ndarray:
+    """Start frames of every full window; none when the clip is shorter than one window."""
+    if n_frames < window:
+        return np.zeros(0, dtype=int)
+    return np.arange(0, n_frames - window + 1, stride)
+
+
+def frame_features(landmarks: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """(T, 33, 4) -> (T, 51 [+10]) per-frame features; invalid frames come out NaN."""
+    xyz = landmarks[:, KEPT_LANDMARKS, :3].astype(np.float64)
+    coords = normalize_clip(xyz, cfg.normalization).reshape(len(xyz), -1)
+    if not cfg.include_angles:
+        return coords
+    return np.concatenate([coords, joint_angles(xyz)], axis=1)
+
+
+class WindowFeaturizer:
+    """Turns `PoseSequences` into `Windows` according to a `FeatureConfig`."""
+
+    def __init__(self, cfg: FeatureConfig) -> None:
+        self.cfg = cfg
+
+    def clip_windows(self, landmarks: np.ndarray, exercise: str) -> tuple[np.ndarray, np.ndarray, GapCounts]:
+        cfg = self.cfg
+        counts = GapCounts(frames=len(landmarks))
+        valid = valid_frames(landmarks, cfg.min_visibility)
+        counts.frames_missing = int((~valid).sum())
+        masked = landmarks.copy()
+        masked[~valid] = np.nan  # a low-visibility frame is treated as missing, never trusted
+        if cfg.gap_policy == "interpolate":
+            masked, now_valid = interpolate_short_gaps(masked, valid, cfg.max_gap)
+            counts.frames_interpolated = int((now_valid & ~valid).sum())
+            valid = now_valid
+        feats = frame_features(masked, cfg)
+        valid &= np.isfinite(feats).all(axis=1)  # e.g. a zero-length segment gives no angle
+        window = cfg.window_for(exercise)
+        starts = sliding_starts(len(landmarks), window, cfg.stride)
+        counts.windows = len(starts)
+        keep = []
+        for s in starts:
+            n_bad = int((~valid[s : s + window]).sum())
+            if cfg.gap_policy == "mask":
+                keep.append(n_bad <= cfg.max_missing_fraction * window)
+            else:
+                keep.append(n_bad == 0)
+        keep_arr = np.array(keep, dtype=bool)
+        counts.windows_dropped = int((~keep_arr).sum())
+        starts = starts[keep_arr] if len(starts) else starts
+        if cfg.gap_policy == "mask":
+            counts.frames_masked = int((~valid).sum())
+            feats = np.where(valid[:, None], feats, 0.0)
+            feats = np.concatenate([feats, valid[:, None].astype(np.float64)], axis=1)
+        n_feat = feats.shape[1]
+        out = np.zeros((len(starts), cfg.max_window, n_feat), dtype=np.float32)
+        for k, s in enumerate(starts):
+            out[k, cfg.max_window - window :] = feats[s : s + window]
+        if counts.windows == 0:
+            counts.clips_without_window = 1
+        return out, starts, counts
+
+    def transform(self, seqs: PoseSequences) -> Windows:
+        xs, clip_idx, starts_all = [], [], []
+        total = GapCounts()
+        for i in range(len(seqs)):
+            exercise = str(seqs.meta.at[i, "exercise"])
+            x, starts, counts = self.clip_windows(seqs.clip(i), exercise)
+            xs.append(x)
+            clip_idx.append(np.full(len(x), i))
+            starts_all.append(starts)
+            total.add(counts)
+            if counts.windows_dropped:
+                total.per_clip_dropped[str(seqs.meta.at[i, "sequence_id"])] = counts.windows_dropped
+        n_feat = len(self.cfg.feature_names())
+        x = np.concatenate(xs) if xs else np.zeros((0, self.cfg.max_window, n_feat), np.float32)
+        log.info("windows: %s", total.as_dict())
+        return Windows(
+            x=x,
+            clip_index=np.concatenate(clip_idx).astype(int) if clip_idx else np.zeros(0, int),
+            start_frame=np.concatenate(starts_all).astype(int) if starts_all else np.zeros(0, int),
+            counts=total,
+        )
+
+
+class FeatureScaler:
+    """Per-feature standardisation, fitted on training windows only (padding zeros excluded)."""
+
+    def __init__(self) -> None:
+        self.mean_: np.ndarray | None = None
+        self.scale_: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray) -> FeatureScaler:
+        frames = x.reshape(-1, x.shape[-1])
+        frames = frames[np.any(frames != 0, axis=1)]
+        if len(frames) == 0:
+            raise ValueError("cannot fit a scaler on zero frames")
+        self.mean_ = frames.mean(axis=0)
+        std = frames.std(axis=0)
+        self.scale_ = np.where(std > 1e-8, std, 1.0)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        if self.mean_ is None or self.scale_ is None:
+            raise RuntimeError("FeatureScaler.transform called before fit")
+        pad = ~np.any(x != 0, axis=-1, keepdims=True)
+        out = (x - self.mean_) / self.scale_
+        return np.where(pad, 0.0, out).astype(np.float32)
+
+    def state(self) -> dict[str, list[float]]:
+        assert self.mean_ is not None and self.scale_ is not None
+        return {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, list[float]]) -> FeatureScaler:
+        s = cls()
+        s.mean_ = np.asarray(state["mean"], dtype=np.float64)
+        s.scale_ = np.asarray(state["scale"], dtype=np.float64)
+        return s

@@ -1,0 +1,84 @@
+"""`PoseSequences`: a set of labelled landmark clips, stored flat (frames concatenated, clip offsets).
+
+Every data source (the synthesiser, the real datasets, the landmark-table files that the extraction CLI
+writes) becomes one of these, so features, splits and training never care where the data came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from liftsense.pose.landmarks import N_BLAZEPOSE
+
+#: One row per clip. `label` is "correct" or a fault name; `group` is what splits must keep together.
+META_COLUMNS = ("sequence_id", "exercise", "label", "correct", "group")
+
+
+@dataclass
+class PoseSequences:
+    """Clips of 33 BlazePose landmarks × (x, y, z, visibility); NaN rows mark frames with no detection."""
+
+    landmarks: np.ndarray  # (total_frames, 33, 4) float32
+    offsets: np.ndarray  # (n_clips + 1,) int64; clip i is landmarks[offsets[i]:offsets[i+1]]
+    meta: pd.DataFrame  # one row per clip, META_COLUMNS at least
+    fps: float = 30.0
+    source: str = "unknown"
+
+    def __post_init__(self) -> None:
+        if self.landmarks.ndim != 3 or self.landmarks.shape[1:] != (N_BLAZEPOSE, 4):
+            raise ValueError(f"landmarks must be (frames, {N_BLAZEPOSE}, 4), got {self.landmarks.shape}")
+        if self.offsets[0] != 0 or self.offsets[-1] != len(self.landmarks) or np.any(np.diff(self.offsets) < 0):
+            raise ValueError("offsets must start at 0, end at the frame count and never decrease")
+        if len(self.meta) != len(self.offsets) - 1:
+            raise ValueError(f"{len(self.meta)} metadata rows for {len(self.offsets) - 1} clips")
+        missing = [c for c in META_COLUMNS if c not in self.meta.columns]
+        if missing:
+            raise ValueError(f"clip metadata lacks columns {missing}")
+        self.meta = self.meta.reset_index(drop=True)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def clip(self, i: int) -> np.ndarray:
+        return self.landmarks[self.offsets[i] : self.offsets[i + 1]]
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def subset(self, indices: np.ndarray | list[int]) -> PoseSequences:
+        """The clips at `indices`, in that order (used by splits and per-exercise filters)."""
+        idx = np.asarray(indices, dtype=int)
+        parts = [self.clip(i) for i in idx]
+        lengths = np.array([len(p) for p in parts], dtype=np.int64)
+        landmarks = np.concatenate(parts) if parts else np.zeros((0, N_BLAZEPOSE, 4), np.float32)
+        return PoseSequences(
+            landmarks=landmarks,
+            offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            meta=self.meta.iloc[idx].reset_index(drop=True),
+            fps=self.fps,
+            source=self.source,
+        )
+
+    @staticmethod
+    def from_clips(clips: list[np.ndarray], meta: pd.DataFrame, fps: float, source: str) -> PoseSequences:
+        lengths = np.array([len(c) for c in clips], dtype=np.int64)
+        return PoseSequences(
+            landmarks=np.concatenate(clips).astype(np.float32),
+            offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            meta=meta,
+            fps=fps,
+            source=source,
+        )
+
+    def summary(self) -> dict[str, int | float]:
+        missing = np.isnan(self.landmarks[:, :, 0]).all(axis=1)
+        return {
+            "clips": len(self),
+            "frames": len(self.landmarks),
+            "frames_missing": int(missing.sum()),
+            "groups": int(self.meta["group"].nunique()),
+            "correct_fraction": float(self.meta["correct"].mean()) if len(self) else float("nan"),
+        }
