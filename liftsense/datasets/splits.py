@@ -1,0 +1,52 @@
+"""Leakage-free splits: whole groups (subject, date, near-duplicate group) go to one side only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+class LeakageError(AssertionError):
+    """A group appears on both sides of a split."""
+
+
+def assert_disjoint(meta: pd.DataFrame, *index_sets: np.ndarray) -> None:
+    """Raise LeakageError if any group (or clip) is shared between the given clip-index sets."""
+    seen: dict[str, int] = {}
+    for k, idx in enumerate(index_sets):
+        for g in set(meta["group"].iloc[np.asarray(idx, dtype=int)]):
+            if g in seen and seen[g] != k:
+                raise LeakageError(f"group {g!r} is in split {seen[g]} and split {k}")
+            seen[g] = k
+
+
+def group_kfold(meta: pd.DataFrame, n_splits: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified (by label) group k-fold over clips; each clip is tested exactly once."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    groups = meta["group"].astype(str).to_numpy()
+    n_groups = len(set(groups))
+    if n_groups < n_splits:
+        raise ValueError(f"{n_splits} folds need at least {n_splits} groups, the data has {n_groups}")
+    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    folds = [(tr, te) for tr, te in cv.split(np.zeros(len(meta)), meta["label"].astype(str), groups)]
+    for tr, te in folds:
+        assert_disjoint(meta, tr, te)
+    return folds
+
+
+def train_val_test(
+    meta: pd.DataFrame, n_splits: int = 5, fold: int = 0, val_fraction: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Test = fold `fold` of a group k-fold; validation = whole groups of the rest (for early stopping)."""
+    from sklearn.model_selection import GroupShuffleSplit
+
+    folds = group_kfold(meta, n_splits, seed)
+    if not 0 <= fold < n_splits:
+        raise ValueError(f"fold must be in [0, {n_splits}), got {fold}")
+    rest, test = folds[fold]
+    gss = GroupShuffleSplit(n_splits=1, test_size=val_fraction, random_state=seed)
+    tr, va = next(gss.split(rest, groups=meta["group"].iloc[rest].astype(str)))
+    train, val = rest[tr], rest[va]
+    assert_disjoint(meta, train, val, test)
+    return np.sort(train), np.sort(val), np.sort(test)

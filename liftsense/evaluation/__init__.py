@@ -1,0 +1,1 @@
+"""Metrics, baselines and report figures for form classification."""

@@ -1,0 +1,212 @@
+"""Posture-correction job: load landmarks, window them, train a form classifier, evaluate, track in MLflow.
+
+Called with a plain dict (the resolved Hydra config), so it runs and is tested without Hydra.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from liftsense.datasets.splits import assert_disjoint, train_val_test
+from liftsense.evaluation.metrics import clip_targets, confusion, evaluate, task_classes
+from liftsense.pose.features import FeatureConfig, FeatureScaler, Windows, WindowFeaturizer
+from liftsense.pose.sequences import PoseSequences
+
+log = logging.getLogger(__name__)
+
+
+def load_sequences(data: dict[str, Any]) -> PoseSequences:
+    """The dataset named by a `data` config: builtin | squat_3d | pushup | table."""
+    name = data["name"]
+    if name == "builtin":
+        from liftsense.pose.synth import SynthConfig, generate
+
+        synth = dict(data.get("synth") or {})
+        return generate(SynthConfig(**synth))
+    if name == "squat_3d":
+        from liftsense.datasets.real import load_squat_3d
+
+        return load_squat_3d()
+    if name == "pushup":
+        from liftsense.datasets.real import load_pushup
+
+        return load_pushup()
+    if name == "table":
+        import pandas as pd
+
+        from liftsense.pose.table import read_table, table_to_sequences
+
+        labels = pd.read_csv(data["labels"], dtype=str) if data.get("labels") else None
+        if labels is not None and "correct" in labels:
+            labels = labels.drop(columns="correct")
+        return table_to_sequences(read_table(data["path"]), labels=labels, source=str(data["path"]))
+    raise ValueError(f"unknown dataset {name!r}; expected builtin, squat_3d, pushup or table")
+
+
+def feature_config(features: dict[str, Any]) -> FeatureConfig:
+    return FeatureConfig(**{k: v for k, v in features.items()})
+
+
+@dataclass
+class Split:
+    seqs: PoseSequences
+    windows: Windows
+    x: np.ndarray  # scaled
+    y: np.ndarray  # window targets
+
+
+@dataclass
+class Prepared:
+    classes: list[str]
+    feature_cfg: FeatureConfig
+    scaler: FeatureScaler
+    train: Split
+    val: Split
+    test: Split
+    data_summary: dict[str, Any]
+
+    def preprocessing(self) -> dict[str, Any]:
+        return {"features": self.feature_cfg.__dict__, "scaler": self.scaler.state(), "classes": self.classes}
+
+
+def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
+    seqs = seqs if seqs is not None else load_sequences(cfg["data"])
+    task = cfg["task"]["name"]
+    classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
+    split = cfg["split"]
+    tr, va, te = train_val_test(seqs.meta, split["n_splits"], split["fold"], split["val_fraction"], cfg["seed"])
+    assert_disjoint(seqs.meta, tr, va, te)
+    fcfg = feature_config(cfg["features"])
+    featurizer = WindowFeaturizer(fcfg)
+    parts = {}
+    for name, idx in (("train", tr), ("val", va), ("test", te)):
+        sub = seqs.subset(idx)
+        parts[name] = (sub, featurizer.transform(sub))
+    scaler = FeatureScaler().fit(parts["train"][1].x)  # training windows only
+    splits = {}
+    for name, (sub, win) in parts.items():
+        y_clip = clip_targets(task, sub.meta, classes)
+        keep = y_clip[win.clip_index] >= 0
+        if not keep.all():
+            log.warning("%s: %d windows of labels unknown to the model are left out", name, int((~keep).sum()))
+        win = Windows(win.x[keep], win.clip_index[keep], win.start_frame[keep], win.counts)
+        splits[name] = Split(sub, win, scaler.transform(win.x), y_clip[win.clip_index])
+    summary = {
+        "source": seqs.source, **{f"all_{k}": v for k, v in seqs.summary().items()},
+        **{f"{n}_clips": len(s.seqs) for n, s in splits.items()},
+        **{f"{n}_windows": len(s.x) for n, s in splits.items()},
+        **{f"{n}_groups": int(s.seqs.meta["group"].nunique()) for n, s in splits.items()},
+        **{f"gaps_{k}": v for k, v in splits["train"].windows.counts.as_dict().items()},
+    }  # fmt: skip
+    for n, s in splits.items():
+        if len(s.x) == 0:
+            raise ValueError(f"the {n} split has no windows; check window length and gap policy")
+    log.info("data: %s", summary)
+    return Prepared(classes, fcfg, scaler, splits["train"], splits["val"], splits["test"], summary)
+
+
+def build_module(cfg: dict[str, Any], prep: Prepared):  # noqa: ANN201 - torch imported lazily
+    from liftsense.models.form_classifier import FormClassifier
+
+    model = cfg["model"]
+    weights = None
+    if cfg["trainer"].get("class_weighting") == "balanced":
+        counts = np.bincount(prep.train.y, minlength=len(prep.classes)).astype(float)
+        weights = (counts.sum() / np.maximum(counts, 1) / len(counts)).tolist()
+    return FormClassifier(
+        network=model["name"], n_features=prep.train.x.shape[-1], classes=prep.classes,
+        preprocessing=prep.preprocessing(), lr=model["lr"], weight_decay=model.get("weight_decay", 0.0),
+        class_weights=weights, net_kwargs=dict(model.get("net") or {}),
+    )  # fmt: skip
+
+
+def _loader(split: Split, batch_size: int, shuffle: bool, seed: int):  # noqa: ANN202
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    ds = TensorDataset(torch.from_numpy(split.x), torch.from_numpy(split.y.astype(np.int64)))
+    gen = torch.Generator().manual_seed(seed)
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen if shuffle else None)
+
+
+def run(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Train, evaluate on the held-out groups and track everything. Returns the test metrics and run id."""
+    import mlflow
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+    from pytorch_lightning.loggers import MLFlowLogger
+
+    from liftsense.tracking import fingerprint, flatten, git_version, setup_mlflow
+
+    t0 = time.perf_counter()
+    pl.seed_everything(cfg["seed"], workers=True, verbose=False)
+    seqs = load_sequences(cfg["data"])
+    prep = prepare(cfg, seqs)
+    module = build_module(cfg, prep)
+
+    lcfg, tcfg = cfg["logger"], cfg["trainer"]
+    task = cfg["task"]["name"]
+    experiment = lcfg["experiment"]
+    setup_mlflow(lcfg["tracking_uri"], experiment, lcfg.get("artifact_location"))
+    logger = MLFlowLogger(experiment_name=experiment, tracking_uri=lcfg["tracking_uri"],
+                          run_name=lcfg.get("run_name"), log_model=False)  # fmt: skip
+    out_dir = Path(cfg["paths"]["output_dir"])
+    ckpt = ModelCheckpoint(dirpath=out_dir / "checkpoints", monitor="val_loss", save_top_k=1, filename="best")
+    trainer = pl.Trainer(
+        max_epochs=tcfg["max_epochs"], accelerator=tcfg.get("accelerator", "cpu"), devices=1, logger=logger,
+        callbacks=[EarlyStopping(monitor="val_loss", patience=tcfg["patience"]), ckpt],
+        enable_progress_bar=tcfg.get("progress_bar", True), enable_model_summary=False,
+        limit_train_batches=tcfg.get("limit_train_batches", 1.0), deterministic=tcfg.get("deterministic", False),
+        log_every_n_steps=10,
+    )  # fmt: skip
+    bs = tcfg["batch_size"]
+    trainer.fit(module, _loader(prep.train, bs, True, cfg["seed"]), _loader(prep.val, 1024, False, cfg["seed"]))
+    best = type(module).load_from_checkpoint(ckpt.best_model_path) if ckpt.best_model_path else module
+    train_seconds = time.perf_counter() - t0
+
+    proba = best.predict_proba(prep.test.x)
+    metrics = evaluate(proba, prep.test.windows.clip_index, prep.test.seqs.meta, prep.classes, task)
+    metrics["train_seconds"] = train_seconds
+    metrics["epochs"] = float(trainer.current_epoch)
+    run_id = logger.run_id
+    client = logger.experiment
+    client.log_batch(run_id, params=[mlflow.entities.Param(k, v) for k, v in flatten(cfg).items()])
+    tags = {
+        **git_version(), "data_source": seqs.source, "task": task, "model": cfg["model"]["name"],
+        "data_fingerprint": fingerprint(seqs.landmarks, seqs.offsets, seqs.meta["label"].to_numpy()),
+        "normalization": prep.feature_cfg.normalization,
+    }  # fmt: skip
+    for k, v in tags.items():
+        client.set_tag(run_id, k, str(v))
+    for k, v in metrics.items():
+        client.log_metric(run_id, f"test_{k}", float(v))
+    for k, v in prep.data_summary.items():
+        if isinstance(v, int | float):
+            client.log_metric(run_id, f"data_{k}", float(v))
+
+    from liftsense.evaluation.figures import confusion_figure, per_exercise_figure
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        title = f"{cfg['model']['name']} / {task} / {seqs.source}"
+        cm = confusion(proba, prep.test.windows.clip_index, prep.test.seqs.meta, prep.classes, task)
+        confusion_figure(cm, prep.classes, tmp_path / "confusion_matrix.png", f"test windows: {title}")
+        per_exercise_figure(metrics, tmp_path / "per_exercise.png", f"test: {title}")
+        (tmp_path / "data_summary.json").write_text(json.dumps(prep.data_summary, indent=2, default=str))
+        (tmp_path / "preprocessing.json").write_text(json.dumps(prep.preprocessing(), indent=2))
+        for f in tmp_path.iterdir():
+            client.log_artifact(run_id, str(f))
+    if lcfg.get("log_model", True):
+        with mlflow.start_run(run_id=run_id):
+            mlflow.pytorch.log_model(best, name="model", serialization_format="pickle",
+                                     pip_requirements=["torch==2.13.0", "pytorch-lightning==2.6.6"])  # fmt: skip
+    log.info("test: %s", {k: round(v, 4) for k, v in metrics.items()})
+    return {"run_id": run_id, "metrics": metrics, "checkpoint": ckpt.best_model_path}

@@ -1,0 +1,62 @@
+"""MLflow helpers: sqlite tracking by default, flattened params, data and git version tags."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from liftsense.datasets.paths import REPO_ROOT
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+
+def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config -> {"a.b.c": "value"}; MLflow params are strings of at most 6000 characters."""
+    out: dict[str, str] = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = str(value)[:6000]
+    return out
+
+
+def git_version() -> dict[str, str]:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10,
+                                  check=True).stdout.strip()  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return "unknown"
+
+    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": str(bool(git("status", "--porcelain")))}
+
+
+def fingerprint(*arrays: Any) -> str:
+    """Short content hash of the data a run used (landmarks, offsets, labels)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(a.tobytes() if hasattr(a, "tobytes") else str(a).encode())
+    return h.hexdigest()[:16]
+
+
+def sqlite_uri(path: str | Path) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def setup_mlflow(tracking_uri: str, experiment: str, artifact_location: str | None) -> str:
+    """Point MLflow at the store and make sure the experiment exists; returns its id."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    exp = mlflow.get_experiment_by_name(experiment)
+    if exp is not None:
+        return exp.experiment_id
+    location = Path(artifact_location).resolve().as_uri() if artifact_location else None
+    return mlflow.create_experiment(experiment, artifact_location=location)
