@@ -210,3 +210,35 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
                                      pip_requirements=["torch==2.13.0", "pytorch-lightning==2.6.6"])  # fmt: skip
     log.info("test: %s", {k: round(v, 4) for k, v in metrics.items()})
     return {"run_id": run_id, "metrics": metrics, "checkpoint": ckpt.best_model_path}
+
+
+def load_classifier(model_uri: str | None = None, checkpoint: str | None = None):  # noqa: ANN201
+    """A trained FormClassifier from an MLflow model URI (runs:/ID/model, models:/name@alias) or a checkpoint."""
+    if bool(model_uri) == bool(checkpoint):
+        raise ValueError("give exactly one of model_uri or checkpoint")
+    if checkpoint:
+        from liftsense.models.form_classifier import FormClassifier
+
+        if not Path(checkpoint).exists():
+            raise FileNotFoundError(f"checkpoint {checkpoint} not found")
+        return FormClassifier.load_from_checkpoint(checkpoint, map_location="cpu")
+    import mlflow.pytorch
+
+    return mlflow.pytorch.load_model(model_uri, map_location="cpu")
+
+
+def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.ndarray, Windows]:  # noqa: ANN001
+    """Score any landmark dataset with a trained classifier, using the preprocessing saved with it."""
+    pre = module.hparams.preprocessing
+    classes = list(pre["classes"])
+    windows = WindowFeaturizer(FeatureConfig(**pre["features"])).transform(seqs)
+    y = clip_targets(task, seqs.meta, classes)
+    keep = y[windows.clip_index] >= 0
+    if not keep.any():
+        raise ValueError(f"none of the labels {sorted(set(seqs.meta['label']))} is known to the model ({classes})")
+    windows = Windows(windows.x[keep], windows.clip_index[keep], windows.start_frame[keep], windows.counts)
+    x = FeatureScaler.from_state(pre["scaler"]).transform(windows.x)
+    proba = module.predict_proba(x)
+    metrics = evaluate(proba, windows.clip_index, seqs.meta, classes, task)
+    metrics["windows_unknown_label"] = float((~keep).sum())
+    return metrics, proba, windows

@@ -30,6 +30,7 @@ class FeatureConfig:
     gap_policy: str = "interpolate"  # interpolate | mask | drop
     max_gap: int = 5  # frames; longer gaps are never interpolated
     min_visibility: float = 0.5
+    min_visible_fraction: float = 0.5  # of the 17 kept landmarks, per frame
     max_missing_fraction: float = 0.2  # mask policy: windows with more missing frames are dropped
 
     def __post_init__(self) -> None:
@@ -93,7 +94,7 @@ class WindowFeaturizer:
     def clip_windows(self, landmarks: np.ndarray, exercise: str) -> tuple[np.ndarray, np.ndarray, GapCounts]:
         cfg = self.cfg
         counts = GapCounts(frames=len(landmarks))
-        valid = valid_frames(landmarks, cfg.min_visibility)
+        valid = valid_frames(landmarks, cfg.min_visibility, cfg.min_visible_fraction)
         counts.frames_missing = int((~valid).sum())
         masked = landmarks.copy()
         masked[~valid] = np.nan  # a low-visibility frame is treated as missing, never trusted
