@@ -25,18 +25,22 @@ SQUAT19_TO_BLAZEPOSE: tuple[int, ...] = (
 SQUAT_CORRECT_LABELS = frozenset({"olympic squat", "powerlifting squat"})
 
 
-def reject_triangulation_outliers(kp33: np.ndarray, max_torso_lengths: float = 4.0) -> tuple[np.ndarray, int]:
+def reject_triangulation_outliers(
+    kp33: np.ndarray, max_torso_lengths: float = 4.0, max_abs_cm: float = 1000.0
+) -> tuple[np.ndarray, int]:
     """Blank frames whose kept joints fly off (failed triangulation: values up to ±1e5 cm).
 
-    A frame is rejected when any kept joint lies more than `max_torso_lengths` median torso lengths from the
-    clip's median hip centre. Returns the cleaned copy and the number of frames rejected.
+    A frame is rejected when any kept coordinate is beyond `max_abs_cm` (10 m: outside any capture room), or any
+    kept joint lies more than `max_torso_lengths` median torso lengths from the clip's median hip centre.
+    Returns the cleaned copy and the number of frames rejected.
     """
     out = kp33.copy()
     kept = out[:, KEPT_LANDMARKS, :3].astype(np.float64)
+    kept[(np.abs(kept) > max_abs_cm).any(axis=(1, 2))] = np.nan
     centre = np.nanmedian(hip_centre(kept), axis=0)
     torso = np.nanmedian(torso_length(kept))
     dist = np.linalg.norm(kept - centre, axis=-1)
-    bad = ~(np.nanmax(np.where(np.isfinite(dist), dist, np.inf), axis=1) <= max_torso_lengths * torso)
+    bad = ~(np.max(np.where(np.isfinite(dist), dist, np.inf), axis=1) <= max_torso_lengths * torso)
     out[bad] = np.nan
     return out, int(bad.sum())
 

@@ -160,7 +160,7 @@ class FeatureScaler:
         self.scale_: np.ndarray | None = None
 
     def fit(self, x: np.ndarray) -> FeatureScaler:
-        frames = x.reshape(-1, x.shape[-1])
+        frames = x.reshape(-1, x.shape[-1]).astype(np.float64)
         frames = frames[np.any(frames != 0, axis=1)]
         if len(frames) == 0:
             raise ValueError("cannot fit a scaler on zero frames")

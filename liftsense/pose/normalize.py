@@ -5,7 +5,7 @@
 - `body`: centred on the hip midpoint of each frame and divided by the clip's median torso length
   (hip midpoint to shoulder midpoint), so position and camera distance drop out.
 - `canonical`: `body`, then rotated about the vertical axis so that the hip line points along +x
-  (median over the clip), so the camera's yaw around the lifter drops out as well.
+  (mean direction over the clip), so the camera's yaw around the lifter drops out as well.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def normalize_clip(xyz: np.ndarray, mode: str) -> np.ndarray:
     out = centred / scale
     if mode == "canonical":
         hip_axis = out[:, KEPT["left_hip"], :] - out[:, KEPT["right_hip"], :]
-        yaw = np.nanmedian(np.arctan2(hip_axis[:, 2], hip_axis[:, 0]))
+        mean_axis = np.nanmean(hip_axis, axis=0)  # the mean vector, not a mean angle: no wrap-around
+        yaw = np.arctan2(mean_axis[2], mean_axis[0])
         if np.isfinite(yaw):
             c, s = np.cos(yaw), np.sin(yaw)
             # rotation about y that sends the hip axis (cos yaw, ., sin yaw) to (+1, ., 0)

@@ -85,7 +85,7 @@ FAULTS: dict[str, tuple[Fault, ...]] = {
         Fault("insufficient_depth", "the hips stay well above the knees",
               "hip drop: correct 40-62% of leg length, fault 22-38%"),
         Fault("knees_caving", "the knees collapse inward (valgus)",
-              "knee bend direction toward the midline: correct -5 to 6°, fault 12-35°"),
+              "knee bend direction toward the midline: correct -5 to 6°, fault 12-28°"),
         Fault("heels_lifting", "the heels come off the floor at the bottom",
               "heel lift: correct 0-3°, fault 7-20°"),
         Fault("excessive_forward_lean", "the chest drops and the torso folds forward",

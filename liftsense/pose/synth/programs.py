@@ -36,7 +36,7 @@ def squat(p, side, body, rng, fault, habit) -> Pose:
     leg = body.thigh + body.shank
     drop = _pick(rng, (0.40, 0.62), (0.22, 0.38), fault == "insufficient_depth") * leg
     lean = _pick(rng, (20, 45), (50, 72), fault == "excessive_forward_lean") + habit["lean"]
-    knee_in = _pick(rng, (-5, 6), (12, 35), fault == "knees_caving")
+    knee_in = _pick(rng, (-5, 6), (12, 28), fault == "knees_caving")
     heel = _pick(rng, (0, 3), (7, 20), fault == "heels_lifting")
     hip = hip + p[:, None] * np.array([0.0, -drop, -0.45 * drop])
     return Pose(

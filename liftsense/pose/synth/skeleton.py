@@ -203,7 +203,7 @@ def build_landmarks(body: Body, pose: Pose) -> np.ndarray:
         toe = ankle + body.toe_front * foot_fwd - body.ankle_height * up
         if pose.leg_mode == "ik":
             hl, tl = getattr(pose, f"heel_lift_{s}"), getattr(pose, f"toe_lift_{s}")
-            heel = toe + _rotate(heel - toe, foot_side, -hl)
+            heel = toe + _rotate(heel - toe, foot_side, hl)
             toe = heel + _rotate(toe - heel, foot_side, -tl)
         else:  # a free foot turns with the shank
             shank_angle = getattr(pose, f"hip_flex_{s}") - getattr(pose, f"knee_flex_{s}")

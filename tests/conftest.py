@@ -1,0 +1,31 @@
+"""Shared fixtures. Real-data tests skip cleanly when ../shared/data is absent, except in CI where they must run."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from liftsense.datasets.paths import GET_DATA_HINT, data_dir
+
+
+def require_real_data(*parts: str):
+    path = data_dir().joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the real-data tests but {path} is missing. {GET_DATA_HINT}")
+        pytest.skip(f"{path} is absent. {GET_DATA_HINT}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_synth():
+    from liftsense.pose.synth import SynthConfig, generate
+
+    return generate(SynthConfig(seed=3, clips_per_exercise=8, subjects=6))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)

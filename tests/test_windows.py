@@ -1,0 +1,109 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from liftsense.pose.features import FeatureConfig, FeatureScaler, WindowFeaturizer, sliding_starts
+from liftsense.pose.gaps import interpolate_short_gaps, valid_frames
+from liftsense.pose.landmarks import BP, KEPT_LANDMARKS
+from liftsense.pose.normalize import normalize_clip
+from liftsense.pose.sequences import PoseSequences
+
+
+def test_sliding_starts_edges():
+    assert sliding_starts(14, 15, 5).tolist() == []
+    assert sliding_starts(15, 15, 5).tolist() == [0]
+    assert sliding_starts(30, 15, 5).tolist() == [0, 5, 10, 15]
+    assert sliding_starts(31, 15, 5).tolist() == [0, 5, 10, 15]
+    assert sliding_starts(20, 15, 1).tolist() == list(range(6))
+
+
+def _clip(n, rng, start=0.0):
+    base = rng.uniform(0.3, 0.7, (33, 3))
+    lm = np.zeros((n, 33, 4), np.float32)
+    lm[..., :3] = base + np.linspace(0, 0.1, n)[:, None, None] + start
+    lm[..., 3] = 0.99
+    return lm
+
+
+def _seqs(clips, exercises):
+    meta = pd.DataFrame({"sequence_id": [f"c{i}" for i in range(len(clips))], "exercise": exercises,
+                         "label": "correct", "correct": True, "group": "g"})  # fmt: skip
+    return PoseSequences.from_clips(clips, meta, fps=30, source="test")
+
+
+def test_windows_shape_and_per_exercise_length(rng):
+    seqs = _seqs([_clip(40, rng), _clip(40, rng)], ["squat", "curl"])
+    cfg = FeatureConfig(window=15, stride=5, per_exercise_window={"squat": 20})
+    w = WindowFeaturizer(cfg).transform(seqs)
+    n_squat, n_curl = len(sliding_starts(40, 20, 5)), len(sliding_starts(40, 15, 5))
+    assert w.x.shape == (n_squat + n_curl, 20, 61)
+    curl = w.x[w.clip_index == 1]
+    assert np.all(curl[:, :5] == 0) and np.all(np.any(curl[:, 5:] != 0, axis=-1))  # left-padded
+
+
+def test_gap_policies_count_and_handle_missing_frames(rng):
+    clip = _clip(45, rng)
+    clip[20:23] = np.nan  # a short gap: 3 frames with no detection
+    clip[30, KEPT_LANDMARKS[:12], 3] = 0.1  # a frame where most kept landmarks are barely visible
+    seqs = _seqs([clip], ["squat"])
+    interp = WindowFeaturizer(FeatureConfig(gap_policy="interpolate", max_gap=5)).transform(seqs)
+    drop = WindowFeaturizer(FeatureConfig(gap_policy="drop")).transform(seqs)
+    mask = WindowFeaturizer(FeatureConfig(gap_policy="mask", max_missing_fraction=0.3)).transform(seqs)
+    assert interp.counts.frames_missing == drop.counts.frames_missing == 4
+    assert interp.counts.frames_interpolated == 4 and interp.counts.windows_dropped == 0
+    # windows touching frames 20-22 or 30 are dropped: starts 10, 15, 20 (20-22) and 20, 25, 30 (30)
+    assert drop.counts.windows_dropped == len({10, 15, 20, 25, 30})
+    assert mask.x.shape[-1] == 62 and mask.counts.frames_masked == 4
+    assert set(np.unique(mask.x[..., -1])) <= {0.0, 1.0} and (mask.x[..., -1] == 0).any()
+    assert np.isfinite(mask.x).all() and np.isfinite(interp.x).all()
+
+
+def test_interpolation_is_linear_and_never_extrapolates():
+    v = np.arange(10, dtype=float)[:, None, None] * np.ones((10, 2, 3))
+    valid = np.ones(10, bool)
+    valid[[0, 4, 5]] = False
+    filled, now = interpolate_short_gaps(np.where(valid[:, None, None], v, np.nan), valid, max_gap=2)
+    assert now.tolist() == [False] + [True] * 9
+    np.testing.assert_allclose(filled[4:6], v[4:6])
+    _, none = interpolate_short_gaps(v, valid, max_gap=1)
+    assert not none[4] and not none[5]
+
+
+def test_valid_frames_treats_missing_visibility_as_visible(rng):
+    clip = _clip(3, rng)
+    clip[..., 3] = np.nan  # 3-D data carries no visibility
+    clip[2, BP["left_knee"], 0] = np.nan
+    assert valid_frames(clip, 0.5).tolist() == [True, True, False]
+
+
+def test_body_normalisation_removes_position_and_scale(rng):
+    xyz = rng.normal(size=(10, 17, 3))
+    moved = 3.0 * xyz + np.array([5.0, -2.0, 1.0])
+    np.testing.assert_allclose(normalize_clip(xyz, "body"), normalize_clip(moved, "body"), atol=1e-9)
+    assert not np.allclose(normalize_clip(xyz, "raw"), normalize_clip(moved, "raw"))
+
+
+def test_canonical_normalisation_removes_camera_yaw(rng):
+    xyz = rng.normal(size=(10, 17, 3))
+    a = np.radians(35)
+    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    np.testing.assert_allclose(normalize_clip(xyz, "canonical"), normalize_clip(xyz @ rot.T, "canonical"), atol=1e-9)
+
+
+def test_scaler_fits_train_only_and_keeps_padding(rng):
+    x = rng.normal(5, 2, (50, 15, 4)).astype(np.float32)
+    x[:, :3] = 0  # padding
+    s = FeatureScaler().fit(x)
+    z = s.transform(x)
+    assert np.all(z[:, :3] == 0)
+    assert abs(z[:, 3:].mean()) < 0.05 and abs(z[:, 3:].std() - 1) < 0.05
+    with pytest.raises(RuntimeError):
+        FeatureScaler().transform(x)
+    np.testing.assert_allclose(FeatureScaler.from_state(s.state()).transform(x), z)
+
+
+def test_bad_config_is_named():
+    with pytest.raises(ValueError, match="normalization"):
+        FeatureConfig(normalization="pixels")
+    with pytest.raises(ValueError, match="gap_policy"):
+        FeatureConfig(gap_policy="ignore")
