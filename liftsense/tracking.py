@@ -30,8 +30,9 @@ def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 def git_version() -> dict[str, str]:
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10,
-                                  check=True).stdout.strip()  # fmt: skip
+            return subprocess.run(
+                ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return "unknown"
 

@@ -7,9 +7,21 @@ from liftsense.pose.landmarks import ANGLE_NAMES, FEATURE_NAMES, KEPT, KEPT_LAND
 
 def test_table_matches_paper_layout():
     assert KEPT_LANDMARKS == (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32)
-    assert len(FEATURE_NAMES) == 61 and FEATURE_NAMES[0] == "nose_x" and FEATURE_NAMES[-1] == "right_ankle_angle"
-    assert ANGLE_NAMES == ("left_elbow", "right_elbow", "left_shoulder", "right_shoulder", "left_hip", "right_hip",
-                           "left_knee", "right_knee", "left_ankle", "right_ankle")  # fmt: skip
+    assert (
+        len(FEATURE_NAMES) == 61 and FEATURE_NAMES[0] == "nose_x" and FEATURE_NAMES[-1] == "right_ankle_angle"
+    )
+    assert ANGLE_NAMES == (
+        "left_elbow",
+        "right_elbow",
+        "left_shoulder",
+        "right_shoulder",
+        "left_hip",
+        "right_hip",
+        "left_knee",
+        "right_knee",
+        "left_ankle",
+        "right_ankle",
+    )
     assert "left_heel" in KEPT_NAMES and "left_eye" not in KEPT_NAMES
 
 

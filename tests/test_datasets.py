@@ -3,7 +3,13 @@ import pandas as pd
 import pytest
 
 from liftsense.datasets.splits import LeakageError, assert_disjoint, group_kfold, train_val_test
-from liftsense.pose.table import LandmarkTableError, read_table, sequences_to_table, table_to_sequences, write_table
+from liftsense.pose.table import (
+    LandmarkTableError,
+    read_table,
+    sequences_to_table,
+    table_to_sequences,
+    write_table,
+)
 from tests.conftest import require_real_data
 
 
@@ -40,10 +46,10 @@ def test_landmark_table_round_trip(tmp_path, small_synth):
 def test_bad_tables_are_named(tmp_path):
     bad = tmp_path / "broken.parquet"
     bad.write_bytes(b"not parquet")
-    with pytest.raises(LandmarkTableError, match="broken.parquet: unreadable"):
+    with pytest.raises(LandmarkTableError, match=r"broken\.parquet: unreadable"):
         read_table(bad)
     (tmp_path / "x.csv").write_text("sequence_id,frame_index\na,0\n")
-    with pytest.raises(LandmarkTableError, match="x.csv: missing"):
+    with pytest.raises(LandmarkTableError, match=r"x\.csv: missing"):
         read_table(tmp_path / "x.csv")
     with pytest.raises(LandmarkTableError, match="extension"):
         read_table(tmp_path / "x.json") if (tmp_path / "x.json").write_text("{}") else None
@@ -59,8 +65,15 @@ def test_squat_3d_maps_to_17_landmarks_and_splits_by_date():
     kept = seqs.landmarks[:, KEPT_LANDMARKS, :3]
     ok = np.isfinite(kept).all(axis=(1, 2))
     assert ok.mean() > 0.99 and np.abs(kept[ok]).max() < 1000  # triangulation blow-ups removed
-    assert set(seqs.meta.label) == {"olympic squat", "powerlifting squat", "no depth", "heels lifting",
-                                    "toes lifting", "bending forward", "knees caving"}  # fmt: skip
+    assert set(seqs.meta.label) == {
+        "olympic squat",
+        "powerlifting squat",
+        "no depth",
+        "heels lifting",
+        "toes lifting",
+        "bending forward",
+        "knees caving",
+    }
     for tr, te in group_kfold(seqs.meta, 4):
         assert not set(seqs.meta.group.iloc[tr]) & set(seqs.meta.group.iloc[te])
         assert not set(seqs.meta.sequence_id.iloc[tr]) & set(seqs.meta.sequence_id.iloc[te])

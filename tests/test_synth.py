@@ -4,10 +4,10 @@ import pytest
 from liftsense.pose.angles import joint_angles
 from liftsense.pose.landmarks import ANGLE_NAMES, BP, KEPT_LANDMARKS
 from liftsense.pose.synth import EXERCISES, FAULTS, SynthConfig, generate
+from liftsense.pose.synth.dataset import _habit
 from liftsense.pose.synth.faults import markdown
 from liftsense.pose.synth.programs import PROGRAMS
 from liftsense.pose.synth.skeleton import Body, build_landmarks, two_link_ik
-from liftsense.pose.synth.dataset import _habit
 
 
 def test_same_seed_same_bytes_other_seed_differs():
@@ -15,7 +15,9 @@ def test_same_seed_same_bytes_other_seed_differs():
     a, b = generate(cfg), generate(cfg)
     assert a.landmarks.tobytes() == b.landmarks.tobytes() and a.meta.equals(b.meta)
     c = generate(SynthConfig(seed=8, clips_per_exercise=4, subjects=3, exercises=["squat", "side_raise"]))
-    assert a.landmarks.shape != c.landmarks.shape or not np.array_equal(a.landmarks, c.landmarks, equal_nan=True)
+    assert a.landmarks.shape != c.landmarks.shape or not np.array_equal(
+        a.landmarks, c.landmarks, equal_nan=True
+    )
 
 
 def test_every_exercise_and_fault_present_with_paper_balance(small_synth):
@@ -33,14 +35,18 @@ def test_fault_catalogue_documented_in_one_place():
     from pathlib import Path
 
     doc = (Path(__file__).parents[1] / "docs" / "faults.md").read_text()
-    assert doc.strip() == markdown().strip(), "regenerate: python -m liftsense.pose.synth.faults > docs/faults.md"
+    assert doc.strip() == markdown().strip(), (
+        "regenerate: python -m liftsense.pose.synth.faults > docs/faults.md"
+    )
 
 
 def test_two_link_ik_keeps_segment_lengths():
     hip = np.array([[0.0, 0.9, 0.0]])
     ankle = np.array([[0.1, 0.1, 0.2]])
     knee = two_link_ik(hip, ankle, 0.45, 0.42, np.array([[0.0, 0.0, 1.0]]))
-    assert np.linalg.norm(knee - hip) == pytest.approx(0.45) and np.linalg.norm(knee - ankle) == pytest.approx(0.42)
+    assert np.linalg.norm(knee - hip) == pytest.approx(0.45) and np.linalg.norm(
+        knee - ankle
+    ) == pytest.approx(0.42)
     assert knee[0, 2] > 0.1  # bends forward
 
 
@@ -74,6 +80,10 @@ def test_squat_faults_are_kinematically_what_they_say(seed):
 
 
 def test_curl_faults():
-    ok, drift, partial = _world("barbell_curl", None), _world("barbell_curl", "elbow_drift"), _world("barbell_curl", "partial_range")
+    ok, drift, partial = (
+        _world("barbell_curl", None),
+        _world("barbell_curl", "elbow_drift"),
+        _world("barbell_curl", "partial_range"),
+    )
     assert drift[-1, BP["left_elbow"], 2] > ok[-1, BP["left_elbow"], 2] + 0.03  # elbow travels forward
     assert _angle(partial, "left_elbow")[-1] > _angle(ok, "left_elbow")[-1] + 10

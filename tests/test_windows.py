@@ -26,8 +26,15 @@ def _clip(n, rng, start=0.0):
 
 
 def _seqs(clips, exercises):
-    meta = pd.DataFrame({"sequence_id": [f"c{i}" for i in range(len(clips))], "exercise": exercises,
-                         "label": "correct", "correct": True, "group": "g"})  # fmt: skip
+    meta = pd.DataFrame(
+        {
+            "sequence_id": [f"c{i}" for i in range(len(clips))],
+            "exercise": exercises,
+            "label": "correct",
+            "correct": True,
+            "group": "g",
+        }
+    )
     return PoseSequences.from_clips(clips, meta, fps=30, source="test")
 
 
@@ -87,7 +94,9 @@ def test_canonical_normalisation_removes_camera_yaw(rng):
     xyz = rng.normal(size=(10, 17, 3))
     a = np.radians(35)
     rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
-    np.testing.assert_allclose(normalize_clip(xyz, "canonical"), normalize_clip(xyz @ rot.T, "canonical"), atol=1e-9)
+    np.testing.assert_allclose(
+        normalize_clip(xyz, "canonical"), normalize_clip(xyz @ rot.T, "canonical"), atol=1e-9
+    )
 
 
 def test_scaler_fits_train_only_and_keeps_padding(rng):

@@ -28,9 +28,17 @@ def main(cfg: DictConfig) -> None:
     seqs = load_sequences(c["data"])
     if c["subset"] == "test":
         s = c["split"]
-        seqs = seqs.subset(train_val_test(seqs.meta, s["n_splits"], s["fold"], s["val_fraction"], c["seed"])[2])
+        seqs = seqs.subset(
+            train_val_test(seqs.meta, s["n_splits"], s["fold"], s["val_fraction"], c["seed"])[2]
+        )
     metrics, _, _ = score(module, seqs, c["task"]["name"])
-    for key in ("clip_f1", "clip_macro_f1", "clip_accuracy", "window_accuracy", "baseline_always_correct_clip_f1"):
+    for key in (
+        "clip_f1",
+        "clip_macro_f1",
+        "clip_accuracy",
+        "window_accuracy",
+        "baseline_always_correct_clip_f1",
+    ):
         if key in metrics:
             log.info("%-34s %.4f", key, metrics[key])
     if c["output_json"]:
@@ -41,7 +49,9 @@ def main(cfg: DictConfig) -> None:
         exp_id = setup_mlflow(c["logger"]["tracking_uri"], experiment, c["logger"]["artifact_location"])
         with mlflow.start_run(experiment_id=exp_id, run_name=c["logger"]["run_name"]):
             mlflow.log_params({k: v for k, v in flatten(c).items() if not k.startswith("logger.")})
-            mlflow.set_tags({"evaluated_model": c["model_uri"] or c["checkpoint"], "data_source": seqs.source})
+            mlflow.set_tags(
+                {"evaluated_model": c["model_uri"] or c["checkpoint"], "data_source": seqs.source}
+            )
             mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
 
 

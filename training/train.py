@@ -19,8 +19,14 @@ def main(cfg: DictConfig) -> float:
     result = run(OmegaConf.to_container(cfg, resolve=True))
     m = result["metrics"]
     key = "clip_macro_f1" if cfg.task.name == "fault" else "clip_f1"
-    log.info("run %s: test %s = %.3f (always-correct baseline clip F1 %.3f), clip accuracy %.3f",
-             result["run_id"], key, m[key], m["baseline_always_correct_clip_f1"], m["clip_accuracy"])  # fmt: skip
+    log.info(
+        "run %s: test %s = %.3f (always-correct baseline clip F1 %.3f), clip accuracy %.3f",
+        result["run_id"],
+        key,
+        m[key],
+        m["baseline_always_correct_clip_f1"],
+        m["clip_accuracy"],
+    )
     log.info("open the MLflow UI: mlflow ui --backend-store-uri %s --workers 1", cfg.logger.tracking_uri)
     return float(m[key])
 

@@ -17,11 +17,26 @@ from liftsense.pose.sequences import PoseSequences
 
 #: squat_3d joint order (inferred from geometry by the data's README) -> BlazePose index
 SQUAT19_TO_BLAZEPOSE: tuple[int, ...] = (
-    BP["nose"], BP["left_eye"], BP["right_eye"], BP["left_shoulder"], BP["right_shoulder"],
-    BP["left_elbow"], BP["right_elbow"], BP["left_wrist"], BP["right_wrist"], BP["left_hip"], BP["right_hip"],
-    BP["left_knee"], BP["right_knee"], BP["left_ankle"], BP["right_ankle"], BP["left_heel"], BP["right_heel"],
-    BP["left_foot_index"], BP["right_foot_index"],
-)  # fmt: skip
+    BP["nose"],
+    BP["left_eye"],
+    BP["right_eye"],
+    BP["left_shoulder"],
+    BP["right_shoulder"],
+    BP["left_elbow"],
+    BP["right_elbow"],
+    BP["left_wrist"],
+    BP["right_wrist"],
+    BP["left_hip"],
+    BP["right_hip"],
+    BP["left_knee"],
+    BP["right_knee"],
+    BP["left_ankle"],
+    BP["right_ankle"],
+    BP["left_heel"],
+    BP["right_heel"],
+    BP["left_foot_index"],
+    BP["right_foot_index"],
+)
 SQUAT_CORRECT_LABELS = frozenset({"olympic squat", "powerlifting squat"})
 
 
@@ -60,10 +75,15 @@ def load_squat_3d() -> PoseSequences:
         clips.append(clip)
         rejected += n_bad
     labels = index["label"].astype(str)
-    meta = pd.DataFrame({
-        "sequence_id": index["filename"].astype(str), "exercise": "squat", "label": labels,
-        "correct": labels.isin(SQUAT_CORRECT_LABELS), "group": index["recording_date_ddmmyyyy"],
-    })  # fmt: skip
+    meta = pd.DataFrame(
+        {
+            "sequence_id": index["filename"].astype(str),
+            "exercise": "squat",
+            "label": labels,
+            "correct": labels.isin(SQUAT_CORRECT_LABELS),
+            "group": index["recording_date_ddmmyyyy"],
+        }
+    )
     seqs = PoseSequences.from_clips(clips, meta, fps=30.0, source="squat_3d")
     seqs.meta["outlier_frames"] = [int(np.isnan(c[:, 0, 0]).sum()) for c in clips]
     return seqs
@@ -76,10 +96,19 @@ def load_pushup() -> PoseSequences:
     if list(index["video_id"]) != [str(v) for v in z["video_id"]]:
         raise ValueError(f"{root}: index CSV and npz disagree on the clip list")
     correct = z["label_correct"].astype(bool)
-    meta = pd.DataFrame({
-        "sequence_id": index["video_id"].astype(str), "exercise": "pushup",
-        "label": np.where(correct, "correct", "wrong"), "correct": correct,
-        "group": "g" + index["near_dup_group"].astype(str),
-    })  # fmt: skip
-    return PoseSequences(landmarks=z["kp"].astype(np.float32), offsets=z["offsets"].astype(np.int64), meta=meta,
-                         fps=30.0, source="pushup_mediapipe33")
+    meta = pd.DataFrame(
+        {
+            "sequence_id": index["video_id"].astype(str),
+            "exercise": "pushup",
+            "label": np.where(correct, "correct", "wrong"),
+            "correct": correct,
+            "group": "g" + index["near_dup_group"].astype(str),
+        }
+    )
+    return PoseSequences(
+        landmarks=z["kp"].astype(np.float32),
+        offsets=z["offsets"].astype(np.int64),
+        meta=meta,
+        fps=30.0,
+        source="pushup_mediapipe33",
+    )

@@ -73,9 +73,12 @@ def evaluate(
         m["baseline_majority_clip_accuracy"] = float(np.bincount(yc[yc >= 0]).max() / len(yc))
     if task == "fault":
         labels = list(range(len(classes)))
-        m["window_macro_f1"] = float(f1_score(y_win, pred_win, labels=labels, average="macro", zero_division=0.0))
-        m["clip_macro_f1"] = float(f1_score(yc, pc, labels=sorted(set(yc) | set(pc)), average="macro",
-                                            zero_division=0.0))  # fmt: skip
+        m["window_macro_f1"] = float(
+            f1_score(y_win, pred_win, labels=labels, average="macro", zero_division=0.0)
+        )
+        m["clip_macro_f1"] = float(
+            f1_score(yc, pc, labels=sorted(set(yc) | set(pc)), average="macro", zero_division=0.0)
+        )
         rec = recall_score(y_win, pred_win, labels=labels, average=None, zero_division=0.0)
         for c, r in zip(classes, rec, strict=True):
             m[f"recall_{c}"] = float(r)
@@ -91,6 +94,8 @@ def evaluate(
     return m
 
 
-def confusion(proba: np.ndarray, clip_index: np.ndarray, meta: pd.DataFrame, classes: list[str], task: str) -> np.ndarray:
+def confusion(
+    proba: np.ndarray, clip_index: np.ndarray, meta: pd.DataFrame, classes: list[str], task: str
+) -> np.ndarray:
     y = clip_targets(task, meta, classes)[clip_index]
     return confusion_matrix(y, proba.argmax(1), labels=list(range(len(classes))))

@@ -19,9 +19,17 @@ class FormClassifier(pl.LightningModule):
     checkpoint or a logged MLflow model alone is enough to score new landmark data.
     """
 
-    def __init__(self, network: str, n_features: int, classes: list[str], preprocessing: dict[str, Any],
-                 lr: float = 1e-3, weight_decay: float = 0.0, class_weights: list[float] | None = None,
-                 net_kwargs: dict[str, Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        network: str,
+        n_features: int,
+        classes: list[str],
+        preprocessing: dict[str, Any],
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        class_weights: list[float] | None = None,
+        net_kwargs: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = build_network(network, n_features, len(classes), **(net_kwargs or {}))
@@ -37,13 +45,15 @@ class FormClassifier(pl.LightningModule):
         loss = self.loss(logits, y)
         acc = (logits.argmax(1) == y).float().mean()
         self.log(f"{stage}_loss", loss, prog_bar=True, on_epoch=True, on_step=False, batch_size=len(y))
-        self.log(f"{stage}_acc", acc, prog_bar=stage == "val", on_epoch=True, on_step=False, batch_size=len(y))
+        self.log(
+            f"{stage}_acc", acc, prog_bar=stage == "val", on_epoch=True, on_step=False, batch_size=len(y)
+        )
         return loss
 
-    def training_step(self, batch, batch_idx):  # noqa: ANN001
+    def training_step(self, batch, batch_idx):
         return self._step(batch, "train")
 
-    def validation_step(self, batch, batch_idx):  # noqa: ANN001
+    def validation_step(self, batch, batch_idx):
         self._step(batch, "val")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:

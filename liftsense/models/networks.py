@@ -13,17 +13,33 @@ from torch import nn
 class TemporalCNN(nn.Module):
     """Paper Fig. 3 / eq. 13: 1-D convolution over time whose filters span all features at once."""
 
-    def __init__(self, n_features: int, n_classes: int, channels: int = 64, kernel_size: int = 3,
-                 layers: int = 2, dropout: float = 0.3) -> None:  # fmt: skip
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        channels: int = 64,
+        kernel_size: int = 3,
+        layers: int = 2,
+        dropout: float = 0.3,
+    ) -> None:
         super().__init__()
         blocks: list[nn.Module] = []
         c_in = n_features
         for _ in range(layers):
-            blocks += [nn.Conv1d(c_in, channels, kernel_size, padding=kernel_size // 2), nn.BatchNorm1d(channels), nn.ReLU()]
+            blocks += [
+                nn.Conv1d(c_in, channels, kernel_size, padding=kernel_size // 2),
+                nn.BatchNorm1d(channels),
+                nn.ReLU(),
+            ]
             c_in = channels
         self.conv = nn.Sequential(*blocks)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * channels, channels), nn.ReLU(),
-                                  nn.Dropout(dropout), nn.Linear(channels, n_classes))  # fmt: skip
+        self.head = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(2 * channels, channels),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(channels, n_classes),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv(x.transpose(1, 2))  # (batch, channels, time)
@@ -34,12 +50,20 @@ class TemporalCNN(nn.Module):
 class RecurrentClassifier(nn.Module):
     """LSTM or plain RNN over the window; the last hidden state feeds a dense softmax head."""
 
-    def __init__(self, n_features: int, n_classes: int, cell: str = "lstm", hidden: int = 64, layers: int = 2,
-                 dropout: float = 0.3) -> None:  # fmt: skip
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        cell: str = "lstm",
+        hidden: int = 64,
+        layers: int = 2,
+        dropout: float = 0.3,
+    ) -> None:
         super().__init__()
         rnn_cls = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}[cell]
-        self.rnn = rnn_cls(n_features, hidden, num_layers=layers, batch_first=True,
-                           dropout=dropout if layers > 1 else 0.0)  # fmt: skip
+        self.rnn = rnn_cls(
+            n_features, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, n_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

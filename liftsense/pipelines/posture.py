@@ -17,7 +17,7 @@ import numpy as np
 
 from liftsense.datasets.splits import assert_disjoint, train_val_test
 from liftsense.evaluation.metrics import clip_targets, confusion, evaluate, task_classes
-from liftsense.pose.features import FeatureConfig, FeatureScaler, Windows, WindowFeaturizer
+from liftsense.pose.features import FeatureConfig, FeatureScaler, WindowFeaturizer, Windows
 from liftsense.pose.sequences import PoseSequences
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,9 @@ def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
     task = cfg["task"]["name"]
     classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
     split = cfg["split"]
-    tr, va, te = train_val_test(seqs.meta, split["n_splits"], split["fold"], split["val_fraction"], cfg["seed"])
+    tr, va, te = train_val_test(
+        seqs.meta, split["n_splits"], split["fold"], split["val_fraction"], cfg["seed"]
+    )
     assert_disjoint(seqs.meta, tr, va, te)
     fcfg = feature_config(cfg["features"])
     featurizer = WindowFeaturizer(fcfg)
@@ -96,16 +98,19 @@ def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
         y_clip = clip_targets(task, sub.meta, classes)
         keep = y_clip[win.clip_index] >= 0
         if not keep.all():
-            log.warning("%s: %d windows of labels unknown to the model are left out", name, int((~keep).sum()))
+            log.warning(
+                "%s: %d windows of labels unknown to the model are left out", name, int((~keep).sum())
+            )
         win = Windows(win.x[keep], win.clip_index[keep], win.start_frame[keep], win.counts)
         splits[name] = Split(sub, win, scaler.transform(win.x), y_clip[win.clip_index])
     summary = {
-        "source": seqs.source, **{f"all_{k}": v for k, v in seqs.summary().items()},
+        "source": seqs.source,
+        **{f"all_{k}": v for k, v in seqs.summary().items()},
         **{f"{n}_clips": len(s.seqs) for n, s in splits.items()},
         **{f"{n}_windows": len(s.x) for n, s in splits.items()},
         **{f"{n}_groups": int(s.seqs.meta["group"].nunique()) for n, s in splits.items()},
         **{f"gaps_{k}": v for k, v in splits["train"].windows.counts.as_dict().items()},
-    }  # fmt: skip
+    }
     for n, s in splits.items():
         if len(s.x) == 0:
             raise ValueError(f"the {n} split has no windows; check window length and gap policy")
@@ -113,7 +118,7 @@ def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
     return Prepared(classes, fcfg, scaler, splits["train"], splits["val"], splits["test"], summary)
 
 
-def build_module(cfg: dict[str, Any], prep: Prepared):  # noqa: ANN201 - torch imported lazily
+def build_module(cfg: dict[str, Any], prep: Prepared):
     from liftsense.models.form_classifier import FormClassifier
 
     model = cfg["model"]
@@ -122,13 +127,18 @@ def build_module(cfg: dict[str, Any], prep: Prepared):  # noqa: ANN201 - torch i
         counts = np.bincount(prep.train.y, minlength=len(prep.classes)).astype(float)
         weights = (counts.sum() / np.maximum(counts, 1) / len(counts)).tolist()
     return FormClassifier(
-        network=model["name"], n_features=prep.train.x.shape[-1], classes=prep.classes,
-        preprocessing=prep.preprocessing(), lr=model["lr"], weight_decay=model.get("weight_decay", 0.0),
-        class_weights=weights, net_kwargs=dict(model.get("net") or {}),
-    )  # fmt: skip
+        network=model["name"],
+        n_features=prep.train.x.shape[-1],
+        classes=prep.classes,
+        preprocessing=prep.preprocessing(),
+        lr=model["lr"],
+        weight_decay=model.get("weight_decay", 0.0),
+        class_weights=weights,
+        net_kwargs=dict(model.get("net") or {}),
+    )
 
 
-def _loader(split: Split, batch_size: int, shuffle: bool, seed: int):  # noqa: ANN202
+def _loader(split: Split, batch_size: int, shuffle: bool, seed: int):
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
@@ -156,19 +166,30 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     task = cfg["task"]["name"]
     experiment = lcfg["experiment"]
     setup_mlflow(lcfg["tracking_uri"], experiment, lcfg.get("artifact_location"))
-    logger = MLFlowLogger(experiment_name=experiment, tracking_uri=lcfg["tracking_uri"],
-                          run_name=lcfg.get("run_name"), log_model=False)  # fmt: skip
+    logger = MLFlowLogger(
+        experiment_name=experiment,
+        tracking_uri=lcfg["tracking_uri"],
+        run_name=lcfg.get("run_name"),
+        log_model=False,
+    )
     out_dir = Path(cfg["paths"]["output_dir"])
     ckpt = ModelCheckpoint(dirpath=out_dir / "checkpoints", monitor="val_loss", save_top_k=1, filename="best")
     trainer = pl.Trainer(
-        max_epochs=tcfg["max_epochs"], accelerator=tcfg.get("accelerator", "cpu"), devices=1, logger=logger,
+        max_epochs=tcfg["max_epochs"],
+        accelerator=tcfg.get("accelerator", "cpu"),
+        devices=1,
+        logger=logger,
         callbacks=[EarlyStopping(monitor="val_loss", patience=tcfg["patience"]), ckpt],
-        enable_progress_bar=tcfg.get("progress_bar", True), enable_model_summary=False,
-        limit_train_batches=tcfg.get("limit_train_batches", 1.0), deterministic=tcfg.get("deterministic", False),
+        enable_progress_bar=tcfg.get("progress_bar", True),
+        enable_model_summary=False,
+        limit_train_batches=tcfg.get("limit_train_batches", 1.0),
+        deterministic=tcfg.get("deterministic", False),
         log_every_n_steps=10,
-    )  # fmt: skip
+    )
     bs = tcfg["batch_size"]
-    trainer.fit(module, _loader(prep.train, bs, True, cfg["seed"]), _loader(prep.val, 1024, False, cfg["seed"]))
+    trainer.fit(
+        module, _loader(prep.train, bs, True, cfg["seed"]), _loader(prep.val, 1024, False, cfg["seed"])
+    )
     best = type(module).load_from_checkpoint(ckpt.best_model_path) if ckpt.best_model_path else module
     train_seconds = time.perf_counter() - t0
 
@@ -180,10 +201,13 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     client = logger.experiment
     client.log_batch(run_id, params=[mlflow.entities.Param(k, v) for k, v in flatten(cfg).items()])
     tags = {
-        **git_version(), "data_source": seqs.source, "task": task, "model": cfg["model"]["name"],
+        **git_version(),
+        "data_source": seqs.source,
+        "task": task,
+        "model": cfg["model"]["name"],
         "data_fingerprint": fingerprint(seqs.landmarks, seqs.offsets, seqs.meta["label"].to_numpy()),
         "normalization": prep.feature_cfg.normalization,
-    }  # fmt: skip
+    }
     for k, v in tags.items():
         client.set_tag(run_id, k, str(v))
     for k, v in metrics.items():
@@ -206,13 +230,17 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
             client.log_artifact(run_id, str(f))
     if lcfg.get("log_model", True):
         with mlflow.start_run(run_id=run_id):
-            mlflow.pytorch.log_model(best, name="model", serialization_format="pickle",
-                                     pip_requirements=["torch==2.13.0", "pytorch-lightning==2.6.6"])  # fmt: skip
+            mlflow.pytorch.log_model(
+                best,
+                name="model",
+                serialization_format="pickle",
+                pip_requirements=["torch==2.13.0", "pytorch-lightning==2.6.6"],
+            )
     log.info("test: %s", {k: round(v, 4) for k, v in metrics.items()})
     return {"run_id": run_id, "metrics": metrics, "checkpoint": ckpt.best_model_path}
 
 
-def load_classifier(model_uri: str | None = None, checkpoint: str | None = None):  # noqa: ANN201
+def load_classifier(model_uri: str | None = None, checkpoint: str | None = None):
     """A trained FormClassifier from an MLflow model URI (runs:/ID/model, models:/name@alias) or a checkpoint."""
     if bool(model_uri) == bool(checkpoint):
         raise ValueError("give exactly one of model_uri or checkpoint")
@@ -227,7 +255,7 @@ def load_classifier(model_uri: str | None = None, checkpoint: str | None = None)
     return mlflow.pytorch.load_model(model_uri, map_location="cpu")
 
 
-def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.ndarray, Windows]:  # noqa: ANN001
+def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.ndarray, Windows]:
     """Score any landmark dataset with a trained classifier, using the preprocessing saved with it."""
     pre = module.hparams.preprocessing
     classes = list(pre["classes"])
@@ -235,7 +263,9 @@ def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.
     y = clip_targets(task, seqs.meta, classes)
     keep = y[windows.clip_index] >= 0
     if not keep.any():
-        raise ValueError(f"none of the labels {sorted(set(seqs.meta['label']))} is known to the model ({classes})")
+        raise ValueError(
+            f"none of the labels {sorted(set(seqs.meta['label']))} is known to the model ({classes})"
+        )
     windows = Windows(windows.x[keep], windows.clip_index[keep], windows.start_frame[keep], windows.counts)
     x = FeatureScaler.from_state(pre["scaler"]).transform(windows.x)
     proba = module.predict_proba(x)

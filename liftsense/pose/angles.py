@@ -27,7 +27,11 @@ def joint_angles(kept_xyz: np.ndarray) -> np.ndarray:
     if kept_xyz.shape[-2:] != (len(KEPT), 3):
         raise ValueError(f"expected (..., {len(KEPT)}, 3) landmarks, got {kept_xyz.shape}")
     out = [
-        angle_at(kept_xyz[..., KEPT[a.proximal], :], kept_xyz[..., KEPT[a.vertex], :], kept_xyz[..., KEPT[a.distal], :])
+        angle_at(
+            kept_xyz[..., KEPT[a.proximal], :],
+            kept_xyz[..., KEPT[a.vertex], :],
+            kept_xyz[..., KEPT[a.distal], :],
+        )
         for a in JOINT_ANGLES
     ]
     return np.stack(out, axis=-1)

@@ -51,9 +51,12 @@ class PoseEstimator:
         import mediapipe as mp
 
         self._pose = mp.solutions.pose.Pose(
-            static_image_mode=static, model_complexity=1, smooth_landmarks=not static,
-            min_detection_confidence=min_detection_confidence, min_tracking_confidence=0.5,
-        )  # fmt: skip
+            static_image_mode=static,
+            model_complexity=1,
+            smooth_landmarks=not static,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=0.5,
+        )
 
     def __call__(self, bgr: np.ndarray) -> np.ndarray:
         """One BGR uint8 frame (as OpenCV decodes it) -> (33, 4); all NaN when no person is found."""
@@ -62,7 +65,9 @@ class PoseEstimator:
         result = self._pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         if result.pose_landmarks is None:
             return np.full((N_BLAZEPOSE, 4), np.nan, dtype=np.float32)
-        return np.array([[p.x, p.y, p.z, p.visibility] for p in result.pose_landmarks.landmark], dtype=np.float32)
+        return np.array(
+            [[p.x, p.y, p.z, p.visibility] for p in result.pose_landmarks.landmark], dtype=np.float32
+        )
 
     def close(self) -> None:
         self._pose.close()
@@ -74,7 +79,7 @@ class PoseEstimator:
         self.close()
 
 
-def _video_frames(cap, max_frames: int | None) -> Iterator[np.ndarray]:  # noqa: ANN001
+def _video_frames(cap, max_frames: int | None) -> Iterator[np.ndarray]:
     n = 0
     while max_frames is None or n < max_frames:
         ok, frame = cap.read()
@@ -84,7 +89,7 @@ def _video_frames(cap, max_frames: int | None) -> Iterator[np.ndarray]:  # noqa:
         yield frame
 
 
-def _progress(total: int | None, desc: str, enabled: bool):  # noqa: ANN202
+def _progress(total: int | None, desc: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, leave=False)
@@ -136,11 +141,17 @@ def extract_image(path: Path) -> Extraction:
     return out
 
 
-def extract_image_folder(folder: Path, fps: float = 30.0, progress: bool = True) -> tuple[Extraction, list[str]]:
+def extract_image_folder(
+    folder: Path, fps: float = 30.0, progress: bool = True
+) -> tuple[Extraction, list[str]]:
     """Images of a folder in name order as one sequence (a frame dump); unreadable files are reported, not fatal."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     images = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
-    problems = [f"{p}: unsupported image format {p.suffix!r}" for p in files if p.suffix.lower() not in IMAGE_EXTENSIONS]
+    problems = [
+        f"{p}: unsupported image format {p.suffix!r}"
+        for p in files
+        if p.suffix.lower() not in IMAGE_EXTENSIONS
+    ]
     if not images:
         raise ExtractionError(f"{folder}: no images with a supported extension ({sorted(IMAGE_EXTENSIONS)})")
     rows = []
@@ -175,10 +186,14 @@ def extract_webcam(index: int, max_frames: int, progress: bool = True) -> Extrac
         cap.release()
     if not rows:
         raise ExtractionError(f"webcam {index}: no frames received")
-    return Extraction(f"webcam{index}_{time.strftime('%Y%m%d_%H%M%S')}", np.stack(rows), float(fps), f"webcam:{index}")
+    return Extraction(
+        f"webcam{index}_{time.strftime('%Y%m%d_%H%M%S')}", np.stack(rows), float(fps), f"webcam:{index}"
+    )
 
 
-def extract_any(source: Path, max_frames: int | None = None, progress: bool = True) -> tuple[Extraction, list[str]]:
+def extract_any(
+    source: Path, max_frames: int | None = None, progress: bool = True
+) -> tuple[Extraction, list[str]]:
     if not source.exists():
         raise ExtractionError(f"{source}: no such file or folder")
     if source.is_dir():
@@ -194,14 +209,18 @@ def extract_any(source: Path, max_frames: int | None = None, progress: bool = Tr
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("sources", nargs="*", type=Path, help="video files, image files or image folders")
     parser.add_argument("--webcam", type=int, default=None, help="webcam index to record from")
     parser.add_argument("--max-frames", type=int, default=None, help="stop each video/webcam after N frames")
     parser.add_argument("-o", "--output", type=Path, required=True, help="landmark table (.parquet or .csv)")
     parser.add_argument("--exercise", default=None)
     parser.add_argument("--label", default=None, help='"correct" or a fault name')
-    parser.add_argument("--group", default=None, help="split group (person, session); defaults to the sequence id")
+    parser.add_argument(
+        "--group", default=None, help="split group (person, session); defaults to the sequence id"
+    )
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if not args.sources and args.webcam is None:
@@ -230,9 +249,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for p in problems:
             log.warning("in %s: %s", job, p)
-        labels = {k: v for k, v in (("exercise", args.exercise), ("label", args.label), ("group", args.group)) if v}
+        labels = {
+            k: v for k, v in (("exercise", args.exercise), ("label", args.label), ("group", args.group)) if v
+        }
         tables.append(frames_to_table(ext.sequence_id, ext.landmarks, ext.fps, **labels))
-        log.info("%s: %d frames, person found in %.0f%%", job, len(ext.landmarks), 100 * ext.detected_fraction)
+        log.info(
+            "%s: %d frames, person found in %.0f%%", job, len(ext.landmarks), 100 * ext.detected_fraction
+        )
     if tables:
         path = write_table(pd.concat(tables, ignore_index=True), args.output)
         log.info("wrote %s (%d sequences)", path, len(tables))

@@ -25,15 +25,24 @@ class GapCounts:
     per_clip_dropped: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: GapCounts) -> None:
-        for name in ("frames", "frames_missing", "frames_interpolated", "frames_masked", "windows",
-                     "windows_dropped", "clips_without_window"):  # fmt: skip
+        for name in (
+            "frames",
+            "frames_missing",
+            "frames_interpolated",
+            "frames_masked",
+            "windows",
+            "windows_dropped",
+            "clips_without_window",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
 
 
-def valid_frames(landmarks: np.ndarray, min_visibility: float, min_visible_fraction: float = 0.5) -> np.ndarray:
+def valid_frames(
+    landmarks: np.ndarray, min_visibility: float, min_visible_fraction: float = 0.5
+) -> np.ndarray:
     """(T, 33, 4) -> (T,) bool: all 17 kept landmarks present, and enough of them visible.
 
     BlazePose still estimates occluded landmarks (the far side in a side view), with low visibility; on the
@@ -48,7 +57,9 @@ def valid_frames(landmarks: np.ndarray, min_visibility: float, min_visible_fract
     return present & visible
 
 
-def interpolate_short_gaps(values: np.ndarray, valid: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+def interpolate_short_gaps(
+    values: np.ndarray, valid: np.ndarray, max_gap: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Linearly fill runs of invalid frames of length <= max_gap that have valid frames on both sides.
 
     Returns the filled copy and the new validity. Edge gaps are never extrapolated.

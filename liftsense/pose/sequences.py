@@ -30,7 +30,11 @@ class PoseSequences:
     def __post_init__(self) -> None:
         if self.landmarks.ndim != 3 or self.landmarks.shape[1:] != (N_BLAZEPOSE, 4):
             raise ValueError(f"landmarks must be (frames, {N_BLAZEPOSE}, 4), got {self.landmarks.shape}")
-        if self.offsets[0] != 0 or self.offsets[-1] != len(self.landmarks) or np.any(np.diff(self.offsets) < 0):
+        if (
+            self.offsets[0] != 0
+            or self.offsets[-1] != len(self.landmarks)
+            or np.any(np.diff(self.offsets) < 0)
+        ):
             raise ValueError("offsets must start at 0, end at the frame count and never decrease")
         if len(self.meta) != len(self.offsets) - 1:
             raise ValueError(f"{len(self.meta)} metadata rows for {len(self.offsets) - 1} clips")

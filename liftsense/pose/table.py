@@ -59,7 +59,9 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     elif path.suffix == ".csv":
         df.to_csv(path, index=False, float_format="%.6g")
     else:
-        raise LandmarkTableError(f"{path}: unsupported landmark-table extension {path.suffix!r} (use .csv or .parquet)")
+        raise LandmarkTableError(
+            f"{path}: unsupported landmark-table extension {path.suffix!r} (use .csv or .parquet)"
+        )
     return path
 
 
@@ -101,10 +103,14 @@ def table_to_sequences(
         rows.append(
             {
                 "sequence_id": str(seq_id),
-                "exercise": str(first["exercise"]) if "exercise" in frames and pd.notna(first["exercise"]) else "unknown",
+                "exercise": str(first["exercise"])
+                if "exercise" in frames and pd.notna(first["exercise"])
+                else "unknown",
                 "label": label,
                 "correct": label == "correct",
-                "group": str(first["group"]) if "group" in frames and pd.notna(first["group"]) else str(seq_id),
+                "group": str(first["group"])
+                if "group" in frames and pd.notna(first["group"])
+                else str(seq_id),
             }
         )
     if fps is None:
@@ -118,8 +124,12 @@ def sequences_to_table(seqs: PoseSequences) -> pd.DataFrame:
     for i, row in seqs.meta.iterrows():
         parts.append(
             frames_to_table(
-                str(row["sequence_id"]), seqs.clip(int(i)), seqs.fps,
-                exercise=str(row["exercise"]), label=str(row["label"]), group=str(row["group"]),
+                str(row["sequence_id"]),
+                seqs.clip(int(i)),
+                seqs.fps,
+                exercise=str(row["exercise"]),
+                label=str(row["label"]),
+                group=str(row["group"]),
             )
-        )  # fmt: skip
+        )
     return pd.concat(parts, ignore_index=True)

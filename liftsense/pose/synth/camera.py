@@ -24,9 +24,13 @@ class Camera:
     def sample(rng: np.random.Generator, side_view: bool = False) -> Camera:
         yaw = rng.uniform(60, 90) * rng.choice([-1, 1]) if side_view else rng.uniform(-40, 40)
         return Camera(
-            distance=rng.uniform(2.6, 4.8), yaw=float(yaw), pitch=rng.uniform(-5, 12),
-            height=rng.uniform(0.7, 1.5), focal_px=rng.uniform(480, 620), offset_x=rng.uniform(-0.5, 0.5),
-        )  # fmt: skip
+            distance=rng.uniform(2.6, 4.8),
+            yaw=float(yaw),
+            pitch=rng.uniform(-5, 12),
+            height=rng.uniform(0.7, 1.5),
+            focal_px=rng.uniform(480, 620),
+            offset_x=rng.uniform(-0.5, 0.5),
+        )
 
     def project(self, world: np.ndarray) -> np.ndarray:
         """(n, 33, 3) world -> (n, 33, 3) BlazePose-style normalised x, y and hip-relative z."""

@@ -43,10 +43,17 @@ def rep_phase(rng: np.random.Generator, cfg: SynthConfig) -> tuple[np.ndarray, n
         hold = int(rng.uniform(0.0, 0.3) * cfg.fps)
         up = max(int(dur * cfg.fps) - down, 4)
         amp = 1.0 + rng.normal(0, cfg.rom_jitter)
-        seg = np.concatenate([
-            (1 - np.cos(np.linspace(0, np.pi, down))) / 2, np.ones(hold),
-            (1 + np.cos(np.linspace(0, np.pi, up))) / 2, np.zeros(int(rng.uniform(0.0, 0.4) * cfg.fps)),
-        ]) * amp  # fmt: skip
+        seg = (
+            np.concatenate(
+                [
+                    (1 - np.cos(np.linspace(0, np.pi, down))) / 2,
+                    np.ones(hold),
+                    (1 + np.cos(np.linspace(0, np.pi, up))) / 2,
+                    np.zeros(int(rng.uniform(0.0, 0.4) * cfg.fps)),
+                ]
+            )
+            * amp
+        )
         phases.append(seg)
         sides.append(np.full(len(seg), first_side * (1 if r % 2 == 0 else -1)))
     tail = np.zeros(int(rng.uniform(0.3, 1.0) * cfg.fps))
@@ -57,9 +64,11 @@ def rep_phase(rng: np.random.Generator, cfg: SynthConfig) -> tuple[np.ndarray, n
 
 def _habit(rng: np.random.Generator) -> dict:
     return {
-        "stance": rng.uniform(0.18, 0.26), "lean": rng.uniform(-3, 6),
-        "toe_out": rng.uniform(3, 20), "knee": rng.uniform(-3, 4),
-    }  # fmt: skip
+        "stance": rng.uniform(0.18, 0.26),
+        "lean": rng.uniform(-3, 6),
+        "toe_out": rng.uniform(3, 20),
+        "knee": rng.uniform(-3, 4),
+    }
 
 
 def generate(cfg: SynthConfig | None = None) -> PoseSequences:
@@ -83,8 +92,15 @@ def generate(cfg: SynthConfig | None = None) -> PoseSequences:
             world = build_landmarks(body, pose)
             cam = Camera.sample(clip_rng, side_view=exercise in SIDE_VIEW_EXERCISES)
             clips.append(add_sensor_noise(cam.project(world), world, cam, clip_rng, cfg.dropout_rate))
-            rows.append({
-                "sequence_id": f"synth_{exercise}_{k:03d}", "exercise": exercise, "label": label,
-                "correct": label == "correct", "group": f"subject_{subject:02d}",
-            })  # fmt: skip
-    return PoseSequences.from_clips(clips, pd.DataFrame(rows), fps=cfg.fps, source=f"synthetic(seed={cfg.seed})")
+            rows.append(
+                {
+                    "sequence_id": f"synth_{exercise}_{k:03d}",
+                    "exercise": exercise,
+                    "label": label,
+                    "correct": label == "correct",
+                    "group": f"subject_{subject:02d}",
+                }
+            )
+    return PoseSequences.from_clips(
+        clips, pd.DataFrame(rows), fps=cfg.fps, source=f"synthetic(seed={cfg.seed})"
+    )

@@ -16,12 +16,16 @@ from liftsense.pose.synth.skeleton import Body, Pose
 Program = Callable[[np.ndarray, np.ndarray, Body, np.random.Generator, str | None, dict], Pose]
 
 
-def _pick(rng: np.random.Generator, correct: tuple[float, float], faulty: tuple[float, float], on: bool) -> float:
+def _pick(
+    rng: np.random.Generator, correct: tuple[float, float], faulty: tuple[float, float], on: bool
+) -> float:
     lo, hi = faulty if on else correct
     return float(rng.uniform(lo, hi))
 
 
-def _standing(n: int, body: Body, habit: dict, stance_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _standing(
+    n: int, body: Body, habit: dict, stance_scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     stance = habit["stance"] * stance_scale * body.height
     hip_h = body.ankle_height + (body.thigh + body.shank) * 0.995
     hip = np.tile([0.0, hip_h, 0.0], (n, 1))
@@ -40,12 +44,24 @@ def squat(p, side, body, rng, fault, habit) -> Pose:
     heel = _pick(rng, (0, 3), (7, 20), fault == "heels_lifting")
     hip = hip + p[:, None] * np.array([0.0, -drop, -0.45 * drop])
     return Pose(
-        n=n, hip_centre=hip, ankle_l=al, ankle_r=ar, toe_out=habit["toe_out"],
-        knee_in_l=p * knee_in + habit["knee"], knee_in_r=p * knee_in + habit["knee"],
-        heel_lift_l=p * heel, heel_lift_r=p * heel, trunk_pitch=p * lean,
-        arm_elev_l=55.0, arm_elev_r=55.0, arm_plane_l=75.0, arm_plane_r=75.0,
-        elbow_l=125.0, elbow_r=125.0, forearm_ref=(0.0, 1.0, -0.6),
-    )  # fmt: skip
+        n=n,
+        hip_centre=hip,
+        ankle_l=al,
+        ankle_r=ar,
+        toe_out=habit["toe_out"],
+        knee_in_l=p * knee_in + habit["knee"],
+        knee_in_r=p * knee_in + habit["knee"],
+        heel_lift_l=p * heel,
+        heel_lift_r=p * heel,
+        trunk_pitch=p * lean,
+        arm_elev_l=55.0,
+        arm_elev_r=55.0,
+        arm_plane_l=75.0,
+        arm_plane_r=75.0,
+        elbow_l=125.0,
+        elbow_r=125.0,
+        forearm_ref=(0.0, 1.0, -0.6),
+    )
 
 
 def deadlift(p, side, body, rng, fault, habit) -> Pose:
@@ -57,15 +73,28 @@ def deadlift(p, side, body, rng, fault, habit) -> Pose:
     lean = rng.uniform(65, 85) - (rng.uniform(20, 35) if squatting else 0.0)
     hyper = _pick(rng, (-2, 3), (8, 20), fault == "hyperextension_lockout")
     drift = _pick(rng, (0, 8), (14, 32), fault == "bar_drift")
-    hip = hip + p[:, None] * np.array([0.0, -drop, -0.25 * body.height * rng.uniform(0.8, 1.2) * (0.5 if squatting else 1)])
+    hip = hip + p[:, None] * np.array(
+        [0.0, -drop, -0.25 * body.height * rng.uniform(0.8, 1.2) * (0.5 if squatting else 1)]
+    )
     top = 1.0 - np.clip(p * 4, 0, 1)  # lean back only near lockout
     pitch = p * lean - top * hyper
     arm = pitch + p * drift  # arms hang vertically in the world unless the bar drifts forward
     return Pose(
-        n=n, hip_centre=hip, ankle_l=al, ankle_r=ar, toe_out=habit["toe_out"], trunk_pitch=pitch,
-        knee_in_l=habit["knee"], knee_in_r=habit["knee"], arm_elev_l=arm, arm_elev_r=arm,
-        arm_plane_l=0.0, arm_plane_r=0.0, elbow_l=5.0, elbow_r=5.0,
-    )  # fmt: skip
+        n=n,
+        hip_centre=hip,
+        ankle_l=al,
+        ankle_r=ar,
+        toe_out=habit["toe_out"],
+        trunk_pitch=pitch,
+        knee_in_l=habit["knee"],
+        knee_in_r=habit["knee"],
+        arm_elev_l=arm,
+        arm_elev_r=arm,
+        arm_plane_l=0.0,
+        arm_plane_r=0.0,
+        elbow_l=5.0,
+        elbow_r=5.0,
+    )
 
 
 def barbell_curl(p, side, body, rng, fault, habit) -> Pose:
@@ -78,10 +107,20 @@ def barbell_curl(p, side, body, rng, fault, habit) -> Pose:
     pitch = habit["lean"] * 0.2 - p * swing
     hip = hip + (p * swing / 20.0 * 0.05)[:, None] * np.array([0.0, 0.0, 1.0])
     return Pose(
-        n=n, hip_centre=hip, ankle_l=al, ankle_r=ar, toe_out=habit["toe_out"], trunk_pitch=pitch,
-        arm_elev_l=elev, arm_elev_r=elev, arm_plane_l=5.0, arm_plane_r=5.0,
-        elbow_l=12 + p * (flex - 12), elbow_r=12 + p * (flex - 12), forearm_ref=(0.0, 0.0, 1.0),
-    )  # fmt: skip
+        n=n,
+        hip_centre=hip,
+        ankle_l=al,
+        ankle_r=ar,
+        toe_out=habit["toe_out"],
+        trunk_pitch=pitch,
+        arm_elev_l=elev,
+        arm_elev_r=elev,
+        arm_plane_l=5.0,
+        arm_plane_r=5.0,
+        elbow_l=12 + p * (flex - 12),
+        elbow_r=12 + p * (flex - 12),
+        forearm_ref=(0.0, 0.0, 1.0),
+    )
 
 
 def knee_up(p, side, body, rng, fault, habit) -> Pose:
@@ -93,12 +132,23 @@ def knee_up(p, side, body, rng, fault, habit) -> Pose:
     right_up = np.where(side < 0, p, 0.0)
     abd = habit["stance"] * 15
     return Pose(
-        n=n, hip_centre=hip, leg_mode="fk", hip_flex_l=left_up * flex, hip_flex_r=right_up * flex,
-        knee_flex_l=left_up * rng.uniform(80, 100), knee_flex_r=right_up * rng.uniform(80, 100),
-        hip_abd_l=abd, hip_abd_r=abd, trunk_pitch=-p * back + habit["lean"] * 0.2,
-        arm_elev_l=20 + 25 * right_up, arm_elev_r=20 + 25 * left_up, arm_plane_l=0.0, arm_plane_r=0.0,
-        elbow_l=90.0, elbow_r=90.0,
-    )  # fmt: skip
+        n=n,
+        hip_centre=hip,
+        leg_mode="fk",
+        hip_flex_l=left_up * flex,
+        hip_flex_r=right_up * flex,
+        knee_flex_l=left_up * rng.uniform(80, 100),
+        knee_flex_r=right_up * rng.uniform(80, 100),
+        hip_abd_l=abd,
+        hip_abd_r=abd,
+        trunk_pitch=-p * back + habit["lean"] * 0.2,
+        arm_elev_l=20 + 25 * right_up,
+        arm_elev_r=20 + 25 * left_up,
+        arm_plane_l=0.0,
+        arm_plane_r=0.0,
+        elbow_l=90.0,
+        elbow_r=90.0,
+    )
 
 
 def leg_raise(p, side, body, rng, fault, habit) -> Pose:
@@ -107,11 +157,23 @@ def leg_raise(p, side, body, rng, fault, habit) -> Pose:
     flex = _pick(rng, (75, 95), (35, 62), fault == "partial_range")
     knee = _pick(rng, (0, 12), (22, 60), fault == "bent_knees")
     return Pose(
-        n=n, hip_centre=hip, leg_mode="fk", hip_flex_l=p * flex, hip_flex_r=p * flex,
-        knee_flex_l=2 + p * knee, knee_flex_r=2 + p * knee, hip_abd_l=3.0, hip_abd_r=3.0,
-        arm_elev_l=rng.uniform(5, 25), arm_elev_r=rng.uniform(5, 25), arm_plane_l=40.0, arm_plane_r=40.0,
-        elbow_l=5.0, elbow_r=5.0, lying=True,
-    )  # fmt: skip
+        n=n,
+        hip_centre=hip,
+        leg_mode="fk",
+        hip_flex_l=p * flex,
+        hip_flex_r=p * flex,
+        knee_flex_l=2 + p * knee,
+        knee_flex_r=2 + p * knee,
+        hip_abd_l=3.0,
+        hip_abd_r=3.0,
+        arm_elev_l=rng.uniform(5, 25),
+        arm_elev_r=rng.uniform(5, 25),
+        arm_plane_l=40.0,
+        arm_plane_r=40.0,
+        elbow_l=5.0,
+        elbow_r=5.0,
+        lying=True,
+    )
 
 
 def overhead_press(p, side, body, rng, fault, habit) -> Pose:
@@ -131,10 +193,20 @@ def overhead_press(p, side, body, rng, fault, habit) -> Pose:
     el, pll, ebl = arm(pl)
     er, plr, ebr = arm(pr)
     return Pose(
-        n=n, hip_centre=hip, ankle_l=al, ankle_r=ar, toe_out=habit["toe_out"], trunk_pitch=-p * arch,
-        arm_elev_l=el, arm_elev_r=er, arm_plane_l=pll, arm_plane_r=plr, elbow_l=ebl, elbow_r=ebr,
+        n=n,
+        hip_centre=hip,
+        ankle_l=al,
+        ankle_r=ar,
+        toe_out=habit["toe_out"],
+        trunk_pitch=-p * arch,
+        arm_elev_l=el,
+        arm_elev_r=er,
+        arm_plane_l=pll,
+        arm_plane_r=plr,
+        elbow_l=ebl,
+        elbow_r=ebr,
         forearm_ref=(0.0, 1.0, 0.0),
-    )  # fmt: skip
+    )
 
 
 def side_crunch(p, side, body, rng, fault, habit) -> Pose:
@@ -143,11 +215,21 @@ def side_crunch(p, side, body, rng, fault, habit) -> Pose:
     roll = _pick(rng, (22, 40), (7, 17), fault == "small_range")
     fwd = _pick(rng, (0, 8), (15, 35), fault == "forward_bend")
     return Pose(
-        n=n, hip_centre=hip, ankle_l=al, ankle_r=ar, toe_out=habit["toe_out"],
-        trunk_roll=side * p * roll, trunk_pitch=p * fwd + habit["lean"] * 0.2,
-        arm_elev_l=150.0, arm_elev_r=150.0, arm_plane_l=80.0, arm_plane_r=80.0,
-        elbow_l=140.0, elbow_r=140.0, forearm_ref=(-1.0, 0.3, 0.0),
-    )  # fmt: skip
+        n=n,
+        hip_centre=hip,
+        ankle_l=al,
+        ankle_r=ar,
+        toe_out=habit["toe_out"],
+        trunk_roll=side * p * roll,
+        trunk_pitch=p * fwd + habit["lean"] * 0.2,
+        arm_elev_l=150.0,
+        arm_elev_r=150.0,
+        arm_plane_l=80.0,
+        arm_plane_r=80.0,
+        elbow_l=140.0,
+        elbow_r=140.0,
+        forearm_ref=(-1.0, 0.3, 0.0),
+    )
 
 
 def side_lunge(p, side, body, rng, fault, habit) -> Pose:
@@ -162,11 +244,21 @@ def side_lunge(p, side, body, rng, fault, habit) -> Pose:
     working_l = np.where(side > 0, p, 0.0)
     working_r = np.where(side < 0, p, 0.0)
     return Pose(
-        n=n, hip_centre=hip, ankle_l=al, ankle_r=ar, toe_out=habit["toe_out"] + 10,
-        knee_in_l=working_l * valgus, knee_in_r=working_r * valgus, trunk_pitch=p * lean,
-        arm_elev_l=20 + p * 50, arm_elev_r=20 + p * 50, arm_plane_l=0.0, arm_plane_r=0.0,
-        elbow_l=60.0, elbow_r=60.0,
-    )  # fmt: skip
+        n=n,
+        hip_centre=hip,
+        ankle_l=al,
+        ankle_r=ar,
+        toe_out=habit["toe_out"] + 10,
+        knee_in_l=working_l * valgus,
+        knee_in_r=working_r * valgus,
+        trunk_pitch=p * lean,
+        arm_elev_l=20 + p * 50,
+        arm_elev_r=20 + p * 50,
+        arm_plane_l=0.0,
+        arm_plane_r=0.0,
+        elbow_l=60.0,
+        elbow_r=60.0,
+    )
 
 
 def side_raise(p, side, body, rng, fault, habit) -> Pose:
@@ -177,14 +269,30 @@ def side_raise(p, side, body, rng, fault, habit) -> Pose:
     swing = _pick(rng, (0, 4), (7, 20), fault == "torso_swing")
     elev = 12 + p * (top - 12)
     return Pose(
-        n=n, hip_centre=hip, ankle_l=al, ankle_r=ar, toe_out=habit["toe_out"],
-        trunk_pitch=-p * swing + habit["lean"] * 0.2, arm_elev_l=elev, arm_elev_r=elev,
-        arm_plane_l=80.0, arm_plane_r=80.0, elbow_l=elbow, elbow_r=elbow, forearm_ref=(0.0, 0.0, 1.0),
-    )  # fmt: skip
+        n=n,
+        hip_centre=hip,
+        ankle_l=al,
+        ankle_r=ar,
+        toe_out=habit["toe_out"],
+        trunk_pitch=-p * swing + habit["lean"] * 0.2,
+        arm_elev_l=elev,
+        arm_elev_r=elev,
+        arm_plane_l=80.0,
+        arm_plane_r=80.0,
+        elbow_l=elbow,
+        elbow_r=elbow,
+        forearm_ref=(0.0, 0.0, 1.0),
+    )
 
 
 PROGRAMS: dict[str, Program] = {
-    "barbell_curl": barbell_curl, "deadlift": deadlift, "knee_up": knee_up, "leg_raise": leg_raise,
-    "overhead_press": overhead_press, "side_crunch": side_crunch, "side_lunge": side_lunge,
-    "side_raise": side_raise, "squat": squat,
-}  # fmt: skip
+    "barbell_curl": barbell_curl,
+    "deadlift": deadlift,
+    "knee_up": knee_up,
+    "leg_raise": leg_raise,
+    "overhead_press": overhead_press,
+    "side_crunch": side_crunch,
+    "side_lunge": side_lunge,
+    "side_raise": side_raise,
+    "squat": squat,
+}

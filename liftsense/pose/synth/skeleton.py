@@ -37,10 +37,20 @@ class Body:
         h = rng.uniform(1.50, 1.95)
         r = lambda base, spread=0.06: base * h * rng.uniform(1 - spread, 1 + spread)  # noqa: E731
         return Body(
-            height=h, thigh=r(0.245), shank=r(0.246), ankle_height=r(0.039), heel_back=r(0.04),
-            toe_front=r(0.11), hip_width=r(0.10, 0.12), trunk=r(0.30), shoulder_width=r(0.23, 0.10),
-            neck=r(0.13), upper_arm=r(0.186), forearm=r(0.146), hand=r(0.06),
-        )  # fmt: skip
+            height=h,
+            thigh=r(0.245),
+            shank=r(0.246),
+            ankle_height=r(0.039),
+            heel_back=r(0.04),
+            toe_front=r(0.11),
+            hip_width=r(0.10, 0.12),
+            trunk=r(0.30),
+            shoulder_width=r(0.23, 0.10),
+            neck=r(0.13),
+            upper_arm=r(0.186),
+            forearm=r(0.146),
+            hand=r(0.06),
+        )
 
 
 def _frames(n: int, value: float | np.ndarray) -> np.ndarray:
@@ -79,17 +89,37 @@ class Pose:
     arm_plane_r: np.ndarray = field(default=None)
     elbow_l: np.ndarray = field(default=None)  # elbow flexion
     elbow_r: np.ndarray = field(default=None)
-    forearm_ref: tuple[float, float, float] = (0.0, 0.0, 1.0)  # trunk frame direction the forearm bends toward
+    forearm_ref: tuple[float, float, float] = (
+        0.0,
+        0.0,
+        1.0,
+    )  # trunk frame direction the forearm bends toward
     lying: bool = False  # rotate the whole body to lie on its back (leg raise)
 
     def __post_init__(self) -> None:
         for name, default in (
-            ("knee_in_l", 0.0), ("knee_in_r", 0.0), ("hip_flex_l", 0.0), ("hip_flex_r", 0.0),
-            ("hip_abd_l", 0.0), ("hip_abd_r", 0.0), ("knee_flex_l", 0.0), ("knee_flex_r", 0.0),
-            ("heel_lift_l", 0.0), ("heel_lift_r", 0.0), ("toe_lift_l", 0.0), ("toe_lift_r", 0.0),
-            ("trunk_pitch", 0.0), ("trunk_roll", 0.0), ("trunk_yaw", 0.0), ("arm_elev_l", 8.0),
-            ("arm_elev_r", 8.0), ("arm_plane_l", 20.0), ("arm_plane_r", 20.0), ("elbow_l", 10.0), ("elbow_r", 10.0),
-        ):  # fmt: skip
+            ("knee_in_l", 0.0),
+            ("knee_in_r", 0.0),
+            ("hip_flex_l", 0.0),
+            ("hip_flex_r", 0.0),
+            ("hip_abd_l", 0.0),
+            ("hip_abd_r", 0.0),
+            ("knee_flex_l", 0.0),
+            ("knee_flex_r", 0.0),
+            ("heel_lift_l", 0.0),
+            ("heel_lift_r", 0.0),
+            ("toe_lift_l", 0.0),
+            ("toe_lift_r", 0.0),
+            ("trunk_pitch", 0.0),
+            ("trunk_roll", 0.0),
+            ("trunk_yaw", 0.0),
+            ("arm_elev_l", 8.0),
+            ("arm_elev_r", 8.0),
+            ("arm_plane_l", 20.0),
+            ("arm_plane_r", 20.0),
+            ("elbow_l", 10.0),
+            ("elbow_r", 10.0),
+        ):
             value = getattr(self, name)
             setattr(self, name, _frames(self.n, default if value is None else value))
 
@@ -148,9 +178,13 @@ def build_landmarks(body: Body, pose: Pose) -> np.ndarray:
     head = sh_c + body.neck * t_up
     out[:, BP["nose"]] = head + 0.06 * body.height * t_fwd
     for side, sgn in (("left", 1.0), ("right", -1.0)):
-        out[:, BP[f"{side}_eye_inner"]] = head + 0.05 * body.height * t_fwd + 0.02 * t_up + sgn * 0.012 * t_left
+        out[:, BP[f"{side}_eye_inner"]] = (
+            head + 0.05 * body.height * t_fwd + 0.02 * t_up + sgn * 0.012 * t_left
+        )
         out[:, BP[f"{side}_eye"]] = head + 0.05 * body.height * t_fwd + 0.022 * t_up + sgn * 0.032 * t_left
-        out[:, BP[f"{side}_eye_outer"]] = head + 0.045 * body.height * t_fwd + 0.022 * t_up + sgn * 0.048 * t_left
+        out[:, BP[f"{side}_eye_outer"]] = (
+            head + 0.045 * body.height * t_fwd + 0.022 * t_up + sgn * 0.048 * t_left
+        )
         out[:, BP[f"{side}_ear"]] = head + 0.005 * t_fwd + 0.01 * t_up + sgn * 0.075 * t_left
         out[:, BP[f"mouth_{side}"]] = head + 0.05 * body.height * t_fwd - 0.035 * t_up + sgn * 0.025 * t_left
 

@@ -1,0 +1,38 @@
+# LiftSense: `make setup train` trains on the built-in data; `make setup test` runs the test suite.
+PY ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+MODEL ?= cnn
+
+.PHONY: setup train test lint format bench mlflow-ui clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+
+# torch is pinned in the same command so pip keeps the CPU build (see ../shared/STACK_NOTES.md)
+setup: $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0 -e '.[dev]'
+
+train:
+	$(BIN)/python training/train.py model=$(MODEL)
+
+test:
+	$(BIN)/python -m pytest -q
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench:
+	$(BIN)/python benchmarks/run_all.py
+
+mlflow-ui:
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --workers 1
+
+clean:
+	rm -rf outputs multirun mlartifacts mlflow.db .pytest_cache benchmarks/results

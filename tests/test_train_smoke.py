@@ -1,0 +1,102 @@
+"""The Hydra entry point, end to end, one small epoch per model, with a real sqlite MLflow store."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["trainer=smoke", "data.synth.clips_per_exercise=6", "data.synth.subjects=6", "split.n_splits=3"]
+
+
+def _train(home: Path, *overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "training" / "train.py"), *SMALL, *overrides],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model,task", [("cnn", "binary"), ("lstm", "fault"), ("rnn", "binary")])
+def test_train_logs_run_metrics_and_loadable_model(tmp_path, model, task):
+    proc = _train(tmp_path, f"model={model}", f"task={task}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    import mlflow
+    import numpy as np
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=[f"posture-{task}"], output_format="list")
+    assert len(runs) == 1
+    run = runs[0]
+    metrics = run.data.metrics
+    key = "test_clip_macro_f1" if task == "fault" else "test_clip_f1"
+    for m in (
+        key,
+        "test_clip_accuracy",
+        "test_window_accuracy",
+        "test_baseline_always_correct_clip_f1",
+        "val_loss",
+        "train_loss",
+        "test_squat_window_accuracy",
+        "data_train_windows",
+    ):
+        assert m in metrics, m
+    assert run.data.params["model.name"] == model and run.data.params["features.window"] == "15"
+    assert run.data.tags["git_commit"] and run.data.tags["data_fingerprint"]
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
+    assert {
+        "confusion_matrix.png",
+        "per_exercise.png",
+        "preprocessing.json",
+        "data_summary.json",
+    } <= artifacts
+    # MLflow 3 stores the model as a LoggedModel linked to the run; it must load back by the run URI
+
+    from liftsense.pipelines.posture import load_classifier
+
+    clf = load_classifier(model_uri=f"runs:/{run.info.run_id}/model")
+    n_feat = clf.hparams.n_features
+    proba = clf.predict_proba(np.zeros((4, 15, n_feat), np.float32))
+    assert proba.shape == (4, len(clf.hparams.preprocessing["classes"])) and np.allclose(proba.sum(1), 1)
+
+
+@pytest.mark.slow
+def test_evaluate_scores_a_checkpoint_like_training_did(tmp_path):
+    assert _train(tmp_path, "model=cnn").returncode == 0
+    ckpt = next(tmp_path.glob("outputs/**/checkpoints/best.ckpt"))
+    out = tmp_path / "eval.json"
+    env = {**os.environ, "LIFTSENSE_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "training" / "evaluate.py"),
+            f"checkpoint={ckpt}",
+            "subset=test",
+            *SMALL[1:],
+            f"output_json={out}",
+            "log_to_mlflow=false",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+
+    import mlflow
+
+    evaluated = json.loads(out.read_text())
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    trained = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")[0].data.metrics
+    assert evaluated["clip_f1"] == pytest.approx(trained["test_clip_f1"])
+    assert evaluated["window_accuracy"] == pytest.approx(trained["test_window_accuracy"])
