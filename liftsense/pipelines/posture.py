@@ -147,33 +147,17 @@ def _loader(split: Split, batch_size: int, shuffle: bool, seed: int):
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen if shuffle else None)
 
 
-def run(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Train, evaluate on the held-out groups and track everything. Returns the test metrics and run id."""
-    import mlflow
+def fit(cfg: dict[str, Any], prep: Prepared, module, logger=False, checkpoint_dir: Path | None = None):
+    """Train with early stopping on validation loss; returns the best module (reloaded) and the trainer."""
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
-    from pytorch_lightning.loggers import MLFlowLogger
 
-    from liftsense.tracking import fingerprint, flatten, git_version, setup_mlflow
-
-    t0 = time.perf_counter()
-    pl.seed_everything(cfg["seed"], workers=True, verbose=False)
-    seqs = load_sequences(cfg["data"])
-    prep = prepare(cfg, seqs)
-    module = build_module(cfg, prep)
-
-    lcfg, tcfg = cfg["logger"], cfg["trainer"]
-    task = cfg["task"]["name"]
-    experiment = lcfg["experiment"]
-    setup_mlflow(lcfg["tracking_uri"], experiment, lcfg.get("artifact_location"))
-    logger = MLFlowLogger(
-        experiment_name=experiment,
-        tracking_uri=lcfg["tracking_uri"],
-        run_name=lcfg.get("run_name"),
-        log_model=False,
-    )
-    out_dir = Path(cfg["paths"]["output_dir"])
-    ckpt = ModelCheckpoint(dirpath=out_dir / "checkpoints", monitor="val_loss", save_top_k=1, filename="best")
+    tcfg = cfg["trainer"]
+    tmp = None
+    if checkpoint_dir is None:
+        tmp = tempfile.TemporaryDirectory()
+        checkpoint_dir = Path(tmp.name)
+    ckpt = ModelCheckpoint(dirpath=checkpoint_dir, monitor="val_loss", save_top_k=1, filename="best")
     trainer = pl.Trainer(
         max_epochs=tcfg["max_epochs"],
         accelerator=tcfg.get("accelerator", "cpu"),
@@ -191,6 +175,38 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
         module, _loader(prep.train, bs, True, cfg["seed"]), _loader(prep.val, 1024, False, cfg["seed"])
     )
     best = type(module).load_from_checkpoint(ckpt.best_model_path) if ckpt.best_model_path else module
+    if tmp is not None:
+        tmp.cleanup()
+    return best, trainer
+
+
+def run(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Train, evaluate on the held-out groups and track everything. Returns the test metrics and run id."""
+    import mlflow
+    import pytorch_lightning as pl
+    from pytorch_lightning.loggers import MLFlowLogger
+
+    from liftsense.tracking import fingerprint, flatten, git_version, setup_mlflow
+
+    t0 = time.perf_counter()
+    pl.seed_everything(cfg["seed"], workers=True, verbose=False)
+    seqs = load_sequences(cfg["data"])
+    prep = prepare(cfg, seqs)
+    module = build_module(cfg, prep)
+
+    lcfg = cfg["logger"]
+    task = cfg["task"]["name"]
+    experiment = lcfg["experiment"]
+    setup_mlflow(lcfg["tracking_uri"], experiment, lcfg.get("artifact_location"))
+    logger = MLFlowLogger(
+        experiment_name=experiment,
+        tracking_uri=lcfg["tracking_uri"],
+        run_name=lcfg.get("run_name"),
+        log_model=False,
+    )
+    best, trainer = fit(
+        cfg, prep, module, logger=logger, checkpoint_dir=Path(cfg["paths"]["output_dir"]) / "checkpoints"
+    )
     train_seconds = time.perf_counter() - t0
 
     proba = best.predict_proba(prep.test.x)
@@ -237,7 +253,7 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
                 pip_requirements=["torch==2.13.0", "pytorch-lightning==2.6.6"],
             )
     log.info("test: %s", {k: round(v, 4) for k, v in metrics.items()})
-    return {"run_id": run_id, "metrics": metrics, "checkpoint": ckpt.best_model_path}
+    return {"run_id": run_id, "metrics": metrics, "checkpoint": trainer.checkpoint_callback.best_model_path}
 
 
 def load_classifier(model_uri: str | None = None, checkpoint: str | None = None):

@@ -1,0 +1,80 @@
+"""Simple baselines reported next to every model: clip-level kinematic features with a one-feature threshold
+and with a random forest. If a deep model cannot beat these, it is not learning form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from liftsense.pose.angles import joint_angles
+from liftsense.pose.gaps import valid_frames
+from liftsense.pose.landmarks import ANGLE_NAMES, KEPT, KEPT_LANDMARKS
+from liftsense.pose.normalize import normalize_clip
+from liftsense.pose.sequences import PoseSequences
+
+
+def _kinematics(xyz: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-frame fault cues on canonical coordinates (y down, torso = 1): depth, knee/ankle width, foot tilt, lean."""
+    k = lambda name: xyz[:, KEPT[name]]  # noqa: E731
+    hip_y = 0.5 * (k("left_hip")[:, 1] + k("right_hip")[:, 1])
+    knee_y = 0.5 * (k("left_knee")[:, 1] + k("right_knee")[:, 1])
+    ankle_w = np.linalg.norm(k("left_ankle")[:, [0, 2]] - k("right_ankle")[:, [0, 2]], axis=1)
+    knee_w = np.linalg.norm(k("left_knee")[:, [0, 2]] - k("right_knee")[:, [0, 2]], axis=1)
+    heel_y = 0.5 * (k("left_heel")[:, 1] + k("right_heel")[:, 1])
+    toe_y = 0.5 * (k("left_foot_index")[:, 1] + k("right_foot_index")[:, 1])
+    trunk = 0.5 * (k("left_shoulder") + k("right_shoulder")) - 0.5 * (k("left_hip") + k("right_hip"))
+    lean = np.degrees(np.arctan2(np.linalg.norm(trunk[:, [0, 2]], axis=1), -trunk[:, 1]))
+    return {
+        "depth": knee_y - hip_y,  # y down: small or negative when the hips sink to the knees
+        "knee_ankle_width_ratio": knee_w / np.maximum(ankle_w, 1e-6),
+        "heel_minus_toe_height": toe_y - heel_y,  # > 0 when the heel is higher than the toe
+        "trunk_lean": lean,
+        "hip_height": -hip_y,
+    }
+
+
+def clip_features(
+    seqs: PoseSequences, normalization: str = "canonical", min_visibility: float = 0.5
+) -> pd.DataFrame:
+    """One row per clip: percentiles of the 10 angles and of the kinematic cues over the clip's valid frames."""
+    rows = []
+    for i in range(len(seqs)):
+        lm = seqs.clip(i)
+        ok = valid_frames(lm, min_visibility)
+        xyz = lm[ok][:, KEPT_LANDMARKS, :3].astype(np.float64)
+        row: dict[str, float] = {}
+        if len(xyz) >= 3:
+            series = dict(zip(ANGLE_NAMES, joint_angles(xyz).T, strict=True))
+            series |= _kinematics(normalize_clip(xyz, normalization))
+            for name, s in series.items():
+                p5, p50, p95 = np.nanpercentile(s, [5, 50, 95])
+                row |= {f"{name}_p5": p5, f"{name}_p50": p50, f"{name}_p95": p95, f"{name}_range": p95 - p5}
+        rows.append(row)
+    return pd.DataFrame(rows).fillna(0.0)
+
+
+class ThresholdBaseline:
+    """The best single feature and threshold on the training clips (by accuracy), applied to new clips."""
+
+    def fit(self, x: pd.DataFrame, y: np.ndarray) -> ThresholdBaseline:
+        best = (-1.0, "", 0.0, 1)
+        for col in x.columns:
+            v = x[col].to_numpy()
+            for t in np.unique(np.percentile(v, np.linspace(2, 98, 49))):
+                for sign in (1, -1):
+                    acc = float(((sign * (v - t) > 0) == y).mean())
+                    if acc > best[0]:
+                        best = (acc, col, float(t), sign)
+        _, self.feature_, self.threshold_, self.sign_ = best
+        return self
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return (self.sign_ * (x[self.feature_].to_numpy() - self.threshold_) > 0).astype(int)
+
+
+def forest(seed: int = 0):
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(
+        n_estimators=300, min_samples_leaf=2, class_weight="balanced", random_state=seed, n_jobs=2
+    )
