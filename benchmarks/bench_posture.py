@@ -1,0 +1,238 @@
+"""Cross-validated form classification on real and built-in data, with baselines side by side.
+
+Splits are by group (squats: recording date; push-ups: near-duplicate group; built-in: synthetic subject).
+Reports mean and spread over folds for the CNN, LSTM, RNN, a random forest and a one-feature threshold on
+clip-level kinematic features, and the always-"correct" baseline. Also: raw vs canonical coordinates, a random
+clip split (to show the leakage it hides) and sim-to-real (synthetic squats only -> real squat clips).
+The benchmark trainer uses up to 40 epochs with patience 5 (training/train.py: 100 and 8) to fit in CI-sized time.
+
+    .venv/bin/python benchmarks/bench_posture.py [--quick] [--only squat,pushup,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import statistics
+import time
+
+import numpy as np
+from _common import table, write
+
+BASE = {
+    "seed": 0,
+    "task": {"name": "binary"},
+    "features": {
+        "normalization": "canonical",
+        "include_angles": True,
+        "window": 15,
+        "stride": 5,
+        "per_exercise_window": {},
+        "gap_policy": "interpolate",
+        "max_gap": 5,
+        "min_visibility": 0.5,
+        "min_visible_fraction": 0.5,
+        "max_missing_fraction": 0.2,
+    },
+    "trainer": {"max_epochs": 40, "patience": 5, "batch_size": 32, "progress_bar": False},
+    "split": {"n_splits": 4, "fold": 0, "val_fraction": 0.2},
+}
+NETS = {
+    "cnn": {
+        "name": "cnn",
+        "lr": 1e-3,
+        "net": {"channels": 64, "kernel_size": 3, "layers": 2, "dropout": 0.3},
+    },
+    "lstm": {"name": "lstm", "lr": 1e-3, "net": {"hidden": 64, "layers": 2, "dropout": 0.3}},
+    "rnn": {"name": "rnn", "lr": 1e-3, "net": {"hidden": 64, "layers": 2, "dropout": 0.3}},
+}
+BIN_KEYS = ["clip_f1", "clip_accuracy", "window_f1", "window_accuracy", "seconds"]
+FAULT_KEYS = ["clip_macro_f1", "clip_accuracy", "window_macro_f1", "seconds"]
+
+
+def cfg_for(model: str, task: str = "binary", n_splits: int = 4, normalization: str = "canonical") -> dict:
+    c = copy.deepcopy(BASE)
+    c["model"] = copy.deepcopy(NETS[model])
+    c["task"]["name"] = task
+    c["split"]["n_splits"] = n_splits
+    c["features"]["normalization"] = normalization
+    return c
+
+
+def deep_cv(seqs, cfg: dict) -> list[dict]:
+    from liftsense.evaluation.metrics import evaluate
+    from liftsense.pipelines.posture import build_module, fit, prepare
+
+    out = []
+    for k in range(cfg["split"]["n_splits"]):
+        cfg["split"]["fold"] = k
+        t = time.perf_counter()
+        prep = prepare(cfg, seqs)
+        best, trainer = fit(cfg, prep, build_module(cfg, prep))
+        proba = best.predict_proba(prep.test.x)
+        m = evaluate(
+            proba, prep.test.windows.clip_index, prep.test.seqs.meta, prep.classes, cfg["task"]["name"]
+        )
+        m["seconds"] = time.perf_counter() - t
+        m["epochs"] = trainer.current_epoch
+        out.append(m)
+    return out
+
+
+def feature_cv(seqs, task: str, n_splits: int) -> dict[str, list[dict]]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from liftsense.datasets.splits import group_kfold
+    from liftsense.evaluation.baselines import ThresholdBaseline, clip_features, forest
+
+    x = clip_features(seqs)
+    y = seqs.meta["correct"].astype(int).to_numpy()
+    labels = np.where(seqs.meta["correct"], "correct", seqs.meta["label"].astype(str))
+    res: dict[str, list[dict]] = {"random forest (clip features)": [], "always correct": []}
+    if task == "binary":
+        res["one-feature threshold"] = []
+    for tr, te in group_kfold(seqs.meta, n_splits):
+        if task == "binary":
+            th = ThresholdBaseline().fit(x.iloc[tr], y[tr])
+            preds = {
+                "random forest (clip features)": forest().fit(x.iloc[tr], y[tr]).predict(x.iloc[te]),
+                "one-feature threshold": th.predict(x.iloc[te]),
+                "always correct": np.ones(len(te), int),
+            }
+            for name, pred in preds.items():
+                res[name].append(
+                    {
+                        "clip_f1": f1_score(y[te], pred, zero_division=0.0),
+                        "clip_accuracy": accuracy_score(y[te], pred),
+                        **({"feature": th.feature_} if name == "one-feature threshold" else {}),
+                    }
+                )
+        else:
+            preds = {
+                "random forest (clip features)": forest().fit(x.iloc[tr], labels[tr]).predict(x.iloc[te]),
+                "always correct": np.full(len(te), "correct"),
+            }
+            for name, pred in preds.items():
+                res[name].append(
+                    {
+                        "clip_macro_f1": f1_score(labels[te], pred, average="macro", zero_division=0.0),
+                        "clip_accuracy": accuracy_score(labels[te], pred),
+                    }
+                )
+    return res
+
+
+def summarise(name: str, folds: list[dict], keys: list[str]) -> dict:
+    row: dict = {"method": name, "folds": len(folds)}
+    for k in keys:
+        vals = [f[k] for f in folds if k in f]
+        if vals:
+            row[f"{k}_mean"] = statistics.mean(vals)
+            row[f"{k}_sd"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+    if any("feature" in f for f in folds):
+        row["threshold_features"] = sorted({f["feature"] for f in folds})
+    return row
+
+
+def sim_to_real() -> list[dict]:
+    """Train on synthetic squats only (subject split for early stopping), test on every real squat clip."""
+    from sklearn.metrics import f1_score
+
+    from liftsense.datasets.real import load_squat_3d
+    from liftsense.evaluation.baselines import clip_features, forest
+    from liftsense.pipelines.posture import build_module, fit, prepare, score
+    from liftsense.pose.synth import SynthConfig, generate
+
+    synth = generate(SynthConfig(seed=1, clips_per_exercise=240, subjects=24, exercises=["squat"]))
+    real = load_squat_3d()
+    cfg = cfg_for("cnn", n_splits=5)
+    prep = prepare(cfg, synth)
+    best, _ = fit(cfg, prep, build_module(cfg, prep))
+    m, _, _ = score(best, real, "binary")
+    y = real.meta["correct"].astype(int).to_numpy()
+    pred = forest().fit(clip_features(synth), synth.meta["correct"].astype(int)).predict(clip_features(real))
+    return [
+        {"method": "cnn synthetic->real", "clip_f1": m["clip_f1"], "clip_accuracy": m["clip_accuracy"]},
+        {
+            "method": "forest synthetic->real",
+            "clip_f1": f1_score(y, pred),
+            "clip_accuracy": float((pred == y).mean()),
+        },
+        {
+            "method": "always correct",
+            "clip_f1": f1_score(y, np.ones_like(y)),
+            "clip_accuracy": float(y.mean()),
+        },
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="CNN and baselines only")
+    parser.add_argument(
+        "--only", default=None, help="comma list of: squat,squat_fault,pushup,builtin,leak,sim2real"
+    )
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import torch
+
+    torch.set_num_threads(2)
+    from liftsense.datasets.real import load_pushup, load_squat_3d
+    from liftsense.pose.synth import generate
+
+    todo = set((args.only or "squat,squat_fault,pushup,builtin,leak,sim2real").split(","))
+    models = ["cnn"] if args.quick else ["cnn", "lstm", "rnn"]
+    results: dict[str, list[dict]] = {}
+
+    def section(
+        name: str, seqs, task: str, n_splits: int, nets: list[str], extra_norms: tuple[str, ...] = ()
+    ) -> None:
+        keys = BIN_KEYS if task == "binary" else FAULT_KEYS
+        rows = [summarise(f"{m} (canonical)", deep_cv(seqs, cfg_for(m, task, n_splits)), keys) for m in nets]
+        rows += [
+            summarise(f"cnn ({n})", deep_cv(seqs, cfg_for("cnn", task, n_splits, n)), keys)
+            for n in extra_norms
+        ]
+        rows += [summarise(n, folds, keys) for n, folds in feature_cv(seqs, task, n_splits).items()]
+        results[name] = rows
+        cols = (
+            ["method", "folds"] + [c for k in keys[:2] for c in (f"{k}_mean", f"{k}_sd")] + ["seconds_mean"]
+        )
+        print(f"\n== {name} ==\n" + table(rows, cols), flush=True)
+
+    if "squat" in todo:
+        section("squat_3d binary, 4-fold by date", load_squat_3d(), "binary", 4, models, ("raw", "body"))
+    if "squat_fault" in todo:
+        section("squat_3d 7-class, 4-fold by date", load_squat_3d(), "fault", 4, ["cnn"])
+    if "pushup" in todo:
+        section("pushup binary, 5-fold by near-duplicate group", load_pushup(), "binary", 5, models)
+    if "builtin" in todo:
+        section("built-in binary, 4-fold by subject", generate(), "binary", 4, ["cnn"], ("raw",))
+    if "leak" in todo:
+        seqs = load_squat_3d()
+        seqs.meta["group"] = seqs.meta["sequence_id"]  # a random clip split: what NOT to do
+        rows = [
+            summarise("cnn, random clip split (leaky)", deep_cv(seqs, cfg_for("cnn", "binary", 4)), BIN_KEYS)
+        ]
+        results["squat_3d leakage demo"] = rows
+        print(
+            "\n== squat_3d, random clip split (leakage demo) ==\n"
+            + table(rows, ["method", "clip_f1_mean", "clip_f1_sd"])
+        )
+    if "sim2real" in todo:
+        rows = sim_to_real()
+        results["sim-to-real squats"] = rows
+        print(
+            "\n== sim-to-real: synthetic squats -> all 1,043 real squat clips ==\n"
+            + table(rows, ["method", "clip_f1", "clip_accuracy"])
+        )
+    suffix = "_" + args.only.replace(",", "_") if args.only else ""
+    print("wrote", write("posture" + suffix, {"results": results, "config": BASE}))
+
+
+if __name__ == "__main__":
+    main()
