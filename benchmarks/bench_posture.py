@@ -4,7 +4,7 @@ Splits are by group (squats: recording date; push-ups: near-duplicate group; bui
 Reports mean and spread over folds for the CNN, LSTM, RNN, a random forest and a one-feature threshold on
 clip-level kinematic features, and the always-"correct" baseline. Also: raw vs canonical coordinates, a random
 clip split (to show the leakage it hides) and sim-to-real (synthetic squats only -> real squat clips).
-The benchmark trainer uses up to 40 epochs with patience 5 (training/train.py: 100 and 8) to fit in CI-sized time.
+The benchmark trainer uses up to 60 epochs with patience 12 (training/train.py: 100 and 12).
 
     .venv/bin/python benchmarks/bench_posture.py [--quick] [--only squat,pushup,...]
 """
@@ -35,7 +35,7 @@ BASE = {
         "min_visible_fraction": 0.5,
         "max_missing_fraction": 0.2,
     },
-    "trainer": {"max_epochs": 40, "patience": 5, "batch_size": 32, "progress_bar": False},
+    "trainer": {"max_epochs": 60, "patience": 12, "batch_size": 32, "progress_bar": False},
     "split": {"n_splits": 4, "fold": 0, "val_fraction": 0.2},
 }
 NETS = {
@@ -60,10 +60,36 @@ def cfg_for(model: str, task: str = "binary", n_splits: int = 4, normalization: 
     return c
 
 
-def deep_cv(seqs, cfg: dict) -> list[dict]:
-    from liftsense.evaluation.metrics import evaluate
+def pooled(name: str, y: np.ndarray, pred: np.ndarray, task: str) -> dict:
+    """Out-of-fold scores: every clip predicted once by a model that never saw its group."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    ok = pred >= 0
+    if task == "binary":
+        return {
+            "method": name,
+            "pooled_clip_f1": f1_score(y[ok], pred[ok]),
+            "pooled_clip_accuracy": accuracy_score(y[ok], pred[ok]),
+            "clips": int(ok.sum()),
+        }
+    return {
+        "method": name,
+        "pooled_clip_macro_f1": f1_score(y[ok], pred[ok], average="macro"),
+        "pooled_clip_accuracy": accuracy_score(y[ok], pred[ok]),
+        "clips": int(ok.sum()),
+    }
+
+
+OOF: dict[str, list[dict]] = {}
+
+
+def deep_cv(seqs, cfg: dict, section: str | None = None, name: str = "") -> list[dict]:
+    from liftsense.evaluation.metrics import clip_targets, clip_vote, evaluate, task_classes
     from liftsense.pipelines.posture import build_module, fit, prepare
 
+    task = cfg["task"]["name"]
+    classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
+    oof = np.full(len(seqs), -1)
     out = []
     for k in range(cfg["split"]["n_splits"]):
         cfg["split"]["fold"] = k
@@ -77,10 +103,17 @@ def deep_cv(seqs, cfg: dict) -> list[dict]:
         m["seconds"] = time.perf_counter() - t
         m["epochs"] = trainer.current_epoch
         out.append(m)
+        assert list(prep.classes) == classes
+        oof[prep.test_index] = clip_vote(proba, prep.test.windows.clip_index, len(prep.test_index))[0]
+    if section:
+        OOF.setdefault(section, []).append(pooled(name, clip_targets(task, seqs.meta, classes), oof, task))
     return out
 
 
-def feature_cv(seqs, task: str, n_splits: int) -> dict[str, list[dict]]:
+def feature_cv(
+    seqs, task: str, n_splits: int, section: str | None = None, calibrate_refs: int = 0
+) -> dict[str, list[dict]]:
+    """Clip-feature baselines per fold; pooled out-of-fold scores go to OOF[section]."""
     from sklearn.metrics import accuracy_score, f1_score
 
     from liftsense.datasets.splits import group_kfold
@@ -88,39 +121,84 @@ def feature_cv(seqs, task: str, n_splits: int) -> dict[str, list[dict]]:
 
     x = clip_features(seqs)
     y = seqs.meta["correct"].astype(int).to_numpy()
-    labels = np.where(seqs.meta["correct"], "correct", seqs.meta["label"].astype(str))
-    res: dict[str, list[dict]] = {"random forest (clip features)": [], "always correct": []}
-    if task == "binary":
-        res["one-feature threshold"] = []
+    target = (
+        y if task == "binary" else np.where(seqs.meta["correct"], "correct", seqs.meta["label"].astype(str))
+    )
+    always = np.ones(len(y), int) if task == "binary" else np.full(len(y), "correct")
+
+    def score(truth: np.ndarray, pred: np.ndarray) -> dict:
+        if task == "binary":
+            return {
+                "clip_f1": f1_score(truth, pred, zero_division=0.0),
+                "clip_accuracy": accuracy_score(truth, pred),
+            }
+        return {
+            "clip_macro_f1": f1_score(truth, pred, average="macro", zero_division=0.0),
+            "clip_accuracy": accuracy_score(truth, pred),
+        }
+
+    res: dict[str, list[dict]] = {}
+    oof: dict[str, np.ndarray] = {}
     for tr, te in group_kfold(seqs.meta, n_splits):
+        preds = {
+            "random forest (clip features)": forest().fit(x.iloc[tr], target[tr]).predict(x.iloc[te]),
+            "always correct": always[te],
+        }
         if task == "binary":
             th = ThresholdBaseline().fit(x.iloc[tr], y[tr])
-            preds = {
-                "random forest (clip features)": forest().fit(x.iloc[tr], y[tr]).predict(x.iloc[te]),
-                "one-feature threshold": th.predict(x.iloc[te]),
-                "always correct": np.ones(len(te), int),
-            }
-            for name, pred in preds.items():
-                res[name].append(
-                    {
-                        "clip_f1": f1_score(y[te], pred, zero_division=0.0),
-                        "clip_accuracy": accuracy_score(y[te], pred),
-                        **({"feature": th.feature_} if name == "one-feature threshold" else {}),
-                    }
-                )
-        else:
-            preds = {
-                "random forest (clip features)": forest().fit(x.iloc[tr], labels[tr]).predict(x.iloc[te]),
-                "always correct": np.full(len(te), "correct"),
-            }
-            for name, pred in preds.items():
-                res[name].append(
-                    {
-                        "clip_macro_f1": f1_score(labels[te], pred, average="macro", zero_division=0.0),
-                        "clip_accuracy": accuracy_score(labels[te], pred),
-                    }
-                )
+            preds["one-feature threshold"] = th.predict(x.iloc[te])
+        for name, pred in preds.items():
+            res.setdefault(name, []).append(
+                {
+                    **score(target[te], pred),
+                    **({"feature": th.feature_} if name == "one-feature threshold" else {}),
+                }
+            )
+            oof.setdefault(name, np.empty(len(y), dtype=target.dtype))[te] = pred
+    if section:
+        OOF.setdefault(section, []).extend(pooled(n, target, p, task) for n, p in oof.items())
+        if calibrate_refs:
+            OOF[section].extend(calibrated_forest(seqs, x, target, n_splits, calibrate_refs, task))
     return res
+
+
+def calibrated_forest(
+    seqs, x, target: np.ndarray, n_splits: int, k: int, task: str, repeats: int = 3
+) -> list[dict]:
+    """Per-user calibration: each group's features relative to k of its own correct clips (its reference reps).
+
+    Scored on groups that have at least k correct clips, leaving the reference clips out, against the plain
+    forest on exactly the same clips. Repeated over random reference draws.
+    """
+    from liftsense.datasets.splits import group_kfold
+    from liftsense.evaluation.baselines import ReferenceCalibrator, forest
+
+    correct = seqs.meta["correct"].to_numpy(bool)
+    groups = seqs.meta["group"].astype(str).to_numpy()
+    out = {"forest, same clips (no calibration)": [], f"forest + calibration ({k} reference clips)": []}
+    for r in range(repeats):
+        xc, scored = ReferenceCalibrator(k, seed=r).fit_transform(x, groups, correct)
+        both = np.concatenate([x.to_numpy(), xc], axis=1)
+        pred_plain = np.empty(len(target), dtype=target.dtype)
+        pred_cal = np.empty(len(target), dtype=target.dtype)
+        for tr, te in group_kfold(seqs.meta, n_splits):
+            tr = tr[scored[tr]]
+            pred_plain[te] = forest().fit(x.to_numpy()[tr], target[tr]).predict(x.to_numpy()[te])
+            pred_cal[te] = forest().fit(both[tr], target[tr]).predict(both[te])
+        out["forest, same clips (no calibration)"].append(
+            pooled("", target[scored], pred_plain[scored], task)
+        )
+        out[f"forest + calibration ({k} reference clips)"].append(
+            pooled("", target[scored], pred_cal[scored], task)
+        )
+    rows = []
+    for name, reps in out.items():
+        row = {"method": name, "clips": reps[0]["clips"]}
+        for key in reps[0]:
+            if key.startswith("pooled"):
+                row[key] = statistics.mean(rep[key] for rep in reps)
+        rows.append(row)
+    return rows
 
 
 def summarise(name: str, folds: list[dict], keys: list[str]) -> dict:
@@ -189,27 +267,53 @@ def main() -> None:
     results: dict[str, list[dict]] = {}
 
     def section(
-        name: str, seqs, task: str, n_splits: int, nets: list[str], extra_norms: tuple[str, ...] = ()
+        name: str,
+        seqs,
+        task: str,
+        n_splits: int,
+        nets: list[str],
+        extra_norms: tuple[str, ...] = (),
+        norm: str = "canonical",
+        calibrate: int = 0,
     ) -> None:
         keys = BIN_KEYS if task == "binary" else FAULT_KEYS
-        rows = [summarise(f"{m} (canonical)", deep_cv(seqs, cfg_for(m, task, n_splits)), keys) for m in nets]
+        rows = []
+        for m, nm in [(m, norm) for m in nets] + [("cnn", n) for n in extra_norms]:
+            label = f"{m} ({nm})"
+            rows.append(summarise(label, deep_cv(seqs, cfg_for(m, task, n_splits, nm), name, label), keys))
         rows += [
-            summarise(f"cnn ({n})", deep_cv(seqs, cfg_for("cnn", task, n_splits, n)), keys)
-            for n in extra_norms
+            summarise(n, folds, keys)
+            for n, folds in feature_cv(seqs, task, n_splits, name, calibrate).items()
         ]
-        rows += [summarise(n, folds, keys) for n, folds in feature_cv(seqs, task, n_splits).items()]
         results[name] = rows
         cols = (
             ["method", "folds"] + [c for k in keys[:2] for c in (f"{k}_mean", f"{k}_sd")] + ["seconds_mean"]
         )
-        print(f"\n== {name} ==\n" + table(rows, cols), flush=True)
+        print(f"\n== {name}: mean and sd over folds ==\n" + table(rows, cols), flush=True)
+        metric = "pooled_clip_f1" if task == "binary" else "pooled_clip_macro_f1"
+        print(
+            "-- pooled out-of-fold --\n"
+            + table(OOF[name], ["method", "clips", metric, "pooled_clip_accuracy"]),
+            flush=True,
+        )
+        results[name + " (pooled out-of-fold)"] = OOF[name]
 
     if "squat" in todo:
-        section("squat_3d binary, 4-fold by date", load_squat_3d(), "binary", 4, models, ("raw", "body"))
+        section(
+            "squat_3d binary, 4-fold by date",
+            load_squat_3d(),
+            "binary",
+            4,
+            models,
+            ("raw", "body"),
+            calibrate=3,
+        )
     if "squat_fault" in todo:
-        section("squat_3d 7-class, 4-fold by date", load_squat_3d(), "fault", 4, ["cnn"])
+        section("squat_3d 7-class, 4-fold by date", load_squat_3d(), "fault", 4, ["cnn"], calibrate=3)
     if "pushup" in todo:
-        section("pushup binary, 5-fold by near-duplicate group", load_pushup(), "binary", 5, models)
+        section(
+            "pushup binary, 5-fold by near-duplicate group", load_pushup(), "binary", 5, models, norm="body"
+        )
     if "builtin" in todo:
         section("built-in binary, 4-fold by subject", generate(), "binary", 4, ["cnn"], ("raw",))
     if "leak" in todo:

@@ -72,6 +72,7 @@ class Prepared:
     val: Split
     test: Split
     data_summary: dict[str, Any]
+    test_index: np.ndarray  # positions of the test clips in the full dataset (for pooled out-of-fold scores)
 
     def preprocessing(self) -> dict[str, Any]:
         return {"features": self.feature_cfg.__dict__, "scaler": self.scaler.state(), "classes": self.classes}
@@ -115,7 +116,7 @@ def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
         if len(s.x) == 0:
             raise ValueError(f"the {n} split has no windows; check window length and gap policy")
     log.info("data: %s", summary)
-    return Prepared(classes, fcfg, scaler, splits["train"], splits["val"], splits["test"], summary)
+    return Prepared(classes, fcfg, scaler, splits["train"], splits["val"], splits["test"], summary, te)
 
 
 def build_module(cfg: dict[str, Any], prep: Prepared):
