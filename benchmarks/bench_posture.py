@@ -4,7 +4,7 @@ Splits are by group (squats: recording date; push-ups: near-duplicate group; bui
 Reports mean and spread over folds for the CNN, LSTM, RNN, a random forest and a one-feature threshold on
 clip-level kinematic features, and the always-"correct" baseline. Also: raw vs canonical coordinates, a random
 clip split (to show the leakage it hides) and sim-to-real (synthetic squats only -> real squat clips).
-The benchmark trainer uses up to 60 epochs with patience 12 (training/train.py: 100 and 12).
+The benchmark trainer uses up to 40 epochs with patience 8 (training/train.py: 100 and 12) to bound its time.
 
     .venv/bin/python benchmarks/bench_posture.py [--quick] [--only squat,pushup,...]
 """
@@ -35,7 +35,7 @@ BASE = {
         "min_visible_fraction": 0.5,
         "max_missing_fraction": 0.2,
     },
-    "trainer": {"max_epochs": 60, "patience": 12, "batch_size": 32, "progress_bar": False},
+    "trainer": {"max_epochs": 40, "patience": 8, "batch_size": 32, "progress_bar": False, "class_weighting": "balanced"},
     "split": {"n_splits": 4, "fold": 0, "val_fraction": 0.2},
 }
 NETS = {

@@ -19,11 +19,11 @@ SIDE_VIEW_EXERCISES = frozenset({"leg_raise"})
 @dataclass
 class SynthConfig:
     seed: int = 0
-    clips_per_exercise: int = 48
-    subjects: int = 16
+    clips_per_exercise: int = 96
+    subjects: int = 24
     correct_fraction: float = 0.25  # the paper's roughly 1:3 correct:incorrect balance
     fps: float = 30.0
-    reps: tuple[int, int] = (3, 7)
+    reps: tuple[int, int] = (2, 5)
     rep_seconds: tuple[float, float] = (1.4, 3.6)
     rom_jitter: float = 0.08  # per-rep range-of-motion variation
     dropout_rate: float = 0.01
