@@ -95,6 +95,24 @@ def _progress(total: int | None, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, leave=False)
 
 
+def _track_capture(
+    cap, max_frames: int | None, total: int | None, desc: str, progress: bool
+) -> tuple[list, float]:
+    """Run one tracking BlazePose over an opened OpenCV capture; always releases it."""
+    import cv2
+
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    rows = []
+    try:
+        with PoseEstimator(static=False) as est, _progress(total, desc, progress) as bar:
+            for frame in _video_frames(cap, max_frames):
+                rows.append(est(frame))
+                bar.update()
+    finally:
+        cap.release()
+    return rows, float(fps)
+
+
 def extract_video(path: Path, max_frames: int | None = None, progress: bool = True) -> Extraction:
     import cv2
 
@@ -103,16 +121,8 @@ def extract_video(path: Path, max_frames: int | None = None, progress: bool = Tr
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise ExtractionError(f"{path}: cannot open video (corrupt or unreadable file)")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    rows = []
-    try:
-        with PoseEstimator(static=False) as est, _progress(total, path.name, progress) as bar:
-            for frame in _video_frames(cap, max_frames):
-                rows.append(est(frame))
-                bar.update()
-    finally:
-        cap.release()
+    rows, fps = _track_capture(cap, max_frames, total, path.name, progress)
     if not rows:
         raise ExtractionError(f"{path}: no frames could be decoded (corrupt or unreadable file)")
     out = Extraction(path.stem, np.stack(rows), float(fps), str(path))
@@ -175,15 +185,7 @@ def extract_webcam(index: int, max_frames: int, progress: bool = True) -> Extrac
     cap = cv2.VideoCapture(index)
     if not cap.isOpened():
         raise ExtractionError(f"webcam {index}: cannot open the camera")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    rows = []
-    try:
-        with PoseEstimator(static=False) as est, _progress(max_frames, f"webcam {index}", progress) as bar:
-            for frame in _video_frames(cap, max_frames):
-                rows.append(est(frame))
-                bar.update()
-    finally:
-        cap.release()
+    rows, fps = _track_capture(cap, max_frames, max_frames, f"webcam {index}", progress)
     if not rows:
         raise ExtractionError(f"webcam {index}: no frames received")
     return Extraction(
