@@ -35,7 +35,13 @@ BASE = {
         "min_visible_fraction": 0.5,
         "max_missing_fraction": 0.2,
     },
-    "trainer": {"max_epochs": 40, "patience": 8, "batch_size": 32, "progress_bar": False, "class_weighting": "balanced"},
+    "trainer": {
+        "max_epochs": 40,
+        "patience": 8,
+        "batch_size": 32,
+        "progress_bar": False,
+        "class_weighting": "balanced",
+    },
     "split": {"n_splits": 4, "fold": 0, "val_fraction": 0.2},
 }
 NETS = {
