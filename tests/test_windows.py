@@ -116,3 +116,22 @@ def test_bad_config_is_named():
         FeatureConfig(normalization="pixels")
     with pytest.raises(ValueError, match="gap_policy"):
         FeatureConfig(gap_policy="ignore")
+
+
+def test_metrics_vote_per_clip_and_break_down_by_label():
+    from liftsense.evaluation.metrics import evaluate
+
+    meta = pd.DataFrame({
+        "sequence_id": ["a", "b", "c"], "exercise": ["squat", "squat", "curl"],
+        "label": ["correct", "knees caving", "correct"], "correct": [True, False, True], "group": ["g1", "g2", "g3"],
+    })  # fmt: skip
+    # clip a: 2 of 3 windows say correct; clip b: both say incorrect; clip c: both say correct, narrowly
+    proba = np.array([[0.2, 0.8], [0.3, 0.7], [0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.4, 0.6], [0.45, 0.55]])
+    clip_index = np.array([0, 0, 0, 1, 1, 2, 2])
+    m = evaluate(proba, clip_index, meta, ["incorrect", "correct"], "binary")
+    assert m["clip_accuracy"] == 1.0 and m["clip_f1"] == 1.0
+    assert m["window_accuracy"] == pytest.approx(6 / 7)
+    assert m["label_knees_caving_clip_accuracy"] == 1.0 and m[
+        "baseline_always_correct_clip_f1"
+    ] == pytest.approx(0.8)
+    assert m["squat_window_accuracy"] == pytest.approx(4 / 5)

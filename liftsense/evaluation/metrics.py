@@ -82,6 +82,12 @@ def evaluate(
         rec = recall_score(y_win, pred_win, labels=labels, average=None, zero_division=0.0)
         for c, r in zip(classes, rec, strict=True):
             m[f"recall_{c}"] = float(r)
+    # per label (each fault, and correct): how often its clips get the right verdict; in the binary task this is
+    # the detection rate of each fault
+    clip_labels = meta["label"].astype(str).to_numpy()[has]
+    for lab in sorted(set(clip_labels)):
+        sel = clip_labels == lab
+        m[f"label_{lab.replace(' ', '_')}_clip_accuracy"] = float((yc[sel] == pc[sel]).mean())
     exercises = meta["exercise"].astype(str).to_numpy()
     for ex in sorted(set(exercises)):
         sel = exercises[clip_index] == ex
