@@ -52,7 +52,7 @@ class Camera:
 
 
 def add_sensor_noise(
-    img: np.ndarray, world: np.ndarray, cam: Camera, rng: np.random.Generator, dropout_rate: float
+    img: np.ndarray, cam: Camera, rng: np.random.Generator, dropout_rate: float
 ) -> np.ndarray:
     """Jitter, self-occlusion, occlusion episodes and dropped frames -> (n, 33, 4) with visibility."""
     n = len(img)

@@ -91,7 +91,7 @@ def generate(cfg: SynthConfig | None = None) -> PoseSequences:
             pose = PROGRAMS[exercise](p, side, body, clip_rng, None if label == "correct" else label, habit)
             world = build_landmarks(body, pose)
             cam = Camera.sample(clip_rng, side_view=exercise in SIDE_VIEW_EXERCISES)
-            clips.append(add_sensor_noise(cam.project(world), world, cam, clip_rng, cfg.dropout_rate))
+            clips.append(add_sensor_noise(cam.project(world), cam, clip_rng, cfg.dropout_rate))
             rows.append(
                 {
                     "sequence_id": f"synth_{exercise}_{k:03d}",
