@@ -21,6 +21,9 @@ def cnn_inference() -> list[dict]:
     rows = []
     for name in ("cnn", "lstm", "rnn"):
         net = build_network(name, 61, 2).eval()
+        net = (
+            net.fuse_for_inference() if hasattr(net, "fuse_for_inference") else net
+        )  # as predict_proba serves it
         for batch in (1, 256):
             x = torch.from_numpy(np.random.default_rng(0).normal(size=(batch, 15, 61)).astype(np.float32))
             reps = 200 if batch == 1 else 20

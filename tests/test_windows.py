@@ -135,3 +135,24 @@ def test_metrics_vote_per_clip_and_break_down_by_label():
         "baseline_always_correct_clip_f1"
     ] == pytest.approx(0.8)
     assert m["squat_window_accuracy"] == pytest.approx(4 / 5)
+
+
+def test_fused_cnn_predicts_like_the_trained_one():
+    import torch
+
+    from liftsense.models.form_classifier import FormClassifier
+
+    torch.manual_seed(0)
+    clf = FormClassifier("cnn", n_features=61, classes=["incorrect", "correct"], preprocessing={})
+    clf.train()
+    x = torch.randn(64, 15, 61)
+    clf.net(x).sum().backward()  # one step of training-mode use so BatchNorm statistics move
+    with torch.no_grad():
+        for bn in (m for m in clf.net.modules() if isinstance(m, torch.nn.BatchNorm1d)):
+            bn.running_mean.uniform_(-1, 1)
+            bn.running_var.uniform_(0.5, 2)
+    clf.eval()
+    with torch.no_grad():
+        expected = torch.softmax(clf.net(x), 1).numpy()
+    np.testing.assert_allclose(clf.predict_proba(x.numpy()), expected, atol=1e-5)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in clf.inference_network().modules())

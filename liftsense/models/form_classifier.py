@@ -59,12 +59,26 @@ class FormClassifier(pl.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
 
-    @torch.no_grad()
+    def train(self, mode: bool = True) -> FormClassifier:
+        if mode:  # training may change the weights: rebuild the fused copy at the next prediction
+            self._inference_net = None
+        return super().train(mode)
+
+    def inference_network(self) -> nn.Module:
+        """The network for prediction: a fused copy where the architecture offers one (BatchNorm folded)."""
+        if getattr(self, "_inference_net", None) is None:
+            self.net.eval()
+            fuse = getattr(self.net, "fuse_for_inference", None)
+            self._inference_net = fuse() if fuse else self.net
+        return self._inference_net
+
+    @torch.inference_mode()
     def predict_proba(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Softmax class probabilities for scaled windows (n, time, features)."""
         self.eval()
+        net = self.inference_network()
         out = []
         for i in range(0, len(x), batch_size):
             xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], dtype=np.float32))
-            out.append(torch.softmax(self(xb), dim=1).numpy())
+            out.append(torch.softmax(net(xb), dim=1).numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.hparams.classes)), np.float32)
