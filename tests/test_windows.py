@@ -156,3 +156,15 @@ def test_fused_cnn_predicts_like_the_trained_one():
         expected = torch.softmax(clf.net(x), 1).numpy()
     np.testing.assert_allclose(clf.predict_proba(x.numpy()), expected, atol=1e-5)
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in clf.inference_network().modules())
+
+
+def test_inference_cache_stays_out_of_the_state_dict():
+    from liftsense.models.form_classifier import FormClassifier
+
+    clf = FormClassifier("cnn", n_features=61, classes=["incorrect", "correct"], preprocessing={})
+    keys = set(clf.state_dict())
+    clf.predict_proba(np.zeros((2, 15, 61), np.float32))
+    assert set(clf.state_dict()) == keys
+    fused = clf.inference_network()
+    clf.train()
+    assert clf.inference_network() is not fused  # rebuilt after training mode

@@ -61,16 +61,17 @@ class FormClassifier(pl.LightningModule):
 
     def train(self, mode: bool = True) -> FormClassifier:
         if mode:  # training may change the weights: rebuild the fused copy at the next prediction
-            self._inference_net = None
+            self.__dict__.pop("_inference_net", None)
         return super().train(mode)
 
     def inference_network(self) -> nn.Module:
         """The network for prediction: a fused copy where the architecture offers one (BatchNorm folded)."""
-        if getattr(self, "_inference_net", None) is None:
+        # kept in __dict__, not as a registered submodule: it must stay out of state_dict and checkpoints
+        if "_inference_net" not in self.__dict__:
             self.net.eval()
             fuse = getattr(self.net, "fuse_for_inference", None)
-            self._inference_net = fuse() if fuse else self.net
-        return self._inference_net
+            self.__dict__["_inference_net"] = fuse() if fuse else self.net
+        return self.__dict__["_inference_net"]
 
     @torch.inference_mode()
     def predict_proba(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
