@@ -70,7 +70,7 @@ def pooled(name: str, y: np.ndarray, pred: np.ndarray, task: str) -> dict:
     """Out-of-fold scores: every clip predicted once by a model that never saw its group."""
     from sklearn.metrics import accuracy_score, f1_score
 
-    ok = pred >= 0
+    ok = pred >= 0 if pred.dtype.kind in "iu" else np.ones(len(pred), dtype=bool)  # -1: clip had no window
     if task == "binary":
         return {
             "method": name,
