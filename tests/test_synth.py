@@ -87,3 +87,19 @@ def test_curl_faults():
     )
     assert drift[-1, BP["left_elbow"], 2] > ok[-1, BP["left_elbow"], 2] + 0.03  # elbow travels forward
     assert _angle(partial, "left_elbow")[-1] > _angle(ok, "left_elbow")[-1] + 10
+
+
+def test_kinematic_cues_on_synthetic_squat_faults():
+    from liftsense.pose.kinematics import kinematic_cues
+    from liftsense.pose.normalize import normalize_clip
+
+    def cues(fault):
+        world = _world("squat", fault, seed=2)
+        img_like = world[:, KEPT_LANDMARKS] * np.array([1.0, -1.0, 1.0])  # y down, as images and squat_3d
+        return {k: v[-1] for k, v in kinematic_cues(normalize_clip(img_like, "canonical")).items()}
+
+    ok = cues(None)
+    assert cues("knees_caving")["knee_ankle_width_ratio"] < ok["knee_ankle_width_ratio"] - 0.2
+    assert cues("heels_lifting")["heel_minus_toe_height"] > ok["heel_minus_toe_height"] + 0.05
+    assert cues("insufficient_depth")["depth"] > ok["depth"] + 0.1  # hips stay further above the knees
+    assert cues("excessive_forward_lean")["trunk_lean"] > ok["trunk_lean"] + 10

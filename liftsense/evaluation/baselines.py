@@ -8,29 +8,10 @@ import pandas as pd
 
 from liftsense.pose.angles import joint_angles
 from liftsense.pose.gaps import valid_frames
-from liftsense.pose.landmarks import ANGLE_NAMES, KEPT, KEPT_LANDMARKS
+from liftsense.pose.kinematics import kinematic_cues
+from liftsense.pose.landmarks import ANGLE_NAMES, KEPT_LANDMARKS
 from liftsense.pose.normalize import normalize_clip
 from liftsense.pose.sequences import PoseSequences
-
-
-def _kinematics(xyz: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-frame fault cues on canonical coordinates (y down, torso = 1): depth, knee/ankle width, foot tilt, lean."""
-    k = lambda name: xyz[:, KEPT[name]]  # noqa: E731
-    hip_y = 0.5 * (k("left_hip")[:, 1] + k("right_hip")[:, 1])
-    knee_y = 0.5 * (k("left_knee")[:, 1] + k("right_knee")[:, 1])
-    ankle_w = np.linalg.norm(k("left_ankle")[:, [0, 2]] - k("right_ankle")[:, [0, 2]], axis=1)
-    knee_w = np.linalg.norm(k("left_knee")[:, [0, 2]] - k("right_knee")[:, [0, 2]], axis=1)
-    heel_y = 0.5 * (k("left_heel")[:, 1] + k("right_heel")[:, 1])
-    toe_y = 0.5 * (k("left_foot_index")[:, 1] + k("right_foot_index")[:, 1])
-    trunk = 0.5 * (k("left_shoulder") + k("right_shoulder")) - 0.5 * (k("left_hip") + k("right_hip"))
-    lean = np.degrees(np.arctan2(np.linalg.norm(trunk[:, [0, 2]], axis=1), -trunk[:, 1]))
-    return {
-        "depth": knee_y - hip_y,  # y down: small or negative when the hips sink to the knees
-        "knee_ankle_width_ratio": knee_w / np.maximum(ankle_w, 1e-6),
-        "heel_minus_toe_height": toe_y - heel_y,  # > 0 when the heel is higher than the toe
-        "trunk_lean": lean,
-        "hip_height": -hip_y,
-    }
 
 
 def clip_features(
@@ -45,7 +26,7 @@ def clip_features(
         row: dict[str, float] = {}
         if len(xyz) >= 3:
             series = dict(zip(ANGLE_NAMES, joint_angles(xyz).T, strict=True))
-            series |= _kinematics(normalize_clip(xyz, normalization))
+            series |= kinematic_cues(normalize_clip(xyz, normalization))
             for name, s in series.items():
                 p5, p50, p95 = np.nanpercentile(s, [5, 50, 95])
                 row |= {f"{name}_p5": p5, f"{name}_p50": p50, f"{name}_p95": p95, f"{name}_range": p95 - p5}

@@ -13,6 +13,7 @@ import numpy as np
 
 from liftsense.pose.angles import joint_angles
 from liftsense.pose.gaps import GAP_POLICIES, GapCounts, interpolate_short_gaps, valid_frames
+from liftsense.pose.kinematics import KINEMATIC_NAMES, kinematic_cues
 from liftsense.pose.landmarks import FEATURE_NAMES, KEPT_LANDMARKS, N_COORD_FEATURES
 from liftsense.pose.normalize import NORMALIZATIONS, normalize_clip
 from liftsense.pose.sequences import PoseSequences
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 class FeatureConfig:
     normalization: str = "body"  # raw | body | canonical (see liftsense.pose.normalize)
     include_angles: bool = True
+    kinematic: bool = False  # add the per-frame cues of liftsense.pose.kinematics (not in the paper)
     window: int = 15
     stride: int = 5
     per_exercise_window: dict[str, int] = field(default_factory=dict)
@@ -51,6 +53,8 @@ class FeatureConfig:
 
     def feature_names(self) -> list[str]:
         names = list(FEATURE_NAMES if self.include_angles else FEATURE_NAMES[:N_COORD_FEATURES])
+        if self.kinematic:
+            names += [f"kin_{n}" for n in KINEMATIC_NAMES]
         if self.gap_policy == "mask":
             names.append("frame_valid")
         return names
@@ -79,10 +83,15 @@ def sliding_starts(n_frames: int, window: int, stride: int) -> np.ndarray:
 def frame_features(landmarks: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """(T, 33, 4) -> (T, 51 [+10]) per-frame features; invalid frames come out NaN."""
     xyz = landmarks[:, KEPT_LANDMARKS, :3].astype(np.float64)
-    coords = normalize_clip(xyz, cfg.normalization).reshape(len(xyz), -1)
-    if not cfg.include_angles:
-        return coords
-    return np.concatenate([coords, joint_angles(xyz)], axis=1)
+    normalized = normalize_clip(xyz, cfg.normalization)
+    parts = [normalized.reshape(len(xyz), -1)]
+    if cfg.include_angles:
+        parts.append(joint_angles(xyz))
+    if cfg.kinematic:
+        # cues need body-relative coordinates whatever the coordinate choice for the model input
+        body = normalized if cfg.normalization != "raw" else normalize_clip(xyz, "body")
+        parts.append(np.stack(list(kinematic_cues(body).values()), axis=1))
+    return np.concatenate(parts, axis=1)
 
 
 class WindowFeaturizer:
