@@ -42,7 +42,8 @@ class TemporalCNN(nn.Module):
         )
 
     def fuse_for_inference(self) -> TemporalCNN:
-        """A copy with each BatchNorm folded into its convolution: same outputs, about 1.7x faster on CPU."""
+        """A copy with each BatchNorm folded into its convolution: same outputs, 1.2-1.3x faster on 2 CPU threads
+        (interleaved A/B: 85.6 -> 67.4 us at batch 1, 3.54 -> 2.68 ms at batch 256)."""
         import copy
 
         from torch.nn.utils.fusion import fuse_conv_bn_eval
