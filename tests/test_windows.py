@@ -168,3 +168,19 @@ def test_inference_cache_stays_out_of_the_state_dict():
     fused = clf.inference_network()
     clf.train()
     assert clf.inference_network() is not fused  # rebuilt after training mode
+
+
+def test_whole_clip_resampling_keeps_ends_and_skips_missing_frames(rng):
+    clip = _clip(40, rng)
+    clip[10:13] = np.nan  # long enough to stay missing with max_gap=2
+    seqs = _seqs([clip, _clip(4, rng)], ["squat", "squat"])
+    cfg = FeatureConfig(clip_resample=16, max_gap=2, normalization="raw", include_angles=False)
+    w = WindowFeaturizer(cfg).transform(seqs)
+    assert w.x.shape == (1, 16, 51) and w.clip_index.tolist() == [0]  # the 4-frame clip is too short
+    assert w.counts.clips_without_window == 1
+    from liftsense.pose.landmarks import KEPT_LANDMARKS
+
+    first, last = clip[0, KEPT_LANDMARKS, :3].ravel(), clip[-1, KEPT_LANDMARKS, :3].ravel()
+    np.testing.assert_allclose(w.x[0, 0], first, rtol=1e-6)
+    np.testing.assert_allclose(w.x[0, -1], last, rtol=1e-6)
+    assert np.all(np.diff(w.x[0, :, 0]) > 0)  # the ramp stays monotonic across the skipped gap

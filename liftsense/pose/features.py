@@ -34,6 +34,9 @@ class FeatureConfig:
     min_visibility: float = 0.5
     min_visible_fraction: float = 0.5  # of the 17 kept landmarks, per frame
     max_missing_fraction: float = 0.2  # mask policy: windows with more missing frames are dropped
+    clip_resample: int = (
+        0  # > 0: one window per clip, its valid frames resampled to this many (rep-level model)
+    )
 
     def __post_init__(self) -> None:
         if self.normalization not in NORMALIZATIONS:
@@ -49,6 +52,8 @@ class FeatureConfig:
 
     @property
     def max_window(self) -> int:
+        if self.clip_resample > 0:
+            return self.clip_resample
         return max([self.window, *self.per_exercise_window.values()])
 
     def feature_names(self) -> list[str]:
@@ -113,6 +118,8 @@ class WindowFeaturizer:
             valid = now_valid
         feats = frame_features(masked, cfg)
         valid &= np.isfinite(feats).all(axis=1)  # e.g. a zero-length segment gives no angle
+        if cfg.clip_resample > 0:
+            return self._whole_clip(feats, valid, counts)
         window = cfg.window_for(exercise)
         starts = sliding_starts(len(landmarks), window, cfg.stride)
         counts.windows = len(starts)
@@ -137,6 +144,26 @@ class WindowFeaturizer:
         if counts.windows == 0:
             counts.clips_without_window = 1
         return out, starts, counts
+
+    def _whole_clip(
+        self, feats: np.ndarray, valid: np.ndarray, counts: GapCounts
+    ) -> tuple[np.ndarray, np.ndarray, GapCounts]:
+        """The clip's valid frames, linearly resampled in time to `clip_resample` frames: one window per clip."""
+        counts.windows = 1
+        n = self.cfg.clip_resample
+        if valid.sum() < max(3, n // 8):
+            counts.windows_dropped = 1
+            counts.clips_without_window = 1
+            return np.zeros((0, n, feats.shape[1]), np.float32), np.zeros(0, int), counts
+        good = feats[valid]
+        t = np.linspace(0, len(good) - 1, n)
+        lo = np.floor(t).astype(int)
+        hi = np.minimum(lo + 1, len(good) - 1)
+        w = (t - lo)[:, None]
+        out = (1 - w) * good[lo] + w * good[hi]
+        if self.cfg.gap_policy == "mask":
+            out = np.concatenate([out, np.ones((n, 1))], axis=1)
+        return out[None].astype(np.float32), np.zeros(1, int), counts
 
     def transform(self, seqs: PoseSequences) -> Windows:
         xs, clip_idx, starts_all = [], [], []
