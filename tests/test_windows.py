@@ -165,6 +165,15 @@ def test_inference_cache_stays_out_of_the_state_dict():
     keys = set(clf.state_dict())
     clf.predict_proba(np.zeros((2, 15, 61), np.float32))
     assert set(clf.state_dict()) == keys
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(clf))
+    assert "_inference_net" not in restored.__dict__
+    np.testing.assert_allclose(
+        restored.predict_proba(np.ones((2, 15, 61), np.float32)),
+        clf.predict_proba(np.ones((2, 15, 61), np.float32)),
+        atol=1e-6,
+    )
     fused = clf.inference_network()
     clf.train()
     assert clf.inference_network() is not fused  # rebuilt after training mode

@@ -64,6 +64,11 @@ class FormClassifier(pl.LightningModule):
             self.__dict__.pop("_inference_net", None)
         return super().train(mode)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_inference_net", None)  # a derived copy: not worth pickling into logged models
+        return state
+
     def inference_network(self) -> nn.Module:
         """The network for prediction: a fused copy where the architecture offers one (BatchNorm folded)."""
         # kept in __dict__, not as a registered submodule: it must stay out of state_dict and checkpoints
