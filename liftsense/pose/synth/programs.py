@@ -23,6 +23,11 @@ def _pick(
     return float(rng.uniform(lo, hi))
 
 
+def _sym(**params: object) -> dict[str, object]:
+    """The same value for both sides: `_sym(elbow=90)` -> `{"elbow_l": 90, "elbow_r": 90}`."""
+    return {f"{name}_{side}": value for name, value in params.items() for side in "lr"}
+
+
 def _standing(
     n: int, body: Body, habit: dict, stance_scale: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -49,18 +54,15 @@ def squat(p, side, body, rng, fault, habit) -> Pose:
         ankle_l=al,
         ankle_r=ar,
         toe_out=habit["toe_out"],
-        knee_in_l=p * knee_in + habit["knee"],
-        knee_in_r=p * knee_in + habit["knee"],
-        heel_lift_l=p * heel,
-        heel_lift_r=p * heel,
         trunk_pitch=p * lean,
-        arm_elev_l=55.0,
-        arm_elev_r=55.0,
-        arm_plane_l=75.0,
-        arm_plane_r=75.0,
-        elbow_l=125.0,
-        elbow_r=125.0,
         forearm_ref=(0.0, 1.0, -0.6),
+        **_sym(
+            knee_in=p * knee_in + habit["knee"],
+            heel_lift=p * heel,
+            arm_elev=55.0,
+            arm_plane=75.0,
+            elbow=125.0,
+        ),
     )
 
 
@@ -86,14 +88,7 @@ def deadlift(p, side, body, rng, fault, habit) -> Pose:
         ankle_r=ar,
         toe_out=habit["toe_out"],
         trunk_pitch=pitch,
-        knee_in_l=habit["knee"],
-        knee_in_r=habit["knee"],
-        arm_elev_l=arm,
-        arm_elev_r=arm,
-        arm_plane_l=0.0,
-        arm_plane_r=0.0,
-        elbow_l=5.0,
-        elbow_r=5.0,
+        **_sym(knee_in=habit["knee"], arm_elev=arm, arm_plane=0.0, elbow=5.0),
     )
 
 
@@ -113,13 +108,8 @@ def barbell_curl(p, side, body, rng, fault, habit) -> Pose:
         ankle_r=ar,
         toe_out=habit["toe_out"],
         trunk_pitch=pitch,
-        arm_elev_l=elev,
-        arm_elev_r=elev,
-        arm_plane_l=5.0,
-        arm_plane_r=5.0,
-        elbow_l=12 + p * (flex - 12),
-        elbow_r=12 + p * (flex - 12),
         forearm_ref=(0.0, 0.0, 1.0),
+        **_sym(arm_elev=elev, arm_plane=5.0, elbow=12 + p * (flex - 12)),
     )
 
 
@@ -139,15 +129,10 @@ def knee_up(p, side, body, rng, fault, habit) -> Pose:
         hip_flex_r=right_up * flex,
         knee_flex_l=left_up * rng.uniform(80, 100),
         knee_flex_r=right_up * rng.uniform(80, 100),
-        hip_abd_l=abd,
-        hip_abd_r=abd,
         trunk_pitch=-p * back + habit["lean"] * 0.2,
         arm_elev_l=20 + 25 * right_up,
         arm_elev_r=20 + 25 * left_up,
-        arm_plane_l=0.0,
-        arm_plane_r=0.0,
-        elbow_l=90.0,
-        elbow_r=90.0,
+        **_sym(hip_abd=abd, arm_plane=0.0, elbow=90.0),
     )
 
 
@@ -160,19 +145,16 @@ def leg_raise(p, side, body, rng, fault, habit) -> Pose:
         n=n,
         hip_centre=hip,
         leg_mode="fk",
-        hip_flex_l=p * flex,
-        hip_flex_r=p * flex,
-        knee_flex_l=2 + p * knee,
-        knee_flex_r=2 + p * knee,
-        hip_abd_l=3.0,
-        hip_abd_r=3.0,
-        arm_elev_l=rng.uniform(5, 25),
-        arm_elev_r=rng.uniform(5, 25),
-        arm_plane_l=40.0,
-        arm_plane_r=40.0,
-        elbow_l=5.0,
-        elbow_r=5.0,
         lying=True,
+        arm_elev_l=rng.uniform(5, 25),  # each arm rests on its own
+        arm_elev_r=rng.uniform(5, 25),
+        **_sym(
+            hip_flex=p * flex,
+            knee_flex=2 + p * knee,
+            hip_abd=3.0,
+            arm_plane=40.0,
+            elbow=5.0,
+        ),
     )
 
 
@@ -222,13 +204,8 @@ def side_crunch(p, side, body, rng, fault, habit) -> Pose:
         toe_out=habit["toe_out"],
         trunk_roll=side * p * roll,
         trunk_pitch=p * fwd + habit["lean"] * 0.2,
-        arm_elev_l=150.0,
-        arm_elev_r=150.0,
-        arm_plane_l=80.0,
-        arm_plane_r=80.0,
-        elbow_l=140.0,
-        elbow_r=140.0,
         forearm_ref=(-1.0, 0.3, 0.0),
+        **_sym(arm_elev=150.0, arm_plane=80.0, elbow=140.0),
     )
 
 
@@ -252,12 +229,7 @@ def side_lunge(p, side, body, rng, fault, habit) -> Pose:
         knee_in_l=working_l * valgus,
         knee_in_r=working_r * valgus,
         trunk_pitch=p * lean,
-        arm_elev_l=20 + p * 50,
-        arm_elev_r=20 + p * 50,
-        arm_plane_l=0.0,
-        arm_plane_r=0.0,
-        elbow_l=60.0,
-        elbow_r=60.0,
+        **_sym(arm_elev=20 + p * 50, arm_plane=0.0, elbow=60.0),
     )
 
 
@@ -275,13 +247,8 @@ def side_raise(p, side, body, rng, fault, habit) -> Pose:
         ankle_r=ar,
         toe_out=habit["toe_out"],
         trunk_pitch=-p * swing + habit["lean"] * 0.2,
-        arm_elev_l=elev,
-        arm_elev_r=elev,
-        arm_plane_l=80.0,
-        arm_plane_r=80.0,
-        elbow_l=elbow,
-        elbow_r=elbow,
         forearm_ref=(0.0, 0.0, 1.0),
+        **_sym(arm_elev=elev, arm_plane=80.0, elbow=elbow),
     )
 
 
