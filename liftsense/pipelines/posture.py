@@ -184,13 +184,11 @@ def fit(cfg: dict[str, Any], prep: Prepared, module, logger=False, checkpoint_di
 def run(cfg: dict[str, Any]) -> dict[str, Any]:
     """Train, evaluate on the held-out groups and track everything. Returns the test metrics and run id."""
     import mlflow
-    import pytorch_lightning as pl
     from pytorch_lightning.loggers import MLFlowLogger
 
     from liftsense.tracking import fingerprint, flatten, git_version, setup_mlflow
 
     t0 = time.perf_counter()
-    pl.seed_everything(cfg["seed"], workers=True, verbose=False)
     seqs = load_sequences(cfg["data"])
     prep = prepare(cfg, seqs)
     module = build_module(cfg, prep)
