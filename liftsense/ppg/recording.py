@@ -1,0 +1,158 @@
+"""Wrist recordings (PPG channels + 3-axis accelerometer) and their loaders.
+
+SPC-2015 `.mat` files come in two layouts: training files have 6 rows (ECG, PPG1, PPG2, acc x/y/z), test-style
+files have 5 (PPG1, PPG2, acc x/y/z). The ground-truth trace `<name>_BPMtrace.mat` holds one BPM per 8 s window
+every 2 s: window k covers samples [250k, 250k + 1000) at 125 Hz.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SPC_FS = 125.0
+WINDOW_S = 8.0
+HOP_S = 2.0
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be used as given; the message names the file and what is wrong."""
+
+
+@dataclass
+class Recording:
+    """Time-aligned wrist signals. `ppg` is (channels, n), `acc` is (3, n) in g."""
+
+    name: str
+    fs: float
+    ppg: np.ndarray
+    acc: np.ndarray
+    ecg: np.ndarray | None = None
+    bpm_truth: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ppg = np.atleast_2d(np.asarray(self.ppg, dtype=np.float64))
+        self.acc = np.atleast_2d(np.asarray(self.acc, dtype=np.float64))
+        if not np.isfinite(self.fs) or self.fs <= 0:
+            raise RecordingError(f"{self.name}: sample rate must be a positive number, got {self.fs!r}")
+        if self.ppg.shape[0] < 1 or self.ppg.shape[0] > 4:
+            raise RecordingError(f"{self.name}: expected 1-4 PPG channels, got {self.ppg.shape[0]}")
+        if self.acc.shape[0] != 3:
+            raise RecordingError(f"{self.name}: expected 3 accelerometer axes, got {self.acc.shape[0]}")
+        if self.ppg.shape[1] != self.acc.shape[1]:
+            raise RecordingError(
+                f"{self.name}: channel lengths differ: PPG has {self.ppg.shape[1]} samples, "
+                f"accelerometer {self.acc.shape[1]}"
+            )
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.ppg.shape[1])
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs
+
+    def n_windows(self, window_s: float = WINDOW_S, hop_s: float = HOP_S) -> int:
+        return n_windows(self.n_samples, self.fs, window_s, hop_s)
+
+
+def n_windows(n_samples: int, fs: float, window_s: float = WINDOW_S, hop_s: float = HOP_S) -> int:
+    """SPC protocol: floor((N - L) / H) + 1 full windows, or 0 when the recording is shorter than one."""
+    length, hop = round(window_s * fs), round(hop_s * fs)
+    return 0 if n_samples < length else (n_samples - length) // hop + 1
+
+
+def _load_mat_var(path: Path, preferred: str) -> np.ndarray:
+    import scipy.io
+
+    try:
+        content = scipy.io.loadmat(path)
+    except Exception as exc:  # scipy raises several types for corrupt or v7.3 files
+        raise RecordingError(f"{path}: not a readable MATLAB file ({exc})") from exc
+    arrays = {k: v for k, v in content.items() if not k.startswith("__") and isinstance(v, np.ndarray)}
+    if preferred in arrays:
+        return arrays[preferred]
+    if len(arrays) == 1:
+        return next(iter(arrays.values()))
+    raise RecordingError(f"{path}: expected a variable {preferred!r}, found {sorted(arrays)}")
+
+
+def load_mat(path: str | Path, fs: float = SPC_FS) -> Recording:
+    """An SPC-2015 recording, 6-row (with ECG) or 5-row (without); the BPM trace is attached when present."""
+    path = Path(path)
+    sig = np.asarray(_load_mat_var(path, "sig"), dtype=np.float64)
+    if sig.ndim != 2 or sig.shape[0] not in (5, 6):
+        raise RecordingError(f"{path}: expected 'sig' with 5 or 6 rows, got shape {sig.shape}")
+    ecg = sig[0] if sig.shape[0] == 6 else None
+    body = sig[1:] if sig.shape[0] == 6 else sig
+    truth = None
+    trace = path.with_name(path.stem + "_BPMtrace.mat")
+    if trace.exists():
+        truth = np.asarray(_load_mat_var(trace, "BPM0"), dtype=np.float64).ravel()
+    rec = Recording(path.stem, fs, body[:2], body[2:5], ecg=ecg, bpm_truth=truth, meta={"path": str(path)})
+    if truth is not None and len(truth) != rec.n_windows():
+        raise RecordingError(
+            f"{trace}: {len(truth)} BPM values but the recording has {rec.n_windows()} windows of 8 s every 2 s"
+        )
+    return rec
+
+
+PPG_COLUMNS = ("ppg1", "ppg2", "ppg")
+ACC_COLUMNS = ("acc_x", "acc_y", "acc_z")
+
+
+def load_csv(path: str | Path, fs: float | None = None) -> Recording:
+    """A CSV with columns ppg1[, ppg2] (or ppg), acc_x, acc_y, acc_z, and either a `time` column in s or `fs`."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        table = pd.read_csv(path)
+    except Exception as exc:
+        raise RecordingError(f"{path}: not a readable CSV ({exc})") from exc
+    ppg_cols = [c for c in PPG_COLUMNS if c in table.columns]
+    missing = [c for c in ACC_COLUMNS if c not in table.columns]
+    if not ppg_cols or missing:
+        raise RecordingError(
+            f"{path}: needs PPG column(s) {PPG_COLUMNS[:2]} or 'ppg' and {ACC_COLUMNS}; "
+            f"missing {missing or 'a PPG column'}, found {list(table.columns)}"
+        )
+    if fs is None:
+        if "time" not in table.columns:
+            raise RecordingError(f"{path}: no 'time' column, so pass the sample rate (fs) explicitly")
+        steps = np.diff(table["time"].to_numpy(dtype=np.float64))
+        if len(steps) == 0 or not np.all(np.isfinite(steps)) or np.median(steps) <= 0:
+            raise RecordingError(f"{path}: the 'time' column is not increasing")
+        fs = float(1.0 / np.median(steps))
+    ppg = table[ppg_cols].to_numpy(dtype=np.float64).T
+    acc = table[list(ACC_COLUMNS)].to_numpy(dtype=np.float64).T
+    ecg = table["ecg"].to_numpy(dtype=np.float64) if "ecg" in table.columns else None
+    return Recording(path.stem, fs, ppg, acc, ecg=ecg, meta={"path": str(path)})
+
+
+def load_recording(path: str | Path, fs: float | None = None) -> Recording:
+    """Dispatch on the suffix: `.mat` (SPC-2015) or `.csv`."""
+    path = Path(path)
+    if not path.exists():
+        raise RecordingError(f"{path}: no such file")
+    if path.suffix.lower() == ".mat":
+        return load_mat(path, fs or SPC_FS)
+    if path.suffix.lower() == ".csv":
+        return load_csv(path, fs)
+    raise RecordingError(f"{path}: unsupported format {path.suffix!r} (expected .mat or .csv)")
+
+
+def load_spc2015(folder: str | Path | None = None) -> list[Recording]:
+    """All recordings in an SPC-2015 folder (default: the shared training set), sorted by name."""
+    if folder is None:
+        from liftsense.datasets.paths import data_dir, require
+
+        folder = require(data_dir() / "spc2015" / "training")
+    files = sorted(p for p in Path(folder).glob("*.mat") if not p.stem.endswith("_BPMtrace"))
+    if not files:
+        raise RecordingError(f"{folder}: no .mat recordings")
+    return [load_mat(p) for p in files]
