@@ -43,8 +43,10 @@ class SpectralConfig:
     target_fs: float = 25.0  # decimate to about this rate before the DFT
     motion_lines: int = 4  # strongest accelerometer lines cancelled per window
     motion_threshold: float = 0.2  # ... that reach this share of the strongest line
+    motion_line_contrast: float = 10.0  # ... and stand this far above the median (noise is not a line)
     random_walk_bpm: float = 3.0  # s.d. of the heart-rate change per hop
     jump_probability: float = 1e-5  # per hop, to anywhere: re-acquisition after a lost track
+    harmonic_weight: float = 0.35  # evidence(f) = S(f) + w * S(2f): a pulse wave has a strong 2nd harmonic
     emission_gain: float = 6.0  # kappa in exp(kappa * normalised spectrum)
     prior_bpm: float = 80.0  # the first window's prior: a resting rate ...
     prior_sd_bpm: float = 30.0  # ... held loosely
@@ -74,7 +76,10 @@ class SpectralTracker:
         t = np.arange(0, self.window_len, self.decimation) / fs
         taper = np.hanning(len(t))
         self.grid = np.arange(cfg.bpm_min, cfg.bpm_max + 1e-9, cfg.grid_step_bpm)
-        self._dft = (taper * np.exp(-2j * np.pi * (self.grid / 60)[:, None] * t)).T  # (time, freq)
+        # the grid, then its doubles (for the harmonic term)
+        self._n_grid = len(self.grid)
+        freqs_bpm = np.concatenate([self.grid, 2 * self.grid])
+        self._dft = (taper * np.exp(-2j * np.pi * (freqs_bpm / 60)[:, None] * t)).T  # (time, freq)
         self._acc_grid = np.arange(cfg.bpm_min * 0.75, cfg.bpm_max * 1.15, cfg.grid_step_bpm)
         self._acc_dft = (taper * np.exp(-2j * np.pi * (self._acc_grid / 60)[:, None] * t)).T
         self._t = t
@@ -112,10 +117,12 @@ class SpectralTracker:
         ]
         ppg = filtered[channels]
         ppg = ppg - self._motion_fit(ppg, filtered[self.n_ppg :])
-        spectrum_c = ppg @ self._dft  # (channels, freq)
-        power = np.abs(spectrum_c) ** 2
-        power /= power.max(axis=1, keepdims=True) + 1e-300
-        evidence = power.mean(axis=0)
+        spectrum_all = ppg @ self._dft  # (channels, grid + doubled grid)
+        spectrum_c = spectrum_all[:, : self._n_grid]
+        power = np.abs(spectrum_all) ** 2
+        power /= power[:, : self._n_grid].max(axis=1, keepdims=True) + 1e-300
+        power = power.mean(axis=0)
+        evidence = power[: self._n_grid] + self.config.harmonic_weight * power[self._n_grid :]
 
         prior = self.posterior if self._first else self._transition @ self.posterior
         posterior = prior * np.exp(self.config.emission_gain * evidence / (evidence.max() + 1e-300))

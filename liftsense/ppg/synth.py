@@ -1,0 +1,130 @@
+"""Built-in synthetic wrist recordings with a known heart rate: the default data and the tests' ground truth.
+
+A two-peak pulse wave (systolic + dicrotic) is driven by the integral of a time-varying heart rate with a little
+variability, modulated by respiration, on a wandering baseline. The arm moves (lifting reps in sets, or running
+arm swing with its step harmonic); the accelerometer sees that motion plus gravity, and each PPG channel sees a
+differently filtered and slightly non-linear copy of it: the motion artifact. Both sensors clip at their rails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from liftsense.ppg.recording import HOP_S, SPC_FS, WINDOW_S, Recording, n_windows
+
+ACTIVITIES = ("rest", "lifting", "running")
+PPG_RAIL = 1024.0
+ACC_RAIL_G = 4.0
+
+
+def _smooth_noise(rng: np.random.Generator, n: int, fs: float, cutoff_hz: float) -> np.ndarray:
+    """Unit-s.d. noise band-limited below `cutoff_hz` (moving average of white noise)."""
+    width = max(1, int(fs / cutoff_hz))
+    noise = np.convolve(rng.standard_normal(n + width), np.ones(width) / width, mode="same")[:n]
+    return noise / (noise.std() + 1e-12)
+
+
+def heart_rate_profile(activity: str, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Instantaneous heart rate (BPM) over time for the activity, with slow variability."""
+    if activity == "rest":
+        hr = np.full_like(t, rng.uniform(60, 80))
+    elif activity == "lifting":  # 30 s sets, 60 s rests: rise towards ~130, recover towards ~85
+        base, work = rng.uniform(70, 85), rng.uniform(120, 140)
+        hr, level = np.empty_like(t), base
+        dt = t[1] - t[0]
+        for i, ti in enumerate(t):
+            target, tau = (work, 15.0) if (ti % 90.0) < 30.0 else (base, 30.0)
+            level += (target - level) * dt / tau
+            hr[i] = level
+    elif activity == "running":
+        start, peak = rng.uniform(70, 90), rng.uniform(150, 170)
+        hr = peak - (peak - start) * np.exp(-t / 40.0)
+    else:
+        raise ValueError(f"unknown activity {activity!r}; choose from {ACTIVITIES}")
+    return hr + 1.5 * _smooth_noise(rng, len(t), 1 / (t[1] - t[0]), 0.05)
+
+
+def _arm_acceleration(activity: str, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(3, n) wrist acceleration in g: gravity along a slowly turning axis plus the movement."""
+    tilt = 0.3 * _smooth_noise(rng, len(t), 1 / (t[1] - t[0]), 0.05)
+    gravity = np.vstack([np.sin(tilt), np.zeros_like(t), -np.cos(tilt)])
+    if activity == "rest":
+        return gravity + 0.01 * rng.standard_normal((3, len(t)))
+    if activity == "running":
+        cadence = rng.uniform(1.3, 1.5) * (1 + 0.02 * _smooth_noise(rng, len(t), 125.0, 0.05))
+        phase = 2 * np.pi * np.cumsum(cadence) * (t[1] - t[0])
+        swing = np.vstack([1.2 * np.sin(phase), 0.6 * np.sin(2 * phase + 0.7), 0.9 * np.sin(2 * phase + 1.9)])
+        return gravity + swing
+    # lifting: a rep every ~3 s during the first 30 s of each 90 s, a smooth raise-and-lower profile
+    rep_hz = rng.uniform(0.3, 0.4)
+    in_set = ((t % 90.0) < 30.0).astype(float)
+    rep = np.sin(2 * np.pi * rep_hz * t)
+    curl = in_set * np.vstack(
+        [0.5 * rep, 0.2 * np.sin(4 * np.pi * rep_hz * t + 0.4), 0.4 * np.cos(2 * np.pi * rep_hz * t)]
+    )
+    return gravity + curl
+
+
+def _pulse(phase_cycles: np.ndarray) -> np.ndarray:
+    """One cardiac cycle per unit phase: a systolic peak and a smaller, wider dicrotic wave."""
+    u = phase_cycles % 1.0
+    return np.exp(-0.5 * ((u - 0.2) / 0.07) ** 2) + 0.4 * np.exp(-0.5 * ((u - 0.45) / 0.1) ** 2)
+
+
+def window_truth(hr: np.ndarray, fs: float, window_s: float = WINDOW_S, hop_s: float = HOP_S) -> np.ndarray:
+    """Mean heart rate per SPC window, the same definition as the ECG-derived BPM traces."""
+    length, hop = round(window_s * fs), round(hop_s * fs)
+    return np.array(
+        [hr[k * hop : k * hop + length].mean() for k in range(n_windows(len(hr), fs, window_s, hop_s))]
+    )
+
+
+def synth_recording(
+    activity: str = "lifting",
+    duration_s: float = 180.0,
+    fs: float = SPC_FS,
+    seed: int = 0,
+    heart_rate: Callable[[np.ndarray], np.ndarray] | None = None,
+    motion_gain: float = 2.0,
+    saturate: bool = True,
+) -> Recording:
+    """A two-channel PPG + accelerometer recording with `bpm_truth` per 8 s / 2 s window.
+
+    `heart_rate` overrides the activity's profile (a function of time in s -> BPM). `motion_gain` scales the
+    motion artifact relative to the pulse amplitude.
+    """
+    if activity not in ACTIVITIES:
+        raise ValueError(f"unknown activity {activity!r}; choose from {ACTIVITIES}")
+    rng = np.random.default_rng(seed)
+    n = round(duration_s * fs)
+    t = np.arange(n) / fs
+    hr = heart_rate(t) if heart_rate is not None else heart_rate_profile(activity, t, rng)
+    beats = np.cumsum(hr / 60.0) / fs
+    breathing = np.sin(2 * np.pi * rng.uniform(0.2, 0.3) * t)
+    pulse = _pulse(beats) * (1 + 0.1 * breathing)
+    acc = _arm_acceleration(activity, t, rng)
+    dynamic = acc - acc.mean(axis=1, keepdims=True)
+    ppg = []
+    for _channel in range(2):
+        coupling = rng.normal(0, 1, 3)
+        delay = int(rng.integers(0, int(0.05 * fs) + 1))
+        artifact = np.roll(coupling @ dynamic, delay) + 0.3 * (coupling @ dynamic) ** 2
+        artifact = (
+            artifact / (artifact.std() + 1e-12) * (motion_gain * pulse.std() if activity != "rest" else 0.0)
+        )
+        wander = 0.5 * _smooth_noise(rng, n, fs, 0.1)
+        trace = 60.0 * (pulse - pulse.mean() + 0.3 * breathing + wander + artifact)
+        ppg.append(trace + 0.5 * rng.standard_normal(n))
+    ppg = np.array(ppg)
+    if saturate:
+        ppg, acc = np.clip(ppg, -PPG_RAIL, PPG_RAIL), np.clip(acc, -ACC_RAIL_G, ACC_RAIL_G)
+    return Recording(
+        f"synth_{activity}_{seed}",
+        fs,
+        ppg,
+        acc,
+        bpm_truth=window_truth(hr, fs),
+        meta={"activity": activity, "seed": seed, "hr": hr},
+    )
