@@ -9,12 +9,14 @@ CLIPPED_SHARE = 0.15
 
 
 def nonfinite_reason(window: np.ndarray) -> str:
-    bad = int(np.count_nonzero(~np.isfinite(window)))
-    return f"{bad} missing or non-finite samples in the window (lost packets, NaN or inf)" if bad else ""
+    bad = int(np.count_nonzero(~np.isfinite(window).all(axis=0)))
+    return (
+        f"{bad} of {window.shape[1]} samples missing or non-finite (lost packets, NaN or inf)" if bad else ""
+    )
 
 
 def clipped_share(channel: np.ndarray) -> float:
-    """Share of samples sitting exactly at the channel's max or min: a saturated ADC repeats its rail value."""
+    """Share of samples sitting exactly at the channel's max or min: a saturated or stuck ADC repeats one value."""
     top, bottom = channel.max(), channel.min()
     if top == bottom:
         return 1.0
@@ -37,4 +39,4 @@ def usable_ppg_channels(ppg: np.ndarray) -> tuple[list[int], str]:
     if all(flat):
         return [], "the PPG is a flat line (sensor off the skin?)"
     worst = max(clipped_share(ch) for ch in ppg)
-    return [], f"the PPG is saturated/clipped for {worst:.0%} of the window"
+    return [], f"the PPG is clipped or stuck at one level for {worst:.0%} of the window"

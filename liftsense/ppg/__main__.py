@@ -1,0 +1,74 @@
+"""`python -m liftsense.ppg FILE`: the heart-rate track of a `.mat` (SPC-2015) or `.csv` wrist recording."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from liftsense.ppg.recording import RecordingError, load_recording
+
+METHODS = ("tracker", "lasso", "spectral-peak")
+
+
+def run_method(recording, method: str):
+    if method == "tracker":
+        from liftsense.ppg.stream import estimate_recording
+
+        return estimate_recording(recording)
+    from liftsense.ppg.baselines import lasso_peak_estimates, spectral_peak_estimates
+
+    if recording.n_windows() == 0:
+        raise RecordingError(f"{recording.name}: {recording.duration_s:.1f} s is shorter than one 8 s window")
+    return lasso_peak_estimates(recording) if method == "lasso" else spectral_peak_estimates(recording)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m liftsense.ppg", description=__doc__)
+    parser.add_argument(
+        "file", help=".mat (SPC-2015, 5 or 6 rows) or .csv (ppg1[,ppg2],acc_x,acc_y,acc_z[,time])"
+    )
+    parser.add_argument(
+        "--fs", type=float, default=None, help="sample rate in Hz (CSV without a time column)"
+    )
+    parser.add_argument("--method", choices=METHODS, default="tracker")
+    parser.add_argument("--json", action="store_true", help="one JSON object per window instead of a table")
+    args = parser.parse_args(argv)
+    try:
+        recording = load_recording(args.file, args.fs)
+        estimates = run_method(recording, args.method)
+    except (RecordingError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    truth = recording.bpm_truth
+    if args.json:
+        for e in estimates:
+            row = e.to_dict() | {"time_s": e.end_sample / recording.fs}
+            if truth is not None:
+                row["truth_bpm"] = float(truth[e.window_index])
+            print(json.dumps(row))
+        return 0
+    print(
+        f"{'end_s':>7} {'bpm':>6} {'sqi':>5} {'conf':>5}"
+        + (f" {'truth':>6}" if truth is not None else "")
+        + "  note"
+    )
+    for e in estimates:
+        bpm = f"{e.bpm:6.1f}" if e.ok else f"{'-':>6}"
+        line = f"{e.end_sample / recording.fs:7.1f} {bpm} {e.sqi:5.2f} {e.confidence:5.2f}"
+        if truth is not None:
+            line += f" {truth[e.window_index]:6.1f}"
+        print(line + (f"  {e.reason}" if e.reason else ""))
+    reported = [e for e in estimates if e.ok]
+    summary = f"{len(reported)}/{len(estimates)} windows with a reading"
+    if truth is not None and reported:
+        err = np.mean([abs(e.bpm - truth[e.window_index]) for e in reported])
+        summary += f"; mean absolute error {err:.2f} BPM on those"
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
