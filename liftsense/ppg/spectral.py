@@ -82,6 +82,7 @@ class SpectralTracker:
         self._n_grid = len(self.grid)
         phase = 2 * np.pi * t[:, None] * (np.concatenate([self.grid, 2 * self.grid]) / 60)[None, :]
         self._cos, self._sin = np.cos(phase), np.sin(phase)  # (time, grid then doubled grid)
+        self._gram = ((self._cos**2).sum(0), (self._sin**2).sum(0), (self._cos * self._sin).sum(0))
         self._acc_grid = np.arange(cfg.bpm_min * 0.75, cfg.bpm_max * 1.15, cfg.grid_step_bpm)
         self._acc_dft = (np.hanning(len(t)) * np.exp(-2j * np.pi * (self._acc_grid / 60)[:, None] * t)).T
         step = self.grid[:, None] - self.grid[None, :]
@@ -152,18 +153,23 @@ class SpectralTracker:
     def _line_spectrum(self, ppg: np.ndarray, motion: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Per channel and candidate frequency: the complex amplitude and the power explained beyond the motion.
 
-        Candidate columns (cos, sin at f) and the data are projected off the motion subspace; a ridge-regularised
-        2x2 solve per frequency then gives the amplitude, all frequencies at once.
+        Candidate columns (cos, sin at f) and the data are projected off the motion subspace (orthonormal basis q),
+        then a ridge-regularised 2x2 solve per frequency gives the amplitude, all frequencies at once. The
+        projected Gram terms come from the precomputed ones minus their q-components, so nothing of size
+        time x frequency is formed per window.
         """
-        cos, sin, y = self._cos, self._sin, ppg
+        cc, ss, cs = self._gram
+        y = ppg
         if motion is not None:
             q, _ = np.linalg.qr(motion)
-            cos = cos - q @ (q.T @ cos)
-            sin = sin - q @ (q.T @ sin)
+            q_cos, q_sin = q.T @ self._cos, q.T @ self._sin
+            cc = cc - (q_cos * q_cos).sum(0)
+            ss = ss - (q_sin * q_sin).sum(0)
+            cs = cs - (q_cos * q_sin).sum(0)
             y = y - (y @ q) @ q.T
         ridge = self.config.ridge * len(self._t) / 2
-        cc, ss, cs = (cos * cos).sum(0) + ridge, (sin * sin).sum(0) + ridge, (cos * sin).sum(0)
-        bc, bs = y @ cos, y @ sin
+        cc, ss = cc + ridge, ss + ridge
+        bc, bs = y @ self._cos, y @ self._sin  # y is already orthogonal to q
         det = cc * ss - cs * cs
         a_cos, a_sin = (ss * bc - cs * bs) / det, (cc * bs - cs * bc) / det
         return a_cos - 1j * a_sin, a_cos * bc + a_sin * bs
