@@ -9,7 +9,8 @@ Per 8 s window, causally (only the window's own samples and the tracker's past):
    beyond them (a nonlinear-least-squares periodogram with the motion as nuisance). A heart rate a few BPM from
    a motion line survives (a masked or subtracted spectrum loses it, and the time-domain Lasso of the paper cannot
    follow per-line amplitude and phase), and the untapered fit resolves twice as finely as a Hann periodogram.
-4. Evidence = the channels' normalised powers at f plus a little of that at 2f (the pulse's harmonic).
+4. Evidence = the channels' normalised powers at f plus a little of that at 2f (the pulse's harmonic), taken
+   above its local mean, so that broad leakage from unmodelled motion is not mistaken for a line.
 5. **Tracking as a hidden Markov model**, filtered forward only: a Gaussian random walk in BPM per hop plus a small
    uniform jump probability, so that a lost track is re-acquired when the evidence moves. The emission
    exp(gain * evidence) keeps one noisy window from pulling the track away, while a persistent peak wins.
@@ -47,7 +48,9 @@ class SpectralConfig:
     motion_lines: int = 4  # strongest accelerometer lines treated as nuisance per window
     motion_threshold: float = 0.1  # ... that reach this share of the strongest line
     motion_line_contrast: float = 10.0  # ... and stand this far above the median (noise is not a line)
+    acc_min_bpm: float = 10.0  # lines as slow as a rep every 6 s count as motion
     ridge: float = 1e-3  # keeps the fit defined at a motion line itself
+    floor_halfwidth_bpm: float = 20.0  # evidence counts above its local mean over ±this (0: off)
     harmonic_weight: float = (
         0.2  # evidence(f) = S(f) + w * S(2f); 0.7 already locks DATA_10 onto half its rate
     )
@@ -83,7 +86,7 @@ class SpectralTracker:
         phase = 2 * np.pi * t[:, None] * (np.concatenate([self.grid, 2 * self.grid]) / 60)[None, :]
         self._cos, self._sin = np.cos(phase), np.sin(phase)  # (time, grid then doubled grid)
         self._gram = ((self._cos**2).sum(0), (self._sin**2).sum(0), (self._cos * self._sin).sum(0))
-        self._acc_grid = np.arange(cfg.bpm_min * 0.75, cfg.bpm_max * 1.15, cfg.grid_step_bpm)
+        self._acc_grid = np.arange(cfg.acc_min_bpm, cfg.bpm_max * 1.15, cfg.grid_step_bpm)
         self._acc_dft = (np.hanning(len(t)) * np.exp(-2j * np.pi * (self._acc_grid / 60)[:, None] * t)).T
         step = self.grid[:, None] - self.grid[None, :]
         walk = np.exp(-0.5 * (step / cfg.random_walk_bpm) ** 2)
@@ -119,6 +122,7 @@ class SpectralTracker:
         power = power / (power[:, : self._n_grid].max(axis=1, keepdims=True) + 1e-300)
         power = power.mean(axis=0)
         evidence = power[: self._n_grid] + cfg.harmonic_weight * power[self._n_grid :]
+        evidence = self._prominence(evidence)
 
         prior = self.posterior if self._first else self._transition @ self.posterior
         posterior = prior * np.exp(cfg.emission_gain * evidence / (evidence.max() + 1e-300))
@@ -142,6 +146,19 @@ class SpectralTracker:
                 reason=f"no reliable reading: the heart-rate peak is ambiguous (confidence {confidence:.2f})",
             )
         return HeartRateEstimate(window_index, end_sample, bpm, sqi, confidence, candidate_bpm=bpm)
+
+    def _prominence(self, evidence: np.ndarray) -> np.ndarray:
+        """Evidence above its local mean (±`floor_halfwidth_bpm`): a peak counts, a broad slope does not.
+
+        Motion energy that the nuisance lines do not capture (non-sinusoidal reps, wander) leaks into the bottom
+        of the range as a slope; without this the track can settle on the range's edge during a set.
+        """
+        half = int(self.config.floor_halfwidth_bpm / self.config.grid_step_bpm)
+        if half == 0:
+            return evidence
+        padded = np.pad(evidence, half, mode="edge")
+        local_mean = np.convolve(padded, np.full(2 * half + 1, 1.0 / (2 * half + 1)), mode="valid")
+        return np.maximum(evidence - local_mean, 0.0) + 1e-12
 
     def _no_input(self, window_index: int, end_sample: int, reason: str) -> HeartRateEstimate:
         """Nothing to measure: the track only diffuses, and the next good window is not refined against this one."""
