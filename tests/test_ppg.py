@@ -141,6 +141,23 @@ def test_tracker_recovers_the_known_heart_rate_of_synthetic_recordings(activity)
     assert np.mean(errors) < 2.5, errors
 
 
+def test_strong_arm_motion_at_resting_rates_does_not_capture_the_track():
+    """Lifting sets with a motion artifact 4x the pulse: the failure to design against is locking onto the reps."""
+    recs = [synth_recording("lifting", seed=100 + s, motion_gain=4.0, duration_s=240) for s in range(3)]
+    assert np.mean([aae(estimate_recording(r), r.bpm_truth) for r in recs]) < 1.5
+
+
+def test_under_extreme_motion_what_is_reported_stays_close():
+    """At 8x the pulse some sets are lost; those windows must mostly say so rather than report the motion."""
+    errors, coverage = [], []
+    for s in range(4):
+        rec = synth_recording("lifting", seed=100 + s, motion_gain=8.0, duration_s=240)
+        reported = [e for e in estimate_recording(rec) if e.ok]
+        errors += [abs(e.bpm - rec.bpm_truth[e.window_index]) for e in reported]
+        coverage.append(len(reported) / rec.n_windows())
+    assert np.mean(errors) < 5.0 and np.mean(coverage) > 0.7
+
+
 def test_tracker_beats_the_motion_blind_spectral_peak_under_running():
     rec = synth_recording("running", seed=5)
     tracker = aae(estimate_recording(rec), rec.bpm_truth)
@@ -289,7 +306,7 @@ def test_spc2015_loads_all_twelve_with_aligned_ground_truth(spc):
 
 @pytest.mark.real_data
 def test_tracker_beats_the_papers_pipeline_and_troika_on_spc2015(spc):
-    """A regression guard: the tracker's mean AAE stays below TROIKA's published 2.34 BPM."""
+    """A regression guard: the tracker's mean AAE (1.09 when written) stays below JOSS's published 1.28 BPM."""
     tracker = np.mean([aae(estimate_recording(r), r.bpm_truth) for r in spc])
     lasso = np.mean(
         [
@@ -300,5 +317,5 @@ def test_tracker_beats_the_papers_pipeline_and_troika_on_spc2015(spc):
             for r in spc[:3]
         ]
     )
-    assert tracker < 2.0
-    assert lasso > 2 * tracker
+    assert tracker < 1.28
+    assert lasso > 3 * tracker
