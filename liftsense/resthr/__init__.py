@@ -1,0 +1,8 @@
+"""Rest between sets, ended by the lifter's own heart rate.
+
+- `sessions`: the session table (time, heart_rate, heart_rate_change, state, id, RPE), validation, sets and rests.
+- `simulate`: built-in HR sessions of resistance training (the default data).
+- `realdata`: Garmin FIT strength sessions and PhysioNet bike sprints converted to the session table.
+- `examples`: (set just done -> coming rest) examples with nothing after the set end in the input.
+- `recovery`: baselines, the target-HR rule and the online update of a forecast.
+"""
