@@ -1,4 +1,7 @@
-"""Train a form classifier: `python training/train.py model=cnn` (see conf/ for every option)."""
+"""Train a model: `python training/train.py model=cnn` (form) or `task=rest_hr model=rest_lstm` (rest HR).
+
+See conf/ for every option.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 log = logging.getLogger("train")
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> float:
+def train_posture(cfg: DictConfig) -> float:
     from liftsense.pipelines.posture import run
 
     result = run(OmegaConf.to_container(cfg, resolve=True))
@@ -27,8 +29,35 @@ def main(cfg: DictConfig) -> float:
         m["baseline_always_correct_clip_f1"],
         m["clip_accuracy"],
     )
-    log.info("open the MLflow UI: mlflow ui --backend-store-uri %s --workers 1", cfg.logger.tracking_uri)
     return float(m[key])
+
+
+def train_rest_hr(cfg: DictConfig) -> float:
+    from liftsense.pipelines.rest_hr import run
+
+    result = run(OmegaConf.to_container(cfg, resolve=True))
+    m = result["metrics"]
+    log.info(
+        "run %s: test 60 s forecast MAE %.2f bpm (persistence %.2f, population curve %.2f, mono-exponential %.2f, "
+        "ridge %.2f); target HR MAE %.2f, rest time MAE %.1f s on %d full rests",
+        result["run_id"],
+        m["mae_60s"],
+        m["baseline_persistence_mae_60s"],
+        m["baseline_population_mean_curve_mae_60s"],
+        m["baseline_mono_exponential_mae_60s"],
+        m["baseline_ridge_on_context_mae_60s"],
+        m["target_hr_mae"],
+        m["rest_time_mae_s"],
+        m["n_full_rests"],
+    )
+    return float(m["mae_60s"])
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    score = train_rest_hr(cfg) if cfg.task.name == "rest_hr" else train_posture(cfg)
+    log.info("open the MLflow UI: mlflow ui --backend-store-uri %s --workers 1", cfg.logger.tracking_uri)
+    return score
 
 
 if __name__ == "__main__":
