@@ -84,8 +84,12 @@ class RidgeOnContext:
         xs = (x - self.mean_) / self.scale_
         self.coef_ = np.zeros((x.shape[1], len(ex.horizons)))
         # never forecast outside what the training rests did at that horizon (few rests reach long horizons)
-        self.low_ = np.nan_to_num(np.nanmin(np.where(np.isfinite(ex.target), ex.target, np.inf), axis=0), posinf=0.0)
-        self.high_ = np.nan_to_num(np.nanmax(np.where(np.isfinite(ex.target), ex.target, -np.inf), axis=0), neginf=0.0)
+        self.low_ = np.nan_to_num(
+            np.nanmin(np.where(np.isfinite(ex.target), ex.target, np.inf), axis=0), posinf=0.0
+        )
+        self.high_ = np.nan_to_num(
+            np.nanmax(np.where(np.isfinite(ex.target), ex.target, -np.inf), axis=0), neginf=0.0
+        )
         fallback = np.nanmean(ex.target, axis=0)
         for h in range(len(ex.horizons)):
             ok = np.isfinite(ex.target[:, h])

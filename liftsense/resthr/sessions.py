@@ -42,6 +42,7 @@ class Bout:
     rest_time: np.ndarray  # seconds since the set ended
     rest_hr: np.ndarray
     rest_duration: float
+    set_end: float = 0.0  # session time of the set's last sample
     rpe: float = float("nan")
     active_rest: float = float("nan")
     context: dict = field(default_factory=dict)
@@ -116,7 +117,7 @@ def validate(table: pd.DataFrame, source: str = "sessions") -> pd.DataFrame:
         odd = np.flatnonzero(~np.isin(state, (0, 1)))
         if len(odd):
             raise SessionError(
-                f"{source}: session {session!r}, row {where[odd[0]]}: state {state[odd[0]]!r} is not 0 or 1"
+                f"{source}: session {session!r}, row {where[odd[0]]}: state {state[odd[0]]} is not 0 or 1"
             )
         if not (state == 0).any():
             raise SessionError(f"{source}: session {session!r} has no rest (state 0) at all")
@@ -172,6 +173,7 @@ def bouts(
                     rest_time=t[rs:re_] - set_end,
                     rest_hr=hr[rs:re_],
                     rest_duration=float(rest_end - set_end),
+                    set_end=float(set_end),
                     rpe=float(np.nanmax(rpe[s:e])) if np.isfinite(rpe[s:e]).any() else float("nan"),
                     active_rest=float(np.nanmax(active[rs:re_]))
                     if np.isfinite(active[rs:re_]).any()

@@ -1,0 +1,1 @@
+"""The test suite (a package, so that `tests.conftest` is ours even when a dependency ships a `tests` package)."""

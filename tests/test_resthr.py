@@ -1,0 +1,299 @@
+"""Rest HR: schema and bad input, sets and rests, the simulator's physiology, leak-free examples, baselines,
+the target rule, the online update, the recovery LSTM, and the `task=rest_hr` job end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from liftsense.resthr.examples import ExampleConfig, build_examples
+from liftsense.resthr.recovery import (
+    MonoExponential,
+    OnlineRecovery,
+    Persistence,
+    PopulationCurve,
+    RidgeOnContext,
+    TargetRule,
+    horizon_mae,
+)
+from liftsense.resthr.sessions import SessionError, SkipLog, bouts, read_sessions, validate, write_sessions
+from liftsense.resthr.simulate import SimConfig, simulate_sessions
+from tests.conftest import require_real_data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def session_table(set_s=(30, 40), rest_s=(90, 120), hr_set=140.0, hr_rest=100.0, sid="s1") -> pd.DataFrame:
+    """1 Hz: rest 20 s, then set/rest pairs; HR is hr_set during sets and decays towards hr_rest after."""
+    rows, t = [], 0.0
+    for _ in range(20):
+        rows.append((t, 90.0, 0))
+        t += 1
+    for s, r in zip(set_s, rest_s, strict=True):
+        for _ in range(s):
+            rows.append((t, hr_set, 1))
+            t += 1
+        for k in range(r):
+            rows.append((t, hr_rest + (hr_set - hr_rest) * np.exp(-k / 40.0), 0))
+            t += 1
+    frame = pd.DataFrame(rows, columns=["time", "heart_rate", "state"])
+    frame["id"] = sid
+    return frame
+
+
+# -- schema and bad input ------------------------------------------------------------------------------------------
+def test_validate_recomputes_heart_rate_change_and_fills_optional_columns():
+    table = validate(session_table())
+    assert {"heart_rate_change", "RPE", "subject"} <= set(table.columns)
+    np.testing.assert_allclose(table["heart_rate_change"].iloc[1:], np.diff(table["heart_rate"]))
+    assert table["heart_rate_change"].iloc[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "message"),
+    [
+        (lambda t: t.drop(columns="state"), r"missing column\(s\) \['state'\]"),
+        (
+            lambda t: t.assign(time=t["time"].where(t.index != 50, 10.0)),
+            "session 's1', row 50: time 10.0 does not increase",
+        ),
+        (
+            lambda t: t.assign(heart_rate=t["heart_rate"].where(t.index != 7, 0.0)),
+            "session 's1', row 7: heart_rate 0.0",
+        ),
+        (
+            lambda t: t.assign(heart_rate=t["heart_rate"].where(t.index != 9, 300.0)),
+            "row 9: heart_rate 300.0 is outside",
+        ),
+        (lambda t: t.assign(state=t["state"].where(t.index != 3, 2)), "row 3: state 2 is not 0 or 1"),
+        (lambda t: t.assign(state=1), "session 's1' has no rest"),
+    ],
+    ids=["no-state", "time-backwards", "hr-zero", "hr-300", "bad-state", "no-rest"],
+)
+def test_bad_sessions_name_the_session_and_row(corrupt, message):
+    with pytest.raises(SessionError, match=message):
+        validate(corrupt(session_table()))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_sessions_round_trip(tmp_path, suffix):
+    table = validate(session_table())
+    back = read_sessions(write_sessions(table, tmp_path / f"s{suffix}"))
+    pd.testing.assert_frame_equal(
+        back[table.columns].reset_index(drop=True), table.reset_index(drop=True), check_dtype=False
+    )
+    with pytest.raises(SessionError, match="unsupported format"):
+        read_sessions(
+            write_sessions(table, tmp_path / "s.csv").with_suffix(".txt").touch() or tmp_path / "s.txt"
+        )
+
+
+# -- sets and rests -------------------------------------------------------------------------------------------------
+def test_bouts_pair_each_set_with_its_rest():
+    found = bouts(validate(session_table(set_s=(30, 40), rest_s=(90, 120))))
+    assert [b.index for b in found] == [0, 1]
+    assert found[0].set_duration == pytest.approx(29.0)
+    assert found[0].rest_duration == pytest.approx(91.0)  # last set sample -> first sample of the next set
+    assert found[0].rest_time[0] == pytest.approx(1.0) and found[0].set_time[-1] == 0.0
+
+
+def test_too_short_sets_and_a_final_set_without_rest_are_skipped_and_counted():
+    table = session_table(set_s=(3, 40), rest_s=(60, 60))
+    table = pd.concat(
+        [
+            table,
+            pd.DataFrame(
+                {"time": table["time"].max() + 1 + np.arange(30), "heart_rate": 150.0, "state": 1, "id": "s1"}
+            ),
+        ],
+        ignore_index=True,
+    )
+    skips = SkipLog()
+    found = bouts(validate(table), min_set_s=5, skips=skips)
+    assert [b.index for b in found] == [1]
+    assert skips.counts == {"set shorter than 5 s": 1, "set without a following rest": 1}
+
+
+# -- simulator physiology -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_sessions(SimConfig(subjects=6, sessions_per_subject=2, seed=1))
+
+
+def test_simulator_is_seeded_and_in_the_schema(sim):
+    again = simulate_sessions(SimConfig(subjects=6, sessions_per_subject=2, seed=1))
+    pd.testing.assert_frame_equal(sim, again)
+    assert sim["id"].nunique() == 12 and sim["subject"].nunique() == 6
+
+
+def test_simulated_recovery_peaks_after_the_set_then_falls_to_a_floor_above_resting(sim):
+    peak_lags, drops, floors = [], [], []
+    for b in bouts(sim):
+        rows = sim[sim["id"] == b.session]
+        t = rows["time"].to_numpy()
+        rest = (t > b.set_end) & (t <= b.set_end + b.rest_duration)
+        if rest.sum() < 60:
+            continue
+        true = rows["heart_rate_true"].to_numpy()[rest]
+        peak_lags.append(t[rest][np.argmax(true[:30])] - b.set_end)
+        drops.append(true[:30].max() - true[-1])
+        floors.append(true[-1] - rows["resting_hr"].iloc[0])
+    assert 0 <= np.median(peak_lags) <= 20
+    assert np.median(drops) > 10  # it recovers
+    assert np.min(floors) > 5  # but stays well above resting HR
+
+
+# -- examples: nothing after the set end enters the input ------------------------------------------------------------
+def test_inputs_do_not_change_when_the_rest_does():
+    table = validate(session_table())
+    changed = table.copy()
+    rest_rows = changed.index[(changed["state"] == 0) & (changed["time"] > 60)]
+    changed.loc[rest_rows, "heart_rate"] = 60.0
+    a, b = build_examples(bouts(table)[:1]), build_examples(bouts(validate(changed))[:1])
+    np.testing.assert_array_equal(a.sequence, b.sequence)
+    np.testing.assert_array_equal(a.context, b.context)
+    assert not np.allclose(a.target, b.target, equal_nan=True)
+
+
+def test_targets_are_the_future_change_and_masked_after_the_rest():
+    ex = build_examples(bouts(validate(session_table(rest_s=(90, 120)))), ExampleConfig(horizon_s=180.0))
+    first = ex.target[0]
+    assert ex.hr_end[0] == pytest.approx(140.0)
+    assert first[ex.horizons == 40][0] == pytest.approx(40 * (np.exp(-39 / 40) - 1), abs=0.5)
+    assert np.isnan(first[ex.horizons > 91]).all() and np.isfinite(first[ex.horizons <= 90]).all()
+
+
+# -- baselines, target rule, online update --------------------------------------------------------------------------
+def exact_examples(depth=-30.0, tau=40.0, n=20):
+    ex = build_examples(bouts(validate(session_table(set_s=(30,) * n, rest_s=(200,) * n))))
+    ex.target[:] = depth * (1 - np.exp(-ex.horizons / tau))
+    return ex
+
+
+def test_mono_exponential_recovers_a_known_tau_and_depth():
+    model = MonoExponential().fit(exact_examples(depth=-30.0, tau=40.0))
+    assert model.tau_ == pytest.approx(40.0, abs=2.5) and model.depth_ == pytest.approx(-30.0, abs=1.0)
+
+
+def test_simple_baselines_behave():
+    ex = exact_examples()
+    assert np.all(Persistence().fit(ex).predict(ex) == 0)
+    np.testing.assert_allclose(PopulationCurve().fit(ex).predict(ex)[0], ex.target[0])
+    assert horizon_mae(RidgeOnContext().fit(ex).predict(ex), ex)["mae_60s"] < 0.5
+
+
+def test_target_rule_on_a_known_exponential_and_its_guard_rails():
+    horizons = np.arange(5.0, 181.0, 5.0)
+    curve = -30 * (1 - np.exp(-horizons / 40.0))
+    hr, when = TargetRule(completion=0.8).apply(curve, horizons, 150.0)
+    final = curve[-1]
+    expected_t = horizons[np.flatnonzero(curve <= 0.8 * final)[0]]
+    assert when == expected_t and hr == pytest.approx(150 + np.interp(when, horizons, curve))
+    assert TargetRule(min_rest_s=30).apply(np.zeros_like(horizons), horizons, 150.0) == (150.0, 30.0)
+    assert TargetRule(max_rest_s=60).apply(-30 * (1 - np.exp(-horizons / 300.0)), horizons, 150.0)[1] == 60.0
+
+
+def test_online_update_moves_the_forecast_towards_what_is_measured():
+    horizons = np.arange(5.0, 181.0, 5.0)
+    forecast = -30 * (1 - np.exp(-horizons / 40.0))
+    actual = forecast + 8.0  # this rest recovers 8 bpm less
+    online = OnlineRecovery(forecast, horizons, hr_end=150.0)
+    before = np.mean(np.abs(online.forecast()[horizons > 40] - actual[horizons > 40]))
+    remaining_before = online.remaining_s()
+    for t in range(1, 41):
+        online.observe(float(t), 150.0 + np.interp(t, horizons, actual))
+    after = np.mean(np.abs(online.forecast()[horizons > 40] - actual[horizons > 40]))
+    assert after < 0.5 * before
+    assert online.remaining_s() < remaining_before
+    online.observe(50.0, float("nan"))  # a lost sample is ignored, not used
+    assert online.remaining_s() >= 0
+
+
+# -- the recovery LSTM ----------------------------------------------------------------------------------------------
+def test_lstm_ignores_padding_and_masks_unobserved_horizons():
+    import torch
+
+    from liftsense.models.rest_recovery import RestRecoveryLSTM, context_scaler, tensors
+
+    ex = build_examples(bouts(validate(session_table())))
+    model = RestRecoveryLSTM(ex.context.shape[1], len(ex.horizons), context_scaler(ex)).eval()
+    seq, lengths, ctx, target, mask = tensors(ex)
+    padded = torch.cat([seq, torch.full((len(seq), 7, 2), 9.0)], dim=1)
+    with torch.no_grad():
+        torch.testing.assert_close(model(seq, lengths, ctx), model(padded, lengths, ctx))
+    assert mask.sum() < mask.numel()  # the second rest is shorter than the horizon
+    target_nan_changed = target.clone()
+    target_nan_changed[mask == 0] = 1e6  # whatever sits under the mask must not matter
+    assert model._loss((seq, lengths, ctx, target, mask)) == model._loss(
+        (seq, lengths, ctx, target_nan_changed, mask)
+    )
+    assert model.forecast(ex).shape == (len(ex), len(ex.horizons))
+
+
+@pytest.mark.slow
+def test_train_rest_hr_end_to_end_with_mlflow(tmp_path):
+    env = {**os.environ, "LIFTSENSE_HOME": str(tmp_path), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "training" / "train.py"),
+            "task=rest_hr",
+            "model=rest_lstm",
+            "trainer=rest_smoke",
+            "data.sim.subjects=8",
+            "data.sim.sessions_per_subject=2",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = mlflow.search_runs(experiment_names=["rest-hr"], output_format="list")
+    for key in (
+        "test_mae_60s",
+        "test_baseline_persistence_mae_60s",
+        "test_baseline_mono_exponential_mae_60s",
+        "test_target_hr_mae",
+        "val_loss",
+    ):
+        assert key in run.data.metrics, key
+    assert run.data.tags["split_by"] == "subject"
+    assert "recovery_forecasts.png" in {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
+    model = mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model", map_location="cpu")
+    ex = build_examples(bouts(validate(session_table())))
+    assert np.isfinite(model.forecast(ex)).all()
+
+
+# -- real data -------------------------------------------------------------------------------------------------------
+@pytest.mark.real_data
+def test_garmin_fit_sessions_convert_to_sets_and_rests():
+    require_real_data("hr", "garmin_strength_fit")
+    from liftsense.resthr.realdata import load_garmin
+
+    table = load_garmin()
+    assert table["id"].nunique() == 4 and set(table["state"].unique()) == {0, 1}
+    found = bouts(table)
+    assert len(found) > 80 and all(b.set_time[-1] == 0 for b in found)
+    assert 20 < np.median([b.set_duration for b in found]) < 90
+
+
+@pytest.mark.real_data
+def test_physionet_sprints_are_found_from_the_tags():
+    require_real_data("hr", "physionet_wearable_exercise")
+    from liftsense.resthr.realdata import load_physionet
+
+    found = bouts(load_physionet())
+    per_session = pd.Series([b.session for b in found]).value_counts()
+    assert per_session.between(1, 4).all() and per_session.median() >= 3
+    assert all(15 <= b.set_duration <= 60 for b in found)
