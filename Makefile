@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MODEL ?= cnn
 
-.PHONY: setup train test lint format bench mlflow-ui clean
+.PHONY: setup train train-rest test lint format bench mlflow-ui clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -16,6 +16,9 @@ setup: $(BIN)/python
 
 train:
 	$(BIN)/python training/train.py model=$(MODEL)
+
+train-rest:
+	$(BIN)/python training/train.py task=rest_hr model=rest_lstm
 
 test:
 	$(BIN)/python -m pytest -q

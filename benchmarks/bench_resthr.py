@@ -75,7 +75,7 @@ def pooled(rows: list[tuple[np.ndarray, object]]):
 
 
 def evaluate_dataset(name: str, examples, groups: np.ndarray, folds: int, sim_model, quick: bool) -> dict:
-    from liftsense.resthr.recovery import BASELINES, TargetRule, horizon_mae, target_errors
+    from liftsense.resthr.recovery import BASELINES, ResidualBands, TargetRule, horizon_mae, target_errors
 
     rule = TargetRule()
     uniq = np.unique(groups)
@@ -83,13 +83,19 @@ def evaluate_dataset(name: str, examples, groups: np.ndarray, folds: int, sim_mo
     order = rng.permutation(uniq)
     fold_of = {g: i % folds for i, g in enumerate(order)}
     methods: dict[str, list] = {}
+    coverage: list[tuple[float, int]] = []
     for k in range(folds):
         test = np.array([fold_of[g] == k for g in groups])
         tr_all, te = examples.subset(np.flatnonzero(~test)), examples.subset(np.flatnonzero(test))
         for b in BASELINES:
             model = b().fit(tr_all)
             methods.setdefault(model.name, []).append((model.predict(te), te))
-        methods.setdefault("lstm (built-in only)", []).append((sim_model.forecast(te), te))
+        sim_pred = sim_model.forecast(te)
+        methods.setdefault("lstm (built-in only)", []).append((sim_pred, te))
+        bands = ResidualBands().fit(
+            sim_model.forecast(tr_all), tr_all
+        )  # calibrated on the training fold only
+        coverage.append((bands.coverage(sim_pred, te), int(np.isfinite(te.target).sum())))
         tr, va = inner_split(tr_all, groups[~test], seed=k)
         epochs = 40 if quick else 200
         real = fit_on(tr, va, max_epochs=epochs, patience=20 if quick else 50, seed=k)
@@ -102,7 +108,32 @@ def evaluate_dataset(name: str, examples, groups: np.ndarray, folds: int, sim_mo
         out[method] = {**horizon_mae(pred, ex, HORIZONS), **target_errors(pred, ex, rule)}
         # spread: per-fold 60 s MAE
         out[method]["mae_60s_per_fold"] = [horizon_mae(p, e, (60,))["mae_60s"] for p, e in rows]
+        out[method]["online_after_30s"] = online_gain(pred, ex)
+    out["_band_coverage_10_90"] = float(sum(c * n for c, n in coverage) / max(1, sum(n for _, n in coverage)))
     return out
+
+
+def online_gain(pred: np.ndarray, ex, observe_until_s: float = 30.0) -> dict:
+    """MAE at later horizons before and after feeding the first `observe_until_s` of the rest to OnlineRecovery."""
+    from liftsense.resthr.recovery import OnlineRecovery
+
+    before, after = {h: [] for h in (60, 90, 120)}, {h: [] for h in (60, 90, 120)}
+    seen = ex.horizons <= observe_until_s
+    for i in range(len(ex)):
+        online = OnlineRecovery(pred[i], ex.horizons, ex.hr_end[i])
+        for t, change in zip(ex.horizons[seen], ex.target[i, seen], strict=True):
+            online.observe(float(t), float(ex.hr_end[i] + change))
+        updated = online.forecast()
+        for h in before:
+            j = int(np.argmin(np.abs(ex.horizons - h)))
+            if np.isfinite(ex.target[i, j]):
+                before[h].append(abs(pred[i, j] - ex.target[i, j]))
+                after[h].append(abs(updated[j] - ex.target[i, j]))
+    return {
+        f"{h}s": (float(np.mean(before[h])), float(np.mean(after[h])), len(before[h]))
+        for h in before
+        if before[h]
+    }
 
 
 def leaky_setup(examples) -> dict:
@@ -211,6 +242,7 @@ def main() -> None:
         for method, m in results[name].items():
             if method.startswith("_"):
                 continue
+            online = m["online_after_30s"].get("60s", (np.nan, np.nan, 0))
             rows.append(
                 {
                     "method": method,
@@ -221,11 +253,15 @@ def main() -> None:
                     "rest time s": m["rest_time_mae_s"],
                     "fixed 103": m["paper_fixed_103_target_mae"],
                     "full rests": m["n_full_rests"],
+                    "60s after 30 s online": online[1],
                 }
             )
         print(f"\n{name} ({results[name]['_data']}), forecast MAE (bpm) pooled over held-out folds:")
         print(table(rows, list(rows[0])))
         print(f"paper's leaky setup: {results[f'{name}_leak']}")
+        print(
+            f"10-90% band coverage (built-in model, bands from the training folds): {results[name]['_band_coverage_10_90']:.2f}"
+        )
     print(f"\nspeed: {results['speed']}; simulator training {sim_train_s:.0f} s")
     print(f"wrote {write('resthr', results)}")
 

@@ -297,3 +297,17 @@ def test_physionet_sprints_are_found_from_the_tags():
     per_session = pd.Series([b.session for b in found]).value_counts()
     assert per_session.between(1, 4).all() and per_session.median() >= 3
     assert all(15 <= b.set_duration <= 60 for b in found)
+
+
+def test_residual_bands_cover_about_their_nominal_share():
+    from liftsense.resthr.recovery import ResidualBands
+
+    rng = np.random.default_rng(0)
+    cal, test = exact_examples(n=20), exact_examples(n=20)
+    forecast = np.zeros_like(cal.target)
+    cal.target = cal.target + rng.normal(0, 3, cal.target.shape)
+    test.target = test.target + rng.normal(0, 3, test.target.shape)
+    bands = ResidualBands(0.1, 0.9).fit(forecast, cal)
+    assert 0.7 < bands.coverage(forecast, test) < 0.9
+    lo, hi = bands.bands(forecast)
+    assert np.all(lo <= hi)

@@ -107,6 +107,31 @@ class RidgeOnContext:
 BASELINES = (Persistence, PopulationCurve, MonoExponential, RidgeOnContext)
 
 
+class ResidualBands:
+    """Uncertainty bands from held-out residuals: per horizon, the `low`/`high` quantiles of (actual - forecast)
+    on validation rests (split-conformal style, no distributional assumption)."""
+
+    def __init__(self, low: float = 0.1, high: float = 0.9) -> None:
+        self.low, self.high = low, high
+
+    def fit(self, forecast: np.ndarray, ex: Examples) -> ResidualBands:
+        residual = np.where(np.isfinite(ex.target), ex.target - forecast, np.nan)
+        with np.errstate(all="ignore"):
+            lo, hi = np.nanquantile(residual, self.low, axis=0), np.nanquantile(residual, self.high, axis=0)
+        # horizons no validation rest reached borrow the widest band seen
+        self.lo_ = np.where(np.isfinite(lo), lo, np.nanmin(lo) if np.isfinite(lo).any() else 0.0)
+        self.hi_ = np.where(np.isfinite(hi), hi, np.nanmax(hi) if np.isfinite(hi).any() else 0.0)
+        return self
+
+    def bands(self, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return forecast + self.lo_, forecast + self.hi_
+
+    def coverage(self, forecast: np.ndarray, ex: Examples) -> float:
+        lo, hi = self.bands(forecast)
+        ok = np.isfinite(ex.target)
+        return float(np.mean((ex.target[ok] >= lo[ok]) & (ex.target[ok] <= hi[ok])))
+
+
 # -- the rest-end target -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TargetRule:
