@@ -61,3 +61,47 @@ def setup_mlflow(tracking_uri: str, experiment: str, artifact_location: str | No
         return exp.experiment_id
     location = Path(artifact_location).resolve().as_uri() if artifact_location else None
     return mlflow.create_experiment(experiment, artifact_location=location)
+
+
+def mlflow_logger(lcfg: Mapping[str, Any]):
+    """A Lightning MLFlowLogger for the `logger` config, with the experiment created if needed."""
+    from pytorch_lightning.loggers import MLFlowLogger
+
+    setup_mlflow(lcfg["tracking_uri"], lcfg["experiment"], lcfg.get("artifact_location"))
+    return MLFlowLogger(
+        experiment_name=lcfg["experiment"],
+        tracking_uri=lcfg["tracking_uri"],
+        run_name=lcfg.get("run_name"),
+        log_model=False,
+    )
+
+
+def log_run(logger, cfg: Mapping[str, Any], tags: Mapping[str, Any], metrics: Mapping[str, float]) -> str:
+    """Params (the flattened config), git and data tags, and `test_*` metrics (non-finite ones left out)."""
+    import math
+
+    import mlflow
+
+    client, run_id = logger.experiment, logger.run_id
+    client.log_batch(run_id, params=[mlflow.entities.Param(k, v) for k, v in flatten(cfg).items()])
+    for k, v in {**git_version(), **tags}.items():
+        client.set_tag(run_id, k, str(v))
+    for k, v in metrics.items():
+        if math.isfinite(float(v)):
+            client.log_metric(run_id, f"test_{k}", float(v))
+    return run_id
+
+
+def log_module(run_id: str, module) -> None:
+    """The trained LightningModule as the run's MLflow model (`runs:/<id>/model`); pickled, since Lightning
+    modules carry their preprocessing as plain attributes."""
+    import mlflow
+    import mlflow.pytorch
+
+    with mlflow.start_run(run_id=run_id):
+        mlflow.pytorch.log_model(
+            module,
+            name="model",
+            serialization_format="pickle",
+            pip_requirements=["torch==2.13.0", "pytorch-lightning==2.6.6"],
+        )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,3 +32,19 @@ def small_synth():
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_entry_point(script: str, home: Path, *overrides: str) -> subprocess.CompletedProcess:
+    """Run training/<script> as a user would, with its MLflow store and outputs under `home`."""
+    env = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "training" / script), *overrides],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -3,9 +3,6 @@ the target rule, the online update, the recovery LSTM, and the `task=rest_hr` jo
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +21,7 @@ from liftsense.resthr.recovery import (
 )
 from liftsense.resthr.sessions import SessionError, SkipLog, bouts, read_sessions, validate, write_sessions
 from liftsense.resthr.simulate import SimConfig, simulate_sessions
-from tests.conftest import require_real_data
+from tests.conftest import require_real_data, run_entry_point
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -238,22 +235,14 @@ def test_lstm_ignores_padding_and_masks_unobserved_horizons():
 
 @pytest.mark.slow
 def test_train_rest_hr_end_to_end_with_mlflow(tmp_path):
-    env = {**os.environ, "LIFTSENSE_HOME": str(tmp_path), "MLFLOW_DISABLE_TELEMETRY": "true"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "training" / "train.py"),
-            "task=rest_hr",
-            "model=rest_lstm",
-            "trainer=rest_smoke",
-            "data.sim.subjects=8",
-            "data.sim.sessions_per_subject=2",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = run_entry_point(
+        "train.py",
+        tmp_path,
+        "task=rest_hr",
+        "model=rest_lstm",
+        "trainer=rest_smoke",
+        "data.sim.subjects=8",
+        "data.sim.sessions_per_subject=2",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     import mlflow

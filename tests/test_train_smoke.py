@@ -1,26 +1,18 @@
 """The Hydra entry point, end to end, one small epoch per model, with a real sqlite MLflow store."""
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_entry_point
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["trainer=smoke", "data.synth.clips_per_exercise=6", "data.synth.subjects=6", "split.n_splits=3"]
 
 
 def _train(home: Path, *overrides: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "training" / "train.py"), *SMALL, *overrides],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_entry_point("train.py", home, *SMALL, *overrides)
 
 
 @pytest.mark.slow
@@ -73,22 +65,14 @@ def test_evaluate_scores_a_checkpoint_like_training_did(tmp_path):
     assert _train(tmp_path, "model=cnn").returncode == 0
     ckpt = next(tmp_path.glob("outputs/**/checkpoints/best.ckpt"))
     out = tmp_path / "eval.json"
-    env = {**os.environ, "LIFTSENSE_HOME": str(tmp_path)}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "training" / "evaluate.py"),
-            f"checkpoint={ckpt}",
-            "subset=test",
-            *SMALL[1:],
-            f"output_json={out}",
-            "log_to_mlflow=false",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = run_entry_point(
+        "evaluate.py",
+        tmp_path,
+        f"checkpoint={ckpt}",
+        "subset=test",
+        *SMALL[1:],
+        f"output_json={out}",
+        "log_to_mlflow=false",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     import json

@@ -183,10 +183,8 @@ def fit(cfg: dict[str, Any], prep: Prepared, module, logger=False, checkpoint_di
 
 def run(cfg: dict[str, Any]) -> dict[str, Any]:
     """Train, evaluate on the held-out groups and track everything. Returns the test metrics and run id."""
-    import mlflow
-    from pytorch_lightning.loggers import MLFlowLogger
 
-    from liftsense.tracking import fingerprint, flatten, git_version, setup_mlflow
+    from liftsense.tracking import fingerprint, log_module, log_run, mlflow_logger
 
     t0 = time.perf_counter()
     seqs = load_sequences(cfg["data"])
@@ -195,14 +193,7 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
 
     lcfg = cfg["logger"]
     task = cfg["task"]["name"]
-    experiment = lcfg["experiment"]
-    setup_mlflow(lcfg["tracking_uri"], experiment, lcfg.get("artifact_location"))
-    logger = MLFlowLogger(
-        experiment_name=experiment,
-        tracking_uri=lcfg["tracking_uri"],
-        run_name=lcfg.get("run_name"),
-        log_model=False,
-    )
+    logger = mlflow_logger(lcfg)
     best, trainer = fit(
         cfg, prep, module, logger=logger, checkpoint_dir=Path(cfg["paths"]["output_dir"]) / "checkpoints"
     )
@@ -212,21 +203,15 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     metrics = evaluate(proba, prep.test.windows.clip_index, prep.test.seqs.meta, prep.classes, task)
     metrics["train_seconds"] = train_seconds
     metrics["epochs"] = float(trainer.current_epoch)
-    run_id = logger.run_id
-    client = logger.experiment
-    client.log_batch(run_id, params=[mlflow.entities.Param(k, v) for k, v in flatten(cfg).items()])
     tags = {
-        **git_version(),
         "data_source": seqs.source,
         "task": task,
         "model": cfg["model"]["name"],
         "data_fingerprint": fingerprint(seqs.landmarks, seqs.offsets, seqs.meta["label"].to_numpy()),
         "normalization": prep.feature_cfg.normalization,
     }
-    for k, v in tags.items():
-        client.set_tag(run_id, k, str(v))
-    for k, v in metrics.items():
-        client.log_metric(run_id, f"test_{k}", float(v))
+    run_id = log_run(logger, cfg, tags, metrics)
+    client = logger.experiment
     for k, v in prep.data_summary.items():
         if isinstance(v, int | float):
             client.log_metric(run_id, f"data_{k}", float(v))
@@ -244,13 +229,7 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
         for f in tmp_path.iterdir():
             client.log_artifact(run_id, str(f))
     if lcfg.get("log_model", True):
-        with mlflow.start_run(run_id=run_id):
-            mlflow.pytorch.log_model(
-                best,
-                name="model",
-                serialization_format="pickle",
-                pip_requirements=["torch==2.13.0", "pytorch-lightning==2.6.6"],
-            )
+        log_module(run_id, best)
     log.info("test: %s", {k: round(v, 4) for k, v in metrics.items()})
     return {"run_id": run_id, "metrics": metrics, "checkpoint": trainer.checkpoint_callback.best_model_path}
 

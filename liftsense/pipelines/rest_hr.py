@@ -173,44 +173,30 @@ def recovery_figure(forecast: np.ndarray, test: Examples, path: Path, n: int = 1
 
 def run(cfg: dict[str, Any]) -> dict[str, Any]:
     """Train, evaluate on held-out groups and track everything. Returns the test metrics and run id."""
-    import mlflow
-    from pytorch_lightning.loggers import MLFlowLogger
 
-    from liftsense.tracking import fingerprint, flatten, git_version, setup_mlflow
+    from liftsense.tracking import fingerprint, log_module, log_run, mlflow_logger
 
     t0 = time.perf_counter()
     sessions = load_sessions(cfg["data"])
     prep = prepare(cfg, sessions)
     module = build_module(cfg, prep)
     lcfg = cfg["logger"]
-    setup_mlflow(lcfg["tracking_uri"], lcfg["experiment"], lcfg.get("artifact_location"))
-    logger = MLFlowLogger(
-        experiment_name=lcfg["experiment"],
-        tracking_uri=lcfg["tracking_uri"],
-        run_name=lcfg.get("run_name"),
-        log_model=False,
-    )
+    logger = mlflow_logger(lcfg)
     best, trainer = fit(cfg, prep, module, logger=logger)
     rule = TargetRule(**(cfg["task"].get("target_rule") or {}))
     forecast = best.forecast(prep.test)
     metrics = evaluate(forecast, prep.test, rule, prep.train)
     metrics["train_seconds"] = time.perf_counter() - t0
     metrics["epochs"] = float(trainer.current_epoch)
-    client, run_id = logger.experiment, logger.run_id
-    client.log_batch(run_id, params=[mlflow.entities.Param(k, v) for k, v in flatten(cfg).items()])
     tags = {
-        **git_version(),
         "task": "rest_hr",
         "model": cfg["model"]["name"],
         "split_by": prep.split_by,
         "data_source": cfg["data"]["name"],
         "data_fingerprint": fingerprint(sessions["time"].to_numpy(), sessions["heart_rate"].to_numpy()),
     }
-    for k, v in tags.items():
-        client.set_tag(run_id, k, str(v))
-    for k, v in metrics.items():
-        if np.isfinite(v):
-            client.log_metric(run_id, f"test_{k}", float(v))
+    run_id = log_run(logger, cfg, tags, metrics)
+    client = logger.experiment
     for k, v in {**prep.skips, "train_examples": len(prep.train), "test_examples": len(prep.test)}.items():
         client.log_metric(run_id, f"data_{k}".replace(" ", "_"), float(v))
     with tempfile.TemporaryDirectory() as tmp:
@@ -218,11 +204,5 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
             run_id, str(recovery_figure(forecast, prep.test, Path(tmp) / "recovery_forecasts.png"))
         )
     if lcfg.get("log_model", True):
-        with mlflow.start_run(run_id=run_id):
-            mlflow.pytorch.log_model(
-                best,
-                name="model",
-                serialization_format="pickle",
-                pip_requirements=["torch==2.13.0", "pytorch-lightning==2.6.6"],
-            )
+        log_module(run_id, best)
     return {"run_id": run_id, "metrics": metrics, "module": best, "prepared": prep}
