@@ -121,17 +121,21 @@ def load_csv(path: str | Path, fs: float | None = None) -> Recording:
             f"{path}: needs PPG column(s) {PPG_COLUMNS[:2]} or 'ppg' and {ACC_COLUMNS}; "
             f"missing {missing or 'a PPG column'}, found {list(table.columns)}"
         )
-    if fs is None:
-        if "time" not in table.columns:
-            raise RecordingError(f"{path}: no 'time' column, so pass the sample rate (fs) explicitly")
+    time_rate = None
+    if "time" in table.columns:
         steps = np.diff(table["time"].to_numpy(dtype=np.float64))
         if len(steps) == 0 or not np.all(np.isfinite(steps)) or np.median(steps) <= 0:
             raise RecordingError(f"{path}: the 'time' column is not increasing")
-        fs = float(1.0 / np.median(steps))
+        time_rate = float(1.0 / np.median(steps))
+    if fs is None:
+        if time_rate is None:
+            raise RecordingError(f"{path}: no 'time' column, so pass the sample rate (fs) explicitly")
+        fs = time_rate
     ppg = table[ppg_cols].to_numpy(dtype=np.float64).T
     acc = table[list(ACC_COLUMNS)].to_numpy(dtype=np.float64).T
     ecg = table["ecg"].to_numpy(dtype=np.float64) if "ecg" in table.columns else None
-    return Recording(path.stem, fs, ppg, acc, ecg=ecg, meta={"path": str(path)})
+    meta = {"path": str(path)} | ({"fs_from_time": time_rate} if time_rate is not None else {})
+    return Recording(path.stem, fs, ppg, acc, ecg=ecg, meta=meta)
 
 
 def load_recording(path: str | Path, fs: float | None = None) -> Recording:

@@ -2,7 +2,8 @@
 
 - Garmin FIT strength sessions (`../shared/data/hr/garmin_strength_fit`), read with Garmin's own FIT SDK: `set`
   messages give active and rest spans, `record` messages the wrist HR (about 1 Hz, irregular, with gaps). Samples
-  outside every set span (warm-up, another sport in a multisport file) are dropped. All four files come from one
+  outside every set span (warm-up, another sport in a multisport file) are dropped, and where that leaves a hole of
+  more than 2 minutes only the longest unbroken stretch is kept. All four files come from one
   watch, so the honest split is by session; there is no second person.
 - PhysioNet wearable-exercise bike sprints (`.../physionet_wearable_exercise/Wearable_Dataset/ANAEROBIC`): E4 HR at
   1 Hz; `tags.csv` button presses mark sprint start and end. Sprints are consecutive tag pairs 15-60 s apart;
@@ -20,6 +21,7 @@ import pandas as pd
 from liftsense.resthr.sessions import SessionError, validate
 
 SPRINT_S = (15.0, 60.0)
+MAX_GAP_S = 120.0  # no HR for longer than this: the session is broken there
 
 
 def garmin_dir() -> Path:
@@ -66,7 +68,10 @@ def read_fit(path: str | Path) -> pd.DataFrame:
     keep = state >= 0
     order = np.argsort(t[keep], kind="stable")
     frame = pd.DataFrame({"time": t[keep][order], "heart_rate": hr[keep][order], "state": state[keep][order]})
-    frame = frame.drop_duplicates("time", keep="first")
+    frame = frame.drop_duplicates("time", keep="first").reset_index(drop=True)
+    # a multisport file leaves a long hole where the other sport was: keep the longest unbroken stretch
+    parts = np.split(np.arange(len(frame)), np.flatnonzero(np.diff(frame["time"].to_numpy()) > MAX_GAP_S) + 1)
+    frame = frame.iloc[max(parts, key=len)].reset_index(drop=True)
     frame["id"] = f"garmin_{path.stem.split('_')[0]}"
     frame["subject"] = "garmin_watch_owner"
     frame["RPE"] = np.nan

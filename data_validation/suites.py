@@ -1,0 +1,413 @@
+"""The expectations, table by table. Every check has an id (used by the mutation suite) and its domain rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# thresholds, named so the docs and the code say the same thing
+IMAGE_BAND = (-0.5, 1.5)  # BlazePose extrapolates limbs that leave the frame (push-ups reach -0.27)
+MAX_LOW_QUALITY_SHARE = 0.5  # per clip: frames with fewer than half the kept landmarks visible ...
+MOSTLY_VISIBLE_CLIPS = 0.9  # ... in at least 90% of clips (real push-ups: 7.3% of clips are mostly occluded)
+UPRIGHT_SHARE = 0.8  # share of upright-exercise frames with the head above the hips
+CORRECT_SHARE = (0.05, 0.95)  # class balance: neither class nearly absent
+PPG_FS = (125.0, 0.02)  # expected rate and relative tolerance
+MAX_SATURATED_SHARE = 0.05
+ACC_MEDIAN_G = (0.3, 3.0)  # a wrist at rest or moving still feels about 1 g of gravity
+ACC_MAX_G = 16.0  # MEMS accelerometers' largest range
+TRUTH_BPM = (30.0, 230.0)
+HR_BPM = (30.0, 230.0)
+RPE_SCALE = (1.0, 10.0)
+MAX_SAMPLE_GAP_S = 120.0  # a wrist band that drops out for minutes has lost the session
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    table: str
+    expectation: str  # the gx.expectations class name
+    kwargs: dict[str, Any]
+    rule: str
+    mostly: float | None = None
+
+
+def _c(id, table, expectation, rule, mostly=None, **kwargs) -> Check:
+    return Check(id, table, expectation, kwargs, rule, mostly)
+
+
+LANDMARK_CHECKS = (
+    _c(
+        "frame_columns",
+        "frames",
+        "ExpectTableColumnsToMatchSet",
+        "the extraction table's index columns are present",
+        column_set=["sequence_id", "frame_index", "timestamp_s"],
+        exact_match=False,
+    ),
+    _c(
+        "frame_index_int",
+        "frames",
+        "ExpectColumnValuesToBeInTypeList",
+        "frame_index is an integer",
+        column="frame_index",
+        type_list=["int", "int32", "int64", "Int64"],
+    ),
+    _c(
+        "unique_frames",
+        "frames",
+        "ExpectColumnValuesToBeUnique",
+        "one row per (sequence, frame)",
+        column="key",
+    ),
+    _c(
+        "frames_increase",
+        "frames",
+        "ExpectColumnValuesToBeBetween",
+        "frame index increases within each sequence",
+        column="frame_step",
+        min_value=1,
+        strict_min=False,
+    ),
+    _c(
+        "timestamps_increase",
+        "frames",
+        "ExpectColumnValuesToBeBetween",
+        "timestamps increase within each sequence",
+        column="time_step_s",
+        min_value=0,
+        strict_min=True,
+    ),
+    _c(
+        "x_in_image",
+        "frames",
+        "ExpectColumnValuesToBeBetween",
+        "normalised x within the image (± tolerance)",
+        column="x_min",
+        min_value=IMAGE_BAND[0],
+        max_value=IMAGE_BAND[1],
+        mostly=0.99,
+    ),
+    _c(
+        "x_max_in_image",
+        "frames",
+        "ExpectColumnValuesToBeBetween",
+        "normalised x within the image (± tolerance)",
+        column="x_max",
+        min_value=IMAGE_BAND[0],
+        max_value=IMAGE_BAND[1],
+        mostly=0.99,
+    ),
+    _c(
+        "y_in_image",
+        "frames",
+        "ExpectColumnValuesToBeBetween",
+        "normalised y within the image (± tolerance)",
+        column="y_min",
+        min_value=IMAGE_BAND[0],
+        max_value=IMAGE_BAND[1],
+        mostly=0.99,
+    ),
+    _c(
+        "y_max_in_image",
+        "frames",
+        "ExpectColumnValuesToBeBetween",
+        "normalised y within the image (± tolerance)",
+        column="y_max",
+        min_value=IMAGE_BAND[0],
+        max_value=IMAGE_BAND[1],
+        mostly=0.99,
+    ),
+    _c(
+        "visibility_range",
+        "frames",
+        "ExpectColumnValuesToBeBetween",
+        "visibility is a probability in [0, 1]",
+        column="visibility_min",
+        min_value=0.0,
+        max_value=1.0,
+    ),
+    _c(
+        "visibility_max_range",
+        "frames",
+        "ExpectColumnValuesToBeBetween",
+        "visibility is a probability in [0, 1]",
+        column="visibility_max",
+        min_value=0.0,
+        max_value=1.0,
+    ),
+    _c(
+        "angles_range",
+        "frames",
+        "ExpectColumnValuesToBeBetween",
+        "joint angles are degrees in [0, 180]",
+        column="angle_max",
+        min_value=0.0,
+        max_value=180.0,
+    ),
+    _c(
+        "angles_in_degrees",
+        "frames",
+        "ExpectColumnMaxToBeBetween",
+        "angles are degrees, not radians: some joint opens beyond 90 degrees",
+        column="angle_max",
+        min_value=90.0,
+    ),
+    _c(
+        "low_quality_share",
+        "sequences",
+        "ExpectColumnValuesToBeBetween",
+        "most frames of a clip show the body",
+        column="low_quality_share",
+        max_value=MAX_LOW_QUALITY_SHARE,
+        mostly=MOSTLY_VISIBLE_CLIPS,
+    ),
+    _c(
+        "head_above_hips",
+        "frames",
+        "ExpectColumnValuesToBeInSet",
+        "standing exercises: head above hips, y pointing down (catches swapped or flipped axes)",
+        column="head_above_hips",
+        value_set=[1.0],
+        mostly=UPRIGHT_SHARE,
+    ),
+    _c(
+        "labels_known",
+        "sequences",
+        "ExpectColumnValuesToBeInSet",
+        "labels are in the known set for the exercise",
+        column="label_known",
+        value_set=[True],
+    ),
+    _c(
+        "window_length",
+        "windows",
+        "ExpectColumnValuesToBeBetween",
+        "windows have the configured length",
+        column="window_frames",
+        min_value=2,
+        max_value=300,
+    ),
+    _c(
+        "feature_count",
+        "windows",
+        "ExpectColumnValuesToBeInSet",
+        "51 coordinates + 10 angles per frame",
+        column="n_features",
+        value_set=[61],
+    ),
+    _c(
+        "class_balance",
+        "windows",
+        "ExpectColumnValuesToBeBetween",
+        "both classes present in useful numbers",
+        column="correct_share",
+        min_value=CORRECT_SHARE[0],
+        max_value=CORRECT_SHARE[1],
+    ),
+    _c(
+        "no_leakage",
+        "splits",
+        "ExpectColumnValuesToBeBetween",
+        "no group in more than one split",
+        column="splits",
+        max_value=1,
+    ),
+)
+
+PPG_CHECKS = (
+    _c(
+        "sample_rate",
+        "recordings",
+        "ExpectColumnValuesToBeBetween",
+        "declared rate is 125 Hz (±2%)",
+        column="fs",
+        min_value=PPG_FS[0] * (1 - PPG_FS[1]),
+        max_value=PPG_FS[0] * (1 + PPG_FS[1]),
+    ),
+    _c(
+        "sample_rate_from_time",
+        "recordings",
+        "ExpectColumnValuesToBeBetween",
+        "the timestamps agree with 125 Hz (±2%)",
+        column="fs_from_time",
+        min_value=PPG_FS[0] * (1 - PPG_FS[1]),
+        max_value=PPG_FS[0] * (1 + PPG_FS[1]),
+    ),
+    _c(
+        "two_ppg_channels",
+        "recordings",
+        "ExpectColumnValuesToBeBetween",
+        "one or two PPG channels",
+        column="n_ppg",
+        min_value=1,
+        max_value=2,
+    ),
+    _c(
+        "three_acc_axes",
+        "recordings",
+        "ExpectColumnValuesToBeInSet",
+        "three accelerometer axes",
+        column="n_acc_axes",
+        value_set=[3],
+    ),
+    _c(
+        "finite",
+        "recordings",
+        "ExpectColumnValuesToBeInSet",
+        "no NaN or inf samples",
+        column="all_finite",
+        value_set=[True],
+    ),
+    _c(
+        "saturation",
+        "recordings",
+        "ExpectColumnValuesToBeBetween",
+        "few samples at the ADC rails",
+        column="saturated_share",
+        max_value=MAX_SATURATED_SHARE,
+    ),
+    _c(
+        "acc_gravity",
+        "recordings",
+        "ExpectColumnValuesToBeBetween",
+        "the accelerometer feels about 1 g",
+        column="acc_magnitude_median_g",
+        min_value=ACC_MEDIAN_G[0],
+        max_value=ACC_MEDIAN_G[1],
+    ),
+    _c(
+        "acc_max",
+        "recordings",
+        "ExpectColumnValuesToBeBetween",
+        "no acceleration beyond a MEMS range",
+        column="acc_magnitude_max_g",
+        max_value=ACC_MAX_G,
+    ),
+    _c(
+        "ppg_not_flat",
+        "recordings",
+        "ExpectColumnValuesToBeBetween",
+        "the PPG moves (sensor on the skin)",
+        column="ppg_std_min",
+        min_value=1e-6,
+    ),
+    _c(
+        "truth_aligned",
+        "recordings",
+        "ExpectColumnValuesToBeInSet",
+        "one ground-truth BPM per 8 s window every 2 s",
+        column="truth_windows_match",
+        value_set=[True],
+    ),
+    _c(
+        "truth_low",
+        "recordings",
+        "ExpectColumnValuesToBeBetween",
+        "ground truth within 30-230 BPM",
+        column="truth_min_bpm",
+        min_value=TRUTH_BPM[0],
+        max_value=TRUTH_BPM[1],
+    ),
+    _c(
+        "truth_high",
+        "recordings",
+        "ExpectColumnValuesToBeBetween",
+        "ground truth within 30-230 BPM",
+        column="truth_max_bpm",
+        min_value=TRUTH_BPM[0],
+        max_value=TRUTH_BPM[1],
+    ),
+)
+
+HR_CHECKS = (
+    _c(
+        "hr_columns",
+        "samples",
+        "ExpectTableColumnsToMatchSet",
+        "the session schema's required columns",
+        column_set=["time", "heart_rate", "state", "id"],
+        exact_match=False,
+    ),
+    _c("missing_columns", "_missing", "ExpectTableRowCountToEqual", "no required column is missing", value=0),
+    _c(
+        "hr_range",
+        "samples",
+        "ExpectColumnValuesToBeBetween",
+        "HR within 30-230 bpm (0 is not a reading)",
+        column="heart_rate",
+        min_value=HR_BPM[0],
+        max_value=HR_BPM[1],
+    ),
+    _c(
+        "hr_present",
+        "samples",
+        "ExpectColumnValuesToNotBeNull",
+        "most samples carry an HR",
+        column="heart_rate",
+        mostly=0.9,
+    ),
+    _c(
+        "state_values",
+        "samples",
+        "ExpectColumnValuesToBeInSet",
+        "state is 1 (set) or 0 (rest)",
+        column="state",
+        value_set=[0, 1],
+    ),
+    _c(
+        "time_increases",
+        "samples",
+        "ExpectColumnValuesToBeBetween",
+        "time strictly increases within a session",
+        column="time_step_s",
+        min_value=0,
+        strict_min=True,
+    ),
+    _c(
+        "sampling_gaps",
+        "sessions",
+        "ExpectColumnValuesToBeBetween",
+        "no sampling gap over 120 s in a session",
+        column="max_gap_s",
+        max_value=MAX_SAMPLE_GAP_S,
+    ),
+    _c(
+        "sets_are_exercise",
+        "sessions",
+        "ExpectColumnValuesToBeInSet",
+        "HR is higher at the end of sets than at the end of rests (state 1 really is exercise); a lagging "
+        "wrist sensor (E4: 30 s) blurs this, so it must hold in at least half the sessions",
+        column="hr_higher_after_sets",
+        value_set=[True],
+        mostly=0.5,
+    ),
+    _c(
+        "rpe_scale",
+        "samples",
+        "ExpectColumnValuesToBeBetween",
+        "RPE on its 1-10 scale when present",
+        column="RPE",
+        min_value=RPE_SCALE[0],
+        max_value=RPE_SCALE[1],
+    ),
+    _c(
+        "set_then_rest",
+        "sessions",
+        "ExpectColumnValuesToBeInSet",
+        "each session has a set followed by a rest",
+        column="set_then_rest",
+        value_set=[True],
+    ),
+)
+
+CHECKS = {"landmarks": LANDMARK_CHECKS, "ppg": PPG_CHECKS, "hr": HR_CHECKS}
+
+
+def expectation(check: Check):
+    """The GE expectation object for a check (GE imported lazily: 4 s)."""
+    import great_expectations as gx
+
+    kwargs = dict(check.kwargs)
+    if check.mostly is not None:
+        kwargs["mostly"] = check.mostly
+    return getattr(gx.expectations, check.expectation)(**kwargs, meta={"check": check.id, "rule": check.rule})
