@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MODEL ?= cnn
 
-.PHONY: setup train train-rest test lint format bench mlflow-ui clean
+.PHONY: setup train train-rest test validate lint format bench mlflow-ui clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,6 +19,10 @@ train:
 
 train-rest:
 	$(BIN)/python training/train.py task=rest_hr model=rest_lstm
+
+# the CI data-validation gate: built-in and real datasets (exit 1 = data fails, 2 = could not validate)
+validate:
+	$(BIN)/python -m data_validation ci
 
 test:
 	$(BIN)/python -m pytest -q

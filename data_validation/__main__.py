@@ -16,6 +16,17 @@ import sys
 
 from data_validation import KINDS
 
+CI_DATASETS = (
+    ("landmarks", "builtin"),
+    ("landmarks", "squat_3d"),
+    ("landmarks", "pushup"),
+    ("ppg", "builtin"),
+    ("ppg", "spc2015"),
+    ("hr", "builtin"),
+    ("hr", "garmin"),
+    ("hr", "physionet"),
+)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -33,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         "--fs", type=float, help="declared sample rate of a PPG CSV (checked against its time column)"
     )
     sub.add_parser("mutations", help="corrupt clean data in realistic ways and show which check catches each")
+    ci = sub.add_parser(
+        "ci", help="the CI gate: every built-in and real dataset (real ones need ../shared/data)"
+    )
+    ci.add_argument("--docs", metavar="DIR", help="also write Data Docs here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -45,6 +60,19 @@ def main(argv: list[str] | None = None) -> int:
 
     from data_validation.gate import ValidationRunError, validate
     from data_validation.tables import SourceError
+
+    if args.command == "ci":
+        worst = 0
+        for kind, source in CI_DATASETS:
+            try:
+                report = validate(kind, source, args.docs)
+            except (SourceError, ValidationRunError) as exc:
+                print(f"could not validate {kind} {source}: {exc}", file=sys.stderr)
+                worst = 2
+                continue
+            print(report.table(), f"[{report.seconds:.1f} s]")
+            worst = max(worst, 0 if report.success else 1)
+        return worst
 
     try:
         if args.kind == "ppg" and args.fs is not None:

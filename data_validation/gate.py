@@ -13,6 +13,7 @@ from data_validation.suites import CHECKS, Check, expectation
 from data_validation.tables import LOADERS, SourceError
 
 log = logging.getLogger(__name__)
+logging.getLogger("great_expectations").setLevel(logging.WARNING)  # its INFO lines at import drown the table
 
 
 class ValidationRunError(RuntimeError):
@@ -76,6 +77,7 @@ def _context():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
@@ -189,3 +191,45 @@ def validate(kind: str, source: str, docs_dir: str | Path | None = None) -> Repo
     except Exception as exc:
         raise SourceError(f"{kind} {source}: cannot load ({type(exc).__name__}: {exc})") from exc
     return validate_tables(kind, tables, source, docs_dir)
+
+
+class DataValidationFailed(RuntimeError):
+    """Training refused: the dataset failed its gate. The message is the failure table."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(
+            report.table() + "\n(to train anyway, override with validation.fail_on_error=false; it is logged)"
+        )
+        self.report = report
+
+
+def gate_for_training(
+    kind: str, tables: dict[str, pd.DataFrame], source: str, fail_on_error: bool = True
+) -> Report:
+    """Validate before training: raise DataValidationFailed on failure unless overridden (then log a warning)."""
+    report = validate_tables(kind, tables, source)
+    if not report.success:
+        if fail_on_error:
+            raise DataValidationFailed(report)
+        log.warning(
+            "data validation FAILED but training goes on (validation.fail_on_error=false):\n%s",
+            report.table(),
+        )
+    else:
+        log.info("%s", report.table())
+    return report
+
+
+def log_to_mlflow(report: Report, client, run_id: str, overridden: bool) -> None:
+    import json
+    import tempfile
+
+    client.log_metric(run_id, "validation_success", float(report.success))
+    client.log_metric(run_id, "validation_expectations", float(len(report.results)))
+    client.log_metric(run_id, "validation_failed", float(len(report.failures)))
+    client.log_metric(run_id, "validation_seconds", report.seconds)
+    client.set_tag(run_id, "validation_override", str(overridden and not report.success))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data_validation.json"
+        path.write_text(json.dumps(report.to_dict(), indent=2, default=str))
+        client.log_artifact(run_id, str(path))

@@ -151,7 +151,7 @@ def one_class_only():
 
 def dropped_angle_feature():
     out = landmarks(clean_landmark_table())
-    out["windows"] = out["windows"].assign(n_features=60)
+    out["windows"] = out["windows"].assign(n_features=60, features_as_configured=False)
     return out
 
 

@@ -191,9 +191,9 @@ LANDMARK_CHECKS = (
         "feature_count",
         "windows",
         "ExpectColumnValuesToBeInSet",
-        "51 coordinates + 10 angles per frame",
-        column="n_features",
-        value_set=[61],
+        "windows carry the configured features (51 coordinates + 10 angles by default)",
+        column="features_as_configured",
+        value_set=[True],
     ),
     _c(
         "class_balance",

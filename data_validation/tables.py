@@ -51,6 +51,7 @@ def landmark_tables(
     window: int = 15,
     n_features: int = 61,
     split_seed: int = 0,
+    featurizer=None,
 ) -> dict[str, pd.DataFrame]:
     """frames (one row per frame), sequences (one per clip), windows (one per configured window shape), splits."""
     from liftsense.pose.angles import joint_angles
@@ -82,7 +83,8 @@ def landmark_tables(
     clip = np.repeat(np.arange(len(seqs)), lengths)
     # upright exercises: the head is above the hips in the image (y points down); NaN = rule does not apply
     exercise = seqs.meta["exercise"].astype(str).to_numpy()[clip]
-    hips_y = np.nanmean(kept[:, [7, 8], 1], axis=1) if kept.shape[0] else np.zeros(0)
+    with _quiet():
+        hips_y = np.nanmean(kept[:, [7, 8], 1], axis=1) if kept.shape[0] else np.zeros(0)
     with np.errstate(invalid="ignore"):
         above = (kept[:, 0, 1] < hips_y).astype(float)
     above[~np.isfinite(kept[:, 0, 1]) | ~np.isfinite(hips_y) | ~np.isin(exercise, UPRIGHT_EXERCISES)] = np.nan
@@ -124,10 +126,12 @@ def landmark_tables(
             "correct": meta["label"].astype(str).isin({"correct", *known_labels_correct()}),
         }
     )
+    actual = n_features if featurizer is None else _featurized_width(seqs, featurizer)
     windows = pd.DataFrame(
         {
             "window_frames": [window],
-            "n_features": [n_features],
+            "n_features": [actual],
+            "features_as_configured": [actual == n_features],
             "correct_share": [float(sequences["correct"].mean())],
         }
     )
@@ -137,6 +141,15 @@ def landmark_tables(
         "windows": windows,
         "splits": split_table(meta, seed=split_seed),
     }
+
+
+def _featurized_width(seqs, featurizer) -> int:
+    """Feature count of real windows from the first clip that yields any (the featurizer as training runs it)."""
+    for i in range(min(len(seqs), 50)):
+        x, _, _ = featurizer.clip_windows(seqs.clip(i), str(seqs.meta.at[i, "exercise"]))
+        if len(x):
+            return int(x.shape[-1])
+    return -1
 
 
 def known_labels_correct() -> set[str]:

@@ -55,7 +55,13 @@ def train_rest_hr(cfg: DictConfig) -> float:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    score = train_rest_hr(cfg) if cfg.task.name == "rest_hr" else train_posture(cfg)
+    from data_validation.gate import DataValidationFailed
+
+    try:
+        score = train_rest_hr(cfg) if cfg.task.name == "rest_hr" else train_posture(cfg)
+    except DataValidationFailed as exc:
+        log.error("the dataset failed its validation gate; nothing was trained:\n%s", exc)
+        raise SystemExit(1) from None
     log.info("open the MLflow UI: mlflow ui --backend-store-uri %s --workers 1", cfg.logger.tracking_uri)
     return score
 

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -52,8 +54,10 @@ def reject_triangulation_outliers(
     out = kp33.copy()
     kept = out[:, KEPT_LANDMARKS, :3].astype(np.float64)
     kept[(np.abs(kept) > max_abs_cm).any(axis=(1, 2))] = np.nan
-    centre = np.nanmedian(hip_centre(kept), axis=0)
-    torso = np.nanmedian(torso_length(kept))
+    with warnings.catch_warnings():  # a clip whose frames are all rejected has no median: NaN, handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centre = np.nanmedian(hip_centre(kept), axis=0)
+        torso = np.nanmedian(torso_length(kept))
     dist = np.linalg.norm(kept - centre, axis=-1)
     bad = ~(np.max(np.where(np.isfinite(dist), dist, np.inf), axis=1) <= max_torso_lengths * torso)
     out[bad] = np.nan

@@ -51,6 +51,26 @@ def load_sequences(data: dict[str, Any]) -> PoseSequences:
     raise ValueError(f"unknown dataset {name!r}; expected builtin, squat_3d, pushup or table")
 
 
+def validate_sequences(cfg: dict[str, Any], seqs: PoseSequences):
+    """The landmark gate before training (None when `validation.enabled=false`)."""
+    vcfg = cfg.get("validation") or {}
+    if not vcfg.get("enabled", True):
+        return None
+    from data_validation.gate import gate_for_training
+    from data_validation.tables import landmark_tables
+
+    fcfg = feature_config(cfg["features"])
+    tables = landmark_tables(
+        seqs,
+        image_coordinates=cfg["data"]["name"] != "squat_3d",
+        window=fcfg.max_window,
+        n_features=len(fcfg.feature_names()),
+        featurizer=WindowFeaturizer(fcfg),
+        split_seed=cfg.get("seed", 0),
+    )
+    return gate_for_training("landmarks", tables, seqs.source, vcfg.get("fail_on_error", True))
+
+
 def feature_config(features: dict[str, Any]) -> FeatureConfig:
     return FeatureConfig(**{k: v for k, v in features.items()})
 
@@ -188,6 +208,7 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     seqs = load_sequences(cfg["data"])
+    validation = validate_sequences(cfg, seqs)
     prep = prepare(cfg, seqs)
     module = build_module(cfg, prep)
 
@@ -212,6 +233,10 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     }
     run_id = log_run(logger, cfg, tags, metrics)
     client = logger.experiment
+    if validation is not None:
+        from data_validation.gate import log_to_mlflow
+
+        log_to_mlflow(validation, client, run_id, overridden=not cfg["validation"].get("fail_on_error", True))
     for k, v in prep.data_summary.items():
         if isinstance(v, int | float):
             client.log_metric(run_id, f"data_{k}", float(v))

@@ -178,6 +178,15 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     sessions = load_sessions(cfg["data"])
+    vcfg = cfg.get("validation") or {}
+    validation = None
+    if vcfg.get("enabled", True):
+        from data_validation.gate import gate_for_training
+        from data_validation.tables import hr_tables
+
+        validation = gate_for_training(
+            "hr", hr_tables(sessions), cfg["data"]["name"], vcfg.get("fail_on_error", True)
+        )
     prep = prepare(cfg, sessions)
     module = build_module(cfg, prep)
     lcfg = cfg["logger"]
@@ -197,6 +206,10 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     }
     run_id = log_run(logger, cfg, tags, metrics)
     client = logger.experiment
+    if validation is not None:
+        from data_validation.gate import log_to_mlflow
+
+        log_to_mlflow(validation, client, run_id, overridden=not vcfg.get("fail_on_error", True))
     for k, v in {**prep.skips, "train_examples": len(prep.train), "test_examples": len(prep.test)}.items():
         client.log_metric(run_id, f"data_{k}".replace(" ", "_"), float(v))
     with tempfile.TemporaryDirectory() as tmp:
