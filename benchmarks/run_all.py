@@ -9,6 +9,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
-    for script in ("bench_speed.py", "bench_train.py", "bench_posture.py", "bench_ppg.py", "bench_resthr.py", "bench_validation.py"):
+    for script in (
+        "bench_speed.py",
+        "bench_train.py",
+        "bench_posture.py",
+        "bench_ppg.py",
+        "bench_resthr.py",
+        "bench_validation.py",
+    ):
         print(f"\n##### {script}", flush=True)
         subprocess.run([sys.executable, str(HERE / script)], check=True)
