@@ -99,6 +99,7 @@ def validate_tables(
     todo = [c for c in checks if _applicable(c, tables)]
     skipped = [c.id for c in checks if c not in todo]
     context = _context()
+    docs_site = _docs_site(context, Path(docs_dir)) if docs_dir is not None else None
     datasource = context.data_sources.add_pandas(f"{kind}_source")
     results: list[CheckResult] = []
     for table_name in dict.fromkeys(c.table for c in todo):
@@ -114,7 +115,7 @@ def validate_tables(
             )
         )
         frame = tables[table_name].reset_index(drop=True)
-        outcome = definition.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
+        outcome = _run(context, definition, frame, docs_site)
         ran = outcome.statistics["evaluated_expectations"]
         if ran != len(suite_checks):  # a dropped expectation must never pass silently
             raise ValidationRunError(
@@ -157,27 +158,43 @@ def validate_tables(
                     [str(e) for e in examples[:5]],
                 )
             )
-        if docs_dir is not None:
-            _docs(context, outcome, Path(docs_dir))
     return Report(kind, source, results, skipped, time.perf_counter() - t0)
 
 
-def _docs(context, outcome, folder: Path) -> None:
-    """Data Docs HTML (renders unstyled offline: its CSS comes from a CDN)."""
+def _docs_site(context, folder: Path) -> str:
+    """A Data Docs site in `folder` (it renders unstyled offline: GE's CSS comes from a CDN)."""
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"site_{abs(hash(folder.resolve()))}"
-    if name not in context.get_site_names():
-        context.add_data_docs_site(
-            name,
-            {
-                "class_name": "SiteBuilder",
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(folder.resolve()),
-                },
+    name = "liftsense"
+    context.add_data_docs_site(
+        name,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(folder.resolve()),
             },
+        },
+    )
+    return name
+
+
+def _run(context, definition, frame: pd.DataFrame, docs_site: str | None):
+    """Run one validation; with a docs site, through a checkpoint that renders the result into it."""
+    if docs_site is None:
+        return definition.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{definition.name}_checkpoint",
+            validation_definitions=[definition],
+            actions=[UpdateDataDocsAction(name="data_docs", site_names=[docs_site])],
+            result_format="COMPLETE",
         )
-    context.build_data_docs(site_names=[name])
+    )
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    return next(iter(result.run_results.values()))
 
 
 def validate(kind: str, source: str, docs_dir: str | Path | None = None) -> Report:
