@@ -108,3 +108,14 @@ def test_training_stops_on_bad_data_and_the_override_is_logged(tmp_path):
     (run,) = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")
     assert run.data.tags["validation_override"] == "True"
     assert run.data.metrics["validation_success"] == 0.0 and run.data.metrics["validation_failed"] >= 1
+
+
+def test_rules_doc_is_in_sync_with_the_suites():
+    from pathlib import Path
+
+    from data_validation.suites import markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "data_validation.md"
+    assert doc.read_text() == markdown(), (
+        "regenerate: python -m data_validation.suites > docs/data_validation.md"
+    )
