@@ -193,19 +193,11 @@ class _quiet:
 
 
 def load_landmarks(source: str) -> dict[str, pd.DataFrame]:
-    """builtin | squat_3d | pushup | a landmark table file (CSV/Parquet from the extraction CLI)."""
-    if source == "builtin":
-        from liftsense.pose.synth import SynthConfig, generate
+    """builtin | squat_3d | pushup (as training loads them) | a landmark table file from the extraction CLI."""
+    if source in ("builtin", "squat_3d", "pushup"):
+        from liftsense.pipelines.posture import load_sequences
 
-        return landmark_tables(generate(SynthConfig()))
-    if source == "squat_3d":
-        from liftsense.datasets.real import load_squat_3d
-
-        return landmark_tables(load_squat_3d(), image_coordinates=False)
-    if source == "pushup":
-        from liftsense.datasets.real import load_pushup
-
-        return landmark_tables(load_pushup())
+        return landmark_tables(load_sequences({"name": source}), image_coordinates=source != "squat_3d")
     return landmark_table_file(source)
 
 
@@ -335,15 +327,11 @@ def hr_tables(sessions: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def load_hr(source: str) -> dict[str, pd.DataFrame]:
-    """builtin | garmin | physionet | a session table file (CSV/Parquet)."""
-    if source == "builtin":
-        from liftsense.resthr.simulate import simulate_sessions
+    """builtin | garmin | physionet (as training loads them) | a session table file (CSV/Parquet), read as is."""
+    if source in ("builtin", "garmin", "physionet"):
+        from liftsense.pipelines.rest_hr import load_sessions
 
-        return hr_tables(simulate_sessions())
-    if source in ("garmin", "physionet"):
-        from liftsense.resthr import realdata
-
-        return hr_tables(realdata.load_garmin() if source == "garmin" else realdata.load_physionet())
+        return hr_tables(load_sessions({"name": f"rest_{source}"}))
     path = Path(source)
     try:
         table = (
