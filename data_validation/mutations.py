@@ -234,6 +234,19 @@ def truth_in_hz():
     return _with(5, bpm_truth=rec.bpm_truth / 60.0)
 
 
+def truncated_accelerometer():
+    """The accelerometer stream stopped early (a lost BLE characteristic)."""
+    rec = clean_recordings()[3]
+    return _with(3, acc=rec.acc[:, :-500])
+
+
+def wrong_window_length():
+    """Windows cut at 30 frames while the model was configured for 15."""
+    out = landmarks(clean_landmark_table())
+    out["windows"] = out["windows"].assign(window_frames=30, window_as_configured=False)
+    return out
+
+
 def wrong_declared_rate():
     return _with(2, fs=100.0)
 
@@ -310,11 +323,13 @@ MUTATIONS = (
     Mutation("every clip labelled correct", "landmarks", "class_balance", one_class_only),
     Mutation("an angle feature dropped (60 features)", "landmarks", "feature_count", dropped_angle_feature),
     Mutation("a group in train and test", "landmarks", "no_leakage", leaked_group),
+    Mutation("windows of 30 frames, model of 15", "landmarks", "window_length", wrong_window_length),
     Mutation("100 Hz file labelled 125 Hz", "ppg", "sample_rate_from_time", mislabelled_rate),
     Mutation("declared rate 100 Hz", "ppg", "sample_rate", wrong_declared_rate),
     Mutation("NaN burst in the PPG", "ppg", "finite", nan_burst),
     Mutation("saturated PPG (gain too high)", "ppg", "saturation", saturated_ppg),
     Mutation("accelerometer axis dropped", "ppg", "three_acc_axes", dropped_acc_axis),
+    Mutation("accelerometer stream stops early", "ppg", "channel_lengths", truncated_accelerometer),
     Mutation("acceleration in m/s² instead of g", "ppg", "acc_gravity", acc_in_m_per_s2),
     Mutation("flat PPG (sensor off the skin)", "ppg", "ppg_not_flat", flat_ppg),
     Mutation("ground truth 3 windows short", "ppg", "truth_aligned", truncated_truth),

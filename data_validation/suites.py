@@ -181,11 +181,10 @@ LANDMARK_CHECKS = (
     _c(
         "window_length",
         "windows",
-        "ExpectColumnValuesToBeBetween",
-        "windows have the configured length",
-        column="window_frames",
-        min_value=2,
-        max_value=300,
+        "ExpectColumnValuesToBeInSet",
+        "windows have the configured length (15 frames by default)",
+        column="window_as_configured",
+        value_set=[True],
     ),
     _c(
         "feature_count",
@@ -241,6 +240,14 @@ PPG_CHECKS = (
         column="n_ppg",
         min_value=1,
         max_value=2,
+    ),
+    _c(
+        "channel_lengths",
+        "recordings",
+        "ExpectColumnValuesToBeInSet",
+        "PPG and accelerometer have the same number of samples",
+        column="channel_lengths_equal",
+        value_set=[True],
     ),
     _c(
         "three_acc_axes",

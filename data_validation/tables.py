@@ -126,10 +126,13 @@ def landmark_tables(
             "correct": meta["label"].astype(str).isin({"correct", *known_labels_correct()}),
         }
     )
-    actual = n_features if featurizer is None else _featurized_width(seqs, featurizer)
+    frames_per_window, actual = (
+        (window, n_features) if featurizer is None else _featurized_shape(seqs, featurizer)
+    )
     windows = pd.DataFrame(
         {
-            "window_frames": [window],
+            "window_frames": [frames_per_window],
+            "window_as_configured": [frames_per_window == window],
             "n_features": [actual],
             "features_as_configured": [actual == n_features],
             "correct_share": [float(sequences["correct"].mean())],
@@ -143,13 +146,13 @@ def landmark_tables(
     }
 
 
-def _featurized_width(seqs, featurizer) -> int:
-    """Feature count of real windows from the first clip that yields any (the featurizer as training runs it)."""
+def _featurized_shape(seqs, featurizer) -> tuple[int, int]:
+    """(frames, features) of real windows from the first clip that yields any, as training makes them."""
     for i in range(min(len(seqs), 50)):
         x, _, _ = featurizer.clip_windows(seqs.clip(i), str(seqs.meta.at[i, "exercise"]))
         if len(x):
-            return int(x.shape[-1])
-    return -1
+            return int(x.shape[1]), int(x.shape[-1])
+    return -1, -1
 
 
 def known_labels_correct() -> set[str]:
@@ -254,6 +257,7 @@ def ppg_table(recordings) -> pd.DataFrame:
                 "fs": rec.fs,
                 "fs_from_time": time_rate if time_rate is not None else rec.fs,
                 "n_ppg": ppg.shape[0],
+                "channel_lengths_equal": ppg.shape[1] == acc.shape[1],
                 "n_acc_axes": acc.shape[0],
                 "samples": rec.n_samples,
                 "nonfinite_samples": int((~np.isfinite(ppg)).sum() + (~np.isfinite(acc)).sum()),
