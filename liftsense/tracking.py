@@ -73,6 +73,7 @@ def mlflow_logger(lcfg: Mapping[str, Any]):
         tracking_uri=lcfg["tracking_uri"],
         run_name=lcfg.get("run_name"),
         log_model=False,
+        tags=dict(lcfg.get("tags") or {}) or None,  # e.g. mlflow.parentRunId for a sweep's trials
     )
 
 

@@ -168,7 +168,14 @@ def _loader(split: Split, batch_size: int, shuffle: bool, seed: int):
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen if shuffle else None)
 
 
-def fit(cfg: dict[str, Any], prep: Prepared, module, logger=False, checkpoint_dir: Path | None = None):
+def fit(
+    cfg: dict[str, Any],
+    prep: Prepared,
+    module,
+    logger=False,
+    checkpoint_dir: Path | None = None,
+    callbacks: list | None = None,
+):
     """Train with early stopping on validation loss; returns the best module (reloaded) and the trainer."""
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
@@ -184,7 +191,7 @@ def fit(cfg: dict[str, Any], prep: Prepared, module, logger=False, checkpoint_di
         accelerator=tcfg.get("accelerator", "cpu"),
         devices=1,
         logger=logger,
-        callbacks=[EarlyStopping(monitor="val_loss", patience=tcfg["patience"]), ckpt],
+        callbacks=[EarlyStopping(monitor="val_loss", patience=tcfg["patience"]), ckpt, *(callbacks or [])],
         enable_progress_bar=tcfg.get("progress_bar", True),
         enable_model_summary=False,
         limit_train_batches=tcfg.get("limit_train_batches", 1.0),
@@ -201,7 +208,7 @@ def fit(cfg: dict[str, Any], prep: Prepared, module, logger=False, checkpoint_di
     return best, trainer
 
 
-def run(cfg: dict[str, Any]) -> dict[str, Any]:
+def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     """Train, evaluate on the held-out groups and track everything. Returns the test metrics and run id."""
 
     from liftsense.tracking import fingerprint, log_module, log_run, mlflow_logger
@@ -216,7 +223,12 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     task = cfg["task"]["name"]
     logger = mlflow_logger(lcfg)
     best, trainer = fit(
-        cfg, prep, module, logger=logger, checkpoint_dir=Path(cfg["paths"]["output_dir"]) / "checkpoints"
+        cfg,
+        prep,
+        module,
+        logger=logger,
+        checkpoint_dir=Path(cfg["paths"]["output_dir"]) / "checkpoints",
+        callbacks=callbacks,
     )
     train_seconds = time.perf_counter() - t0
 
@@ -224,6 +236,7 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     metrics = evaluate(proba, prep.test.windows.clip_index, prep.test.seqs.meta, prep.classes, task)
     metrics["train_seconds"] = train_seconds
     metrics["epochs"] = float(trainer.current_epoch)
+    metrics["best_val_loss"] = float(trainer.checkpoint_callback.best_model_score)
     tags = {
         "data_source": seqs.source,
         "task": task,

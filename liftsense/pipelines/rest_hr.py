@@ -99,7 +99,7 @@ def build_module(cfg: dict[str, Any], prep: PreparedRest):
     )
 
 
-def fit(cfg: dict[str, Any], prep: PreparedRest, module, logger=False):
+def fit(cfg: dict[str, Any], prep: PreparedRest, module, logger=False, callbacks: list | None = None):
     import pytorch_lightning as pl
     import torch
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
@@ -116,7 +116,11 @@ def fit(cfg: dict[str, Any], prep: PreparedRest, module, logger=False):
             accelerator="cpu",
             devices=1,
             logger=logger,
-            callbacks=[EarlyStopping(monitor="val_loss", patience=tcfg["patience"]), ckpt],
+            callbacks=[
+                EarlyStopping(monitor="val_loss", patience=tcfg["patience"]),
+                ckpt,
+                *(callbacks or []),
+            ],
             enable_progress_bar=tcfg.get("progress_bar", True),
             enable_model_summary=False,
             limit_train_batches=tcfg.get("limit_train_batches", 1.0),
@@ -171,7 +175,7 @@ def recovery_figure(forecast: np.ndarray, test: Examples, path: Path, n: int = 1
     return path
 
 
-def run(cfg: dict[str, Any]) -> dict[str, Any]:
+def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     """Train, evaluate on held-out groups and track everything. Returns the test metrics and run id."""
 
     from liftsense.tracking import fingerprint, log_module, log_run, mlflow_logger
@@ -191,12 +195,13 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     module = build_module(cfg, prep)
     lcfg = cfg["logger"]
     logger = mlflow_logger(lcfg)
-    best, trainer = fit(cfg, prep, module, logger=logger)
+    best, trainer = fit(cfg, prep, module, logger=logger, callbacks=callbacks)
     rule = TargetRule(**(cfg["task"].get("target_rule") or {}))
     forecast = best.forecast(prep.test)
     metrics = evaluate(forecast, prep.test, rule, prep.train)
     metrics["train_seconds"] = time.perf_counter() - t0
     metrics["epochs"] = float(trainer.current_epoch)
+    metrics["best_val_loss"] = float(trainer.checkpoint_callback.best_model_score)
     tags = {
         "task": "rest_hr",
         "model": cfg["model"]["name"],
