@@ -62,6 +62,7 @@ def open_study(
     sampler_seed: int | None = None,
     pruning: bool = True,
     startup_trials: int = 3,
+    stale_after_s: int = 30,
 ):
     """Create or resume a study. Trials of a killed worker go stale (no heartbeat), are failed and re-queued."""
     import optuna
@@ -69,8 +70,8 @@ def open_study(
 
     rdb = RDBStorage(
         storage,
-        heartbeat_interval=10,
-        grace_period=30,
+        heartbeat_interval=max(1, stale_after_s // 3),
+        grace_period=stale_after_s,
         failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
     )
     pruner = (
@@ -116,6 +117,7 @@ def run_sweep(
         scfg.get("sampler_seed"),
         scfg.get("pruning", True),
         scfg.get("startup_trials", 3),
+        scfg.get("stale_after_s", 30),
     )
     n_trials = int(scfg["n_trials"])
     already = finished(study)

@@ -1,0 +1,176 @@
+"""Sweeps: the search space, the pruning callback, and the entry point end to end (resume, parallel workers, a kill)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT, run_entry_point
+
+SMALL = [
+    "trainer=smoke",
+    "data.synth.clips_per_exercise=6",
+    "data.synth.subjects=6",
+    "split.n_splits=3",
+    "validation.enabled=false",
+    "logger.log_model=false",
+]
+
+
+def test_suggest_maps_the_declared_space_to_overrides():
+    import optuna
+
+    space = {
+        "model.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+        "model.hidden": {"type": "int", "low": 8, "high": 64},
+        "features.normalization": {"type": "categorical", "choices": ["raw", "body"]},
+    }
+    from liftsense.sweep import suggest
+
+    trial = optuna.create_study().ask()
+    overrides = dict(o.split("=") for o in suggest(trial, space))
+    assert 1e-4 <= float(overrides["model.lr"]) <= 1e-2 and 8 <= int(overrides["model.hidden"]) <= 64
+    assert overrides["features.normalization"] in {"raw", "body"}
+    with pytest.raises(ValueError, match="unknown type"):
+        suggest(trial, {"x": {"type": "bool"}})
+
+
+def test_pruning_callback_reports_and_prunes():
+    import optuna
+    import torch
+    from pytorch_lightning import LightningModule, Trainer
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from liftsense.sweep import pruning_callback
+
+    class Tiny(LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Linear(1, 1)
+
+        def training_step(self, batch, _):
+            return ((self.w(batch[0]) - batch[1]) ** 2).mean()
+
+        def validation_step(self, batch, _):
+            self.log("val_loss", ((self.w(batch[0]) - batch[1]) ** 2).mean())
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    data = DataLoader(TensorDataset(torch.randn(8, 1), torch.randn(8, 1)), batch_size=4)
+    study = optuna.create_study(pruner=optuna.pruners.ThresholdPruner(upper=-1.0))  # any loss is "hopeless"
+    trial = study.ask()
+    trainer = Trainer(
+        max_epochs=5,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[pruning_callback(trial, "val_loss", warmup_epochs=1)],
+    )
+    with pytest.raises(optuna.TrialPruned):
+        trainer.fit(Tiny(), data, data)
+    assert sorted(trial.storage.get_trial(trial._trial_id).intermediate_values) == [
+        0,
+        1,
+    ]  # reported, then pruned
+
+
+def _sweep(home, *extra):
+    return run_entry_point("sweep.py", home, "model=cnn", *SMALL, *extra)
+
+
+def _trials(home, study="binary-cnn-builtin"):
+    import optuna
+
+    return optuna.load_study(study_name=study, storage=f"sqlite:///{home / 'optuna.db'}").trials
+
+
+@pytest.mark.slow
+def test_sweep_logs_nested_runs_saves_a_usable_best_config_and_resumes(tmp_path):
+    proc = _sweep(tmp_path, "sweep.n_trials=2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "[trial   0]" in proc.stdout and "best trial" in proc.stdout
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")
+    (parent,) = [r for r in runs if r.data.tags.get("sweep_study") == "binary-cnn-builtin"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == 2 and {r.data.tags["trial_state"] for r in children} == {"COMPLETE"}
+    assert "best_best_val_loss" in parent.data.metrics
+    best_dir = tmp_path / "sweeps" / "binary-cnn-builtin"
+    train = run_entry_point(
+        "train.py", tmp_path, "--config-dir", str(best_dir), "--config-name", "best_config"
+    )
+    assert train.returncode == 0, train.stderr[-2000:]
+
+    again = _sweep(tmp_path, "sweep.n_trials=2")  # resumes: nothing left to do
+    assert again.returncode == 0 and "2/2 trials finished before this run" in again.stdout
+    assert len(_trials(tmp_path)) == 2
+
+
+def _spawn(home, *extra):
+    env = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "training" / "sweep.py"), "model=cnn", *SMALL, *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+@pytest.mark.slow
+def test_two_parallel_workers_share_one_study(tmp_path):
+    _sweep(tmp_path, "sweep.n_trials=1")  # create the study and stores first
+    workers = [_spawn(tmp_path, "sweep.n_trials=5") for _ in range(2)]
+    for w in workers:
+        _, err = w.communicate(timeout=400)
+        assert w.returncode == 0, err[-2000:]
+    trials = _trials(tmp_path)
+    numbers = [t.number for t in trials]
+    assert (
+        len(numbers) == len(set(numbers)) and 5 <= len(trials) <= 6
+    )  # a worker may start one as the other ends
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == len(trials)  # no trial proposed twice
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_without_losing_or_repeating_finished_trials(tmp_path):
+    from optuna.trial import TrialState
+
+    slow = [
+        "trainer.max_epochs=4",
+        "trainer.limit_train_batches=20",
+        "sweep.n_trials=3",
+        "sweep.stale_after_s=4",
+        "sweep.pruning=false",
+    ]
+    worker = _spawn(tmp_path, *slow)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        time.sleep(1)
+        if (tmp_path / "optuna.db").exists():
+            states = [t.state for t in _trials(tmp_path)]
+            if TrialState.COMPLETE in states and TrialState.RUNNING in states:
+                break
+    os.killpg(worker.pid, signal.SIGKILL)  # mid-trial
+    worker.wait()
+    done_before = {t.number: t.params for t in _trials(tmp_path) if t.state == TrialState.COMPLETE}
+    assert done_before
+    time.sleep(5)  # the killed trial's heartbeat goes stale
+    proc = _sweep(tmp_path, *slow)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trials = _trials(tmp_path)
+    complete = {t.number: t.params for t in trials if t.state == TrialState.COMPLETE}
+    assert all(complete[n] == p for n, p in done_before.items())  # nothing finished was lost or rerun
+    states = [t.state.name for t in trials]
+    assert len(complete) == 3 and states.count("FAIL") == 1, states  # the killed one, failed and re-queued
