@@ -33,6 +33,15 @@ def suggest(trial, params: dict[str, dict[str, Any]]) -> list[str]:
     return overrides
 
 
+def in_space(value: Any, spec: dict[str, Any] | None) -> bool:
+    """Whether a config value can be enqueued as a trial parameter (outside the space it is left to the sampler)."""
+    if spec is None or value is None:
+        return False
+    if spec["type"] == "categorical":
+        return value in list(spec["choices"])
+    return isinstance(value, int | float) and spec["low"] <= value <= spec["high"]
+
+
 def pruning_callback(trial, monitor: str = "val_loss", warmup_epochs: int = 0):
     """A pytorch_lightning callback reporting `monitor` each validation and raising TrialPruned when told to.
 
@@ -100,6 +109,7 @@ def run_sweep(
     run_trial: Callable[[list[str], Any, dict[str, str]], float],
     parent_run_id: str | None = None,
     echo: Callable[[str], None] = print,
+    defaults: dict[str, Any] | None = None,
 ):
     """Optimise until the study has `n_trials` finished trials. `run_trial(overrides, trial, tags)` returns the value.
 
@@ -149,6 +159,8 @@ def run_sweep(
         )
         return value
 
+    if defaults and not study.trials:  # trial 0 = the current config, the value every trial is judged against
+        study.enqueue_trial({k: v for k, v in defaults.items() if in_space(v, scfg["params"].get(k))})
     if already < n_trials:
         study.optimize(
             objective,

@@ -94,7 +94,11 @@ def main(argv: list[str]) -> int:
         client.set_tag(result["run_id"], "trial_state", "COMPLETE")
         return float(result["metrics"][scfg["metric"]])
 
-    study = run_sweep(scfg, run_trial, parent_id)
+    defaults = {name: OmegaConf.select(cfg, name) for name in scfg["params"]}
+    study = run_sweep(scfg, run_trial, parent_id, defaults=defaults)
+    default_trial = study.trials[0]
+    if default_trial.state.name == "COMPLETE":
+        print(f"default config (trial 0): {scfg['metric']}={default_trial.value:.4f}")
     sweep_dir.mkdir(parents=True, exist_ok=True)
     best = best_overrides(study)
     best_cfg = compose([*base, *user, *best])
