@@ -1,0 +1,121 @@
+"""The MLflow Model Registry: one registered model per task, a feature spec for serving, champion promotion.
+
+Promotion rule: a candidate version becomes `champion` only if it beats the current champion on the task's
+validation metric, both scored now on the same validation data; otherwise it becomes `challenger`. Every decision is
+tagged on the version (`promotion_decision`, `promotion_reason`, the two scores).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+#: task -> (metric name, higher is better)
+VALIDATION_METRIC = {
+    "binary": ("clip_f1", True),
+    "fault": ("clip_macro_f1", True),
+    "rest_hr": ("mae_60s", False),
+}
+
+
+def registered_name(task: str, data: str) -> str:
+    """One name per task and dataset, e.g. posture-builtin-binary, posture-squat_3d-binary, rest-hr-rest_builtin."""
+    return f"rest-hr-{data}" if task == "rest_hr" else f"posture-{data}-{task}"
+
+
+def posture_feature_spec(module) -> dict[str, Any]:
+    """Everything a service needs to rebuild the model's input without the training config."""
+    from liftsense.pose.landmarks import BLAZEPOSE_NAMES, JOINT_ANGLES, KEPT_LANDMARKS
+
+    pre = module.hparams.preprocessing
+    return {
+        "kind": "posture",
+        "landmark_indices": list(KEPT_LANDMARKS),
+        "landmark_names": [BLAZEPOSE_NAMES[i] for i in KEPT_LANDMARKS],
+        "angles": [
+            {"name": a.name, "proximal": a.proximal, "vertex": a.vertex, "distal": a.distal}
+            for a in JOINT_ANGLES
+        ],
+        "features": pre["features"],
+        "scaler": pre["scaler"],
+        "classes": list(pre["classes"]),
+        "input": "float32 (batch, window, n_features) after the scaler; output: class probabilities",
+    }
+
+
+def rest_feature_spec(module, horizons) -> dict[str, Any]:
+    from liftsense.resthr.examples import CONTEXT
+
+    return {
+        "kind": "rest_hr",
+        "context": list(CONTEXT),
+        "horizons_s": [float(h) for h in horizons],
+        "preprocessing": module.hparams.preprocessing,
+        "input": "set HR trace (steps, 2), lengths, context; output: HR change (bpm) per horizon",
+    }
+
+
+def register(run_id: str, name: str, spec: dict[str, Any], tags: dict[str, str] | None = None) -> str:
+    """Register the run's logged model under `name`; the feature spec goes with the run and on the version."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    client.log_dict(run_id, spec, "feature_spec.json")
+    version = mlflow.register_model(f"runs:/{run_id}/model", name)
+    client.set_model_version_tag(name, version.version, "feature_spec", json.dumps(spec)[:4900])
+    for k, v in (tags or {}).items():
+        client.set_model_version_tag(name, version.version, k, str(v))
+    return str(version.version)
+
+
+@dataclass
+class Decision:
+    alias: str
+    candidate: float
+    champion: float | None
+    reason: str
+
+
+def decide(candidate: float, champion: float | None, higher_is_better: bool) -> Decision:
+    """The rule alone (testable without MLflow)."""
+    if champion is None:
+        return Decision("champion", candidate, None, "no champion yet")
+    better = candidate > champion if higher_is_better else candidate < champion
+    word = "higher" if higher_is_better else "lower"
+    if better:
+        return Decision(
+            "champion",
+            candidate,
+            champion,
+            f"{candidate:.4f} beats the champion's {champion:.4f} ({word} is better)",
+        )
+    return Decision(
+        "challenger",
+        candidate,
+        champion,
+        f"{candidate:.4f} does not beat the champion's {champion:.4f} ({word} is better)",
+    )
+
+
+def champion_version(name: str) -> str | None:
+    import mlflow
+
+    aliases = (
+        mlflow.MlflowClient().get_registered_model(name).aliases
+    )  # reliable (search_model_versions is not)
+    return aliases.get("champion")
+
+
+def apply(name: str, version: str, decision: Decision, metric: str) -> None:
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias(name, decision.alias, version)
+    for k, v in {
+        "promotion_decision": decision.alias,
+        "promotion_reason": decision.reason,
+        f"validation_{metric}": f"{decision.candidate:.6f}",
+        "champion_validation_" + metric: "" if decision.champion is None else f"{decision.champion:.6f}",
+    }.items():
+        client.set_model_version_tag(name, version, k, v)

@@ -1,0 +1,75 @@
+"""Registry and promotion: the rule, and end to end (register, promote, load the champion in a fresh process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from liftsense.registry import decide, registered_name
+from tests.conftest import ROOT, run_entry_point
+
+SMALL = [
+    "trainer=smoke",
+    "data.synth.clips_per_exercise=6",
+    "data.synth.subjects=6",
+    "split.n_splits=3",
+    "validation.enabled=false",
+]
+
+
+def test_promotion_rule():
+    assert decide(0.6, None, True).alias == "champion"
+    assert decide(0.7, 0.6, True).alias == "champion"
+    worse = decide(0.5, 0.6, True)
+    assert worse.alias == "challenger" and "does not beat" in worse.reason
+    assert decide(5.0, 6.0, False).alias == "champion" and decide(6.0, 6.0, False).alias == "challenger"
+    assert registered_name("binary", "squat_3d") == "posture-squat_3d-binary"
+
+
+@pytest.mark.slow
+def test_register_promote_and_load_the_champion_in_a_fresh_process(tmp_path):
+    import mlflow
+
+    for seed in (0, 1):
+        proc = run_entry_point("train.py", tmp_path, *SMALL, f"seed={seed}")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = mlflow.search_runs(
+        experiment_names=["posture-binary"], output_format="list", order_by=["start_time ASC"]
+    )
+    outputs = []
+    for run in runs:
+        proc = run_entry_point("promote.py", tmp_path, "--run-id", run.info.run_id, *SMALL)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outputs.append(proc.stdout)
+    assert "-> champion (no champion yet)" in outputs[0]
+    assert "-> champion" in outputs[1] or "-> challenger" in outputs[1]
+
+    client = mlflow.MlflowClient()
+    name = "posture-builtin-binary"
+    aliases = client.get_registered_model(name).aliases
+    v2 = client.get_model_version(name, "2")
+    assert v2.tags["promotion_decision"] in {"champion", "challenger"} and v2.tags["promotion_reason"]
+    expected_champion = "2" if v2.tags["promotion_decision"] == "champion" else "1"
+    assert aliases["champion"] == expected_champion
+    spec = json.loads(client.get_model_version(name, expected_champion).tags["feature_spec"])
+    assert spec["landmark_indices"][0] == 0 and len(spec["angles"]) == 10 and spec["classes"]
+
+    script = f"""
+import mlflow, mlflow.pytorch, numpy as np
+mlflow.set_tracking_uri("sqlite:///{tmp_path / "mlflow.db"}")
+model = mlflow.pytorch.load_model("models:/{name}@champion", map_location="cpu")
+pre = model.hparams.preprocessing
+window = pre["features"]["window"]
+x = np.random.default_rng(0).normal(size=(4, window, len(pre["scaler"]["mean"]))).astype("float32")
+p = model.predict_proba(x)
+assert p.shape == (4, len(pre["classes"])) and np.allclose(p.sum(1), 1, atol=1e-5)
+print("ok", p.shape)
+"""
+    fresh = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert fresh.returncode == 0 and "ok" in fresh.stdout, fresh.stderr[-2000:]

@@ -1,0 +1,102 @@
+"""Register a model and promote it: `python training/promote.py --run-id ID` or `--sweep` (the sweep's best trial).
+
+Other arguments are train.py overrides naming the task and data (`model=cnn`, `task=rest_hr model=rest_lstm`, ...): the
+candidate and the current champion are both scored on that config's validation split. The candidate gets the
+`champion` alias only if it is better; otherwise `challenger`, with the reason tagged on the version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object]:
+    """The task's validation metric for a model, on the validation split of `cfg` (the same data for every model)."""
+    import mlflow.pytorch
+
+    from liftsense.registry import VALIDATION_METRIC
+
+    task = cfg["task"]["name"]
+    metric, _ = VALIDATION_METRIC[task]
+    module = mlflow.pytorch.load_model(model_uri, map_location="cpu")
+    if task == "rest_hr":
+        from liftsense.pipelines.rest_hr import load_sessions, prepare
+        from liftsense.resthr.recovery import horizon_mae
+
+        prep = prepare(cfg, load_sessions(cfg["data"]))
+        return horizon_mae(module.forecast(prep.val), prep.val, (60,))[metric], module, prep
+    from liftsense.pipelines.posture import prepare, score
+
+    prep = prepare(cfg)
+    metrics, _, _ = score(module, prep.val.seqs, task)
+    return metrics[metric], module, prep
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python training/promote.py", description=__doc__)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run-id", help="an MLflow run with a logged model")
+    which.add_argument("--sweep", action="store_true", help="the best trial of this config's sweep")
+    args, overrides = parser.parse_known_args(argv)
+
+    import mlflow
+    from omegaconf import OmegaConf
+
+    from liftsense import registry
+    from training.sweep import compose
+
+    root = os.environ.get("LIFTSENSE_HOME", os.getcwd())
+    cfg = OmegaConf.to_container(compose([f"paths.root_dir={root}", *overrides]), resolve=False)
+    cfg["paths"]["output_dir"] = root
+    cfg = OmegaConf.to_container(OmegaConf.create(cfg), resolve=True)
+    mlflow.set_tracking_uri(cfg["logger"]["tracking_uri"])
+    client = mlflow.MlflowClient()
+    run_id = args.run_id or _best_trial_run(client, cfg, overrides)
+    task, data = cfg["task"]["name"], cfg["data"]["name"]
+    metric, higher = registry.VALIDATION_METRIC[task]
+    name = registry.registered_name(task, data)
+
+    candidate, module, prep = validation_score(cfg, f"runs:/{run_id}/model")
+    spec = (
+        registry.rest_feature_spec(module, prep.val.horizons)
+        if task == "rest_hr"
+        else registry.posture_feature_spec(module)
+    )
+    version = registry.register(run_id, name, spec, {"source_run": run_id, "task": task, "data": data})
+    current = registry.champion_version(name)
+    champion = None
+    if current is not None and current != version:
+        champion, _, _ = validation_score(cfg, f"models:/{name}/{current}")
+    decision = registry.decide(candidate, champion, higher)
+    registry.apply(name, version, decision, metric)
+    print(f"{name} v{version}: validation {metric} {candidate:.4f} -> {decision.alias} ({decision.reason})")
+    return 0
+
+
+def _best_trial_run(client, cfg, overrides) -> str:
+    from omegaconf import OmegaConf
+
+    from training.sweep import compose
+
+    probe = compose([f"paths.root_dir={cfg['paths']['root_dir']}", *overrides])
+    with_sweep = compose(
+        [f"paths.root_dir={cfg['paths']['root_dir']}", f"sweep={probe.model.name}", *overrides]
+    )
+    study = OmegaConf.to_container(with_sweep.sweep, resolve=True)["study_name"]
+    experiment = client.get_experiment_by_name(cfg["logger"]["experiment"])
+    (parent,) = client.search_runs([experiment.experiment_id], f"tags.sweep_study = '{study}'")
+    best = parent.data.tags["best_trial"]
+    (run,) = client.search_runs(
+        [experiment.experiment_id],
+        f"tags.optuna_study = '{study}' and tags.optuna_trial = '{best}' and tags.trial_state = 'COMPLETE'",
+    )
+    return run.info.run_id
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    raise SystemExit(main(sys.argv[1:]))
