@@ -104,7 +104,8 @@ def champion_version(name: str) -> str | None:
     aliases = (
         mlflow.MlflowClient().get_registered_model(name).aliases
     )  # reliable (search_model_versions is not)
-    return aliases.get("champion")
+    current = aliases.get("champion")
+    return None if current is None else str(current)  # MLflow 3 returns the version as an int here
 
 
 def apply(name: str, version: str, decision: Decision, metric: str) -> None:

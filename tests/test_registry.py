@@ -54,7 +54,7 @@ def test_register_promote_and_load_the_champion_in_a_fresh_process(tmp_path):
     v2 = client.get_model_version(name, "2")
     assert v2.tags["promotion_decision"] in {"champion", "challenger"} and v2.tags["promotion_reason"]
     expected_champion = "2" if v2.tags["promotion_decision"] == "champion" else "1"
-    assert aliases["champion"] == expected_champion
+    assert str(aliases["champion"]) == expected_champion
     spec = json.loads(client.get_model_version(name, expected_champion).tags["feature_spec"])
     assert spec["landmark_indices"][0] == 0 and len(spec["angles"]) == 10 and spec["classes"]
 
