@@ -35,6 +35,13 @@ def rng() -> np.random.Generator:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+#: train.py overrides for a small, fast posture job on the built-in data
+SMALL_POSTURE = [
+    "trainer=smoke",
+    "data.synth.clips_per_exercise=6",
+    "data.synth.subjects=6",
+    "split.n_splits=3",
+]
 
 
 def run_entry_point(script: str, home: Path, *overrides: str) -> subprocess.CompletedProcess:

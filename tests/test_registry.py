@@ -9,15 +9,9 @@ import sys
 import pytest
 
 from liftsense.registry import decide, registered_name
-from tests.conftest import ROOT, run_entry_point
+from tests.conftest import ROOT, SMALL_POSTURE, run_entry_point
 
-SMALL = [
-    "trainer=smoke",
-    "data.synth.clips_per_exercise=6",
-    "data.synth.subjects=6",
-    "split.n_splits=3",
-    "validation.enabled=false",
-]
+SMALL = [*SMALL_POSTURE, "validation.enabled=false"]
 
 
 def test_promotion_rule():

@@ -10,16 +10,9 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT, run_entry_point
+from tests.conftest import ROOT, SMALL_POSTURE, run_entry_point
 
-SMALL = [
-    "trainer=smoke",
-    "data.synth.clips_per_exercise=6",
-    "data.synth.subjects=6",
-    "split.n_splits=3",
-    "validation.enabled=false",
-    "logger.log_model=false",
-]
+SMALL = [*SMALL_POSTURE, "validation.enabled=false", "logger.log_model=false"]
 
 
 def test_suggest_maps_the_declared_space_to_overrides():

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_entry_point
+from tests.conftest import SMALL_POSTURE, run_entry_point
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = ["trainer=smoke", "data.synth.clips_per_exercise=6", "data.synth.subjects=6", "split.n_splits=3"]
+SMALL = SMALL_POSTURE
 
 
 def _train(home: Path, *overrides: str) -> subprocess.CompletedProcess:
