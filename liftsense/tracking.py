@@ -93,16 +93,22 @@ def log_run(logger, cfg: Mapping[str, Any], tags: Mapping[str, Any], metrics: Ma
     return run_id
 
 
-def log_module(run_id: str, module) -> None:
+def log_module(run_id: str, module, input_example=None, output_example=None) -> None:
     """The trained LightningModule as the run's MLflow model (`runs:/<id>/model`); pickled, since Lightning
-    modules carry their preprocessing as plain attributes."""
+    modules carry their preprocessing as plain attributes. With examples, the model gets an input signature."""
     import mlflow
     import mlflow.pytorch
 
+    signature = None
+    if input_example is not None:
+        from mlflow.models import infer_signature
+
+        signature = infer_signature(input_example, output_example)
     with mlflow.start_run(run_id=run_id):
         mlflow.pytorch.log_model(
             module,
             name="model",
             serialization_format="pickle",
             pip_requirements=["torch==2.13.0", "pytorch-lightning==2.6.6"],
+            signature=signature,
         )

@@ -50,6 +50,11 @@ def test_register_promote_and_load_the_champion_in_a_fresh_process(tmp_path):
     expected_champion = "2" if v2.tags["promotion_decision"] == "champion" else "1"
     assert str(aliases["champion"]) == expected_champion
     spec = json.loads(client.get_model_version(name, expected_champion).tags["feature_spec"])
+    info = mlflow.models.get_model_info(f"models:/{name}@champion")
+    assert info.signature is not None and info.signature.inputs.to_dict()[0]["tensor-spec"]["shape"][1:] == (
+        15,
+        61,
+    )
     assert spec["landmark_indices"][0] == 0 and len(spec["angles"]) == 10 and spec["classes"]
 
     script = f"""

@@ -267,7 +267,8 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
         for f in tmp_path.iterdir():
             client.log_artifact(run_id, str(f))
     if lcfg.get("log_model", True):
-        log_module(run_id, best)
+        example = prep.test.x[:1]  # (1, window, features) float32 after the scaler -> class probabilities
+        log_module(run_id, best, example, best.predict_proba(example).astype(np.float32))
     log.info("test: %s", {k: round(v, 4) for k, v in metrics.items()})
     return {"run_id": run_id, "metrics": metrics, "checkpoint": trainer.checkpoint_callback.best_model_path}
 
