@@ -42,4 +42,4 @@ mlflow-ui:
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --workers 1
 
 clean:
-	rm -rf outputs multirun mlartifacts mlflow.db .pytest_cache benchmarks/results
+	rm -rf outputs multirun mlartifacts mlflow.db optuna.db sweeps reports .pytest_cache benchmarks/results
