@@ -141,7 +141,7 @@ def leaky_setup(examples) -> dict:
     import torch
     from torch import nn
 
-    last = np.array([ex_hr for ex_hr in examples.hr_end])
+    last = examples.hr_end
     seq_last = np.array(
         [examples.sequence[i, n - 1, 0] * 20.0 + examples.hr_end[i] for i, n in enumerate(examples.lengths)]
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -221,12 +222,16 @@ class DataValidationFailed(RuntimeError):
 
 
 def gate_for_training(
-    kind: str, tables: dict[str, pd.DataFrame], source: str, fail_on_error: bool = True
-) -> Report:
-    """Validate before training: raise DataValidationFailed on failure unless overridden (then log a warning)."""
-    report = validate_tables(kind, tables, source)
+    kind: str, make_tables: Callable[[], dict[str, pd.DataFrame]], source: str, validation_cfg: dict | None
+) -> Report | None:
+    """Validate before training (None when `validation.enabled=false`): raise DataValidationFailed on failure
+    unless `validation.fail_on_error=false` (then log a warning and go on)."""
+    vcfg = validation_cfg or {}
+    if not vcfg.get("enabled", True):
+        return None
+    report = validate_tables(kind, make_tables(), source)
     if not report.success:
-        if fail_on_error:
+        if vcfg.get("fail_on_error", True):
             raise DataValidationFailed(report)
         log.warning(
             "data validation FAILED but training goes on (validation.fail_on_error=false):\n%s",
@@ -237,10 +242,14 @@ def gate_for_training(
     return report
 
 
-def log_to_mlflow(report: Report, client, run_id: str, overridden: bool) -> None:
+def log_to_mlflow(report: Report | None, client, run_id: str, validation_cfg: dict | None) -> None:
+    """The gate's result on the training run (nothing when the gate was off)."""
     import json
     import tempfile
 
+    if report is None:
+        return
+    overridden = not (validation_cfg or {}).get("fail_on_error", True)
     client.log_metric(run_id, "validation_success", float(report.success))
     client.log_metric(run_id, "validation_expectations", float(len(report.results)))
     client.log_metric(run_id, "validation_failed", float(len(report.failures)))

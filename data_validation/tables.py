@@ -6,6 +6,8 @@ built-in expectations avoids custom expectation classes, which GE silently drops
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +56,7 @@ def landmark_tables(
     featurizer=None,
 ) -> dict[str, pd.DataFrame]:
     """frames (one row per frame), sequences (one per clip), windows (one per configured window shape), splits."""
+    from liftsense.datasets.real import SQUAT_CORRECT_LABELS
     from liftsense.pose.angles import joint_angles
     from liftsense.pose.landmarks import KEPT_LANDMARKS
 
@@ -123,7 +126,7 @@ def landmark_tables(
             "label_known": [
                 lab in allowed.get(ex, set()) for ex, lab in zip(meta["exercise"], meta["label"], strict=True)
             ],
-            "correct": meta["label"].astype(str).isin({"correct", *known_labels_correct()}),
+            "correct": meta["label"].astype(str).isin({"correct", *SQUAT_CORRECT_LABELS}),
         }
     )
     frames_per_window, actual = (
@@ -155,12 +158,6 @@ def _featurized_shape(seqs, featurizer) -> tuple[int, int]:
     return -1, -1
 
 
-def known_labels_correct() -> set[str]:
-    from liftsense.datasets.real import SQUAT_CORRECT_LABELS
-
-    return set(SQUAT_CORRECT_LABELS)
-
-
 def split_table(
     meta: pd.DataFrame, seed: int = 0, parts: dict[str, np.ndarray] | None = None
 ) -> pd.DataFrame:
@@ -183,16 +180,12 @@ def split_table(
     return rows.drop_duplicates().groupby("group").size().rename("splits").reset_index()
 
 
-class _quiet:
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
+@contextmanager
+def _quiet():
+    """Silence numpy's all-NaN RuntimeWarnings: frames with no detection are expected and counted elsewhere."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
+        yield
 
 
 def load_landmarks(source: str) -> dict[str, pd.DataFrame]:

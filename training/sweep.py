@@ -62,7 +62,6 @@ def main(argv: list[str]) -> int:
     parent_id = parent.info.run_id
 
     def run_trial(overrides, trial, tags) -> float:
-        from data_validation.gate import DataValidationFailed  # noqa: F401  (fails the trial like train.py)
         from liftsense.sweep import pruning_callback
 
         trial_cfg = compose(
@@ -104,7 +103,8 @@ def main(argv: list[str]) -> int:
     best_cfg = compose([*base, *user, *best])
     OmegaConf.save(best_cfg, sweep_dir / "best_config.yaml")
     (sweep_dir / "best_overrides.txt").write_text(" ".join([*user, *best]) + "\n")
-    client.log_param(parent_id, "n_trials", scfg["n_trials"]) if not parents else None
+    if not parents:
+        client.log_param(parent_id, "n_trials", scfg["n_trials"])
     client.log_metric(parent_id, f"best_{scfg['metric']}", study.best_value)
     client.set_tag(parent_id, "best_trial", str(study.best_trial.number))
     client.set_tag(parent_id, "best_overrides", " ".join(best))

@@ -52,23 +52,24 @@ def load_sequences(data: dict[str, Any]) -> PoseSequences:
 
 
 def validate_sequences(cfg: dict[str, Any], seqs: PoseSequences):
-    """The landmark gate before training (None when `validation.enabled=false`)."""
-    vcfg = cfg.get("validation") or {}
-    if not vcfg.get("enabled", True):
-        return None
+    """The landmark gate before training, with the windows as this config makes them."""
     from data_validation.gate import gate_for_training
     from data_validation.tables import landmark_tables
 
     fcfg = feature_config(cfg["features"])
-    tables = landmark_tables(
-        seqs,
-        image_coordinates=cfg["data"]["name"] != "squat_3d",
-        window=fcfg.max_window,
-        n_features=len(fcfg.feature_names()),
-        featurizer=WindowFeaturizer(fcfg),
-        split_seed=cfg.get("seed", 0),
+    return gate_for_training(
+        "landmarks",
+        lambda: landmark_tables(
+            seqs,
+            image_coordinates=cfg["data"]["name"] != "squat_3d",
+            window=fcfg.max_window,
+            n_features=len(fcfg.feature_names()),
+            featurizer=WindowFeaturizer(fcfg),
+            split_seed=cfg.get("seed", 0),
+        ),
+        seqs.source,
+        cfg.get("validation"),
     )
-    return gate_for_training("landmarks", tables, seqs.source, vcfg.get("fail_on_error", True))
 
 
 def feature_config(features: dict[str, Any]) -> FeatureConfig:
@@ -246,10 +247,9 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     }
     run_id = log_run(logger, cfg, tags, metrics)
     client = logger.experiment
-    if validation is not None:
-        from data_validation.gate import log_to_mlflow
+    from data_validation.gate import log_to_mlflow
 
-        log_to_mlflow(validation, client, run_id, overridden=not cfg["validation"].get("fail_on_error", True))
+    log_to_mlflow(validation, client, run_id, cfg.get("validation"))
     for k, v in prep.data_summary.items():
         if isinstance(v, int | float):
             client.log_metric(run_id, f"data_{k}", float(v))

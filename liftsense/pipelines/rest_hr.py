@@ -182,15 +182,12 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     sessions = load_sessions(cfg["data"])
-    vcfg = cfg.get("validation") or {}
-    validation = None
-    if vcfg.get("enabled", True):
-        from data_validation.gate import gate_for_training
-        from data_validation.tables import hr_tables
+    from data_validation.gate import gate_for_training, log_to_mlflow
+    from data_validation.tables import hr_tables
 
-        validation = gate_for_training(
-            "hr", hr_tables(sessions), cfg["data"]["name"], vcfg.get("fail_on_error", True)
-        )
+    validation = gate_for_training(
+        "hr", lambda: hr_tables(sessions), cfg["data"]["name"], cfg.get("validation")
+    )
     prep = prepare(cfg, sessions)
     module = build_module(cfg, prep)
     lcfg = cfg["logger"]
@@ -211,10 +208,7 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     }
     run_id = log_run(logger, cfg, tags, metrics)
     client = logger.experiment
-    if validation is not None:
-        from data_validation.gate import log_to_mlflow
-
-        log_to_mlflow(validation, client, run_id, overridden=not vcfg.get("fail_on_error", True))
+    log_to_mlflow(validation, client, run_id, cfg.get("validation"))
     for k, v in {**prep.skips, "train_examples": len(prep.train), "test_examples": len(prep.test)}.items():
         client.log_metric(run_id, f"data_{k}".replace(" ", "_"), float(v))
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,8 +20,7 @@ def run_method(recording, method: str):
         return estimate_recording(recording)
     from liftsense.ppg.baselines import lasso_peak_estimates, spectral_peak_estimates
 
-    if recording.n_windows() == 0:
-        raise RecordingError(f"{recording.name}: {recording.duration_s:.1f} s is shorter than one 8 s window")
+    recording.require_windows()
     return lasso_peak_estimates(recording) if method == "lasso" else spectral_peak_estimates(recording)
 
 

@@ -59,6 +59,15 @@ class Recording:
     def n_windows(self, window_s: float = WINDOW_S, hop_s: float = HOP_S) -> int:
         return n_windows(self.n_samples, self.fs, window_s, hop_s)
 
+    def require_windows(self, window_s: float = WINDOW_S, hop_s: float = HOP_S) -> int:
+        """The window count, or a RecordingError when not even one window fits."""
+        count = self.n_windows(window_s, hop_s)
+        if count == 0:
+            raise RecordingError(
+                f"{self.name}: {self.duration_s:.1f} s is shorter than one {window_s:g} s window, so no heart rate"
+            )
+        return count
+
 
 def n_windows(n_samples: int, fs: float, window_s: float = WINDOW_S, hop_s: float = HOP_S) -> int:
     """SPC protocol: floor((N - L) / H) + 1 full windows, or 0 when the recording is shorter than one."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from liftsense.ppg.estimate import HeartRateEstimate
-from liftsense.ppg.recording import HOP_S, SPC_FS, WINDOW_S, Recording, RecordingError
+from liftsense.ppg.recording import HOP_S, SPC_FS, WINDOW_S, Recording
 from liftsense.ppg.spectral import SpectralConfig, SpectralTracker
 
 #: a sequence jump longer than this is not a gap but a different stream
@@ -131,9 +131,6 @@ class StreamingEstimator:
 
 def estimate_recording(recording: Recording, config: SpectralConfig | None = None) -> list[HeartRateEstimate]:
     """The streaming estimator run over a whole recording (one estimate per SPC window)."""
-    if recording.n_windows() == 0:
-        raise RecordingError(
-            f"{recording.name}: {recording.duration_s:.1f} s is shorter than one {WINDOW_S:g} s window, so no heart rate"
-        )
+    recording.require_windows()
     stream = StreamingEstimator(recording.fs, recording.ppg.shape[0], config=config)
     return stream.push(recording.ppg, recording.acc)

@@ -121,7 +121,7 @@ def build_examples(
         tail = bout.set_time >= -10
         slope = (
             float(np.polyfit(bout.set_time[tail], bout.set_hr[tail], 1)[0])
-            if np.isfinite(bout.set_hr[tail]).sum() >= 3 and np.all(np.isfinite(bout.set_hr[tail]))
+            if tail.sum() >= 3 and np.isfinite(bout.set_hr[tail]).all()
             else 0.0
         )
         if prev is not None:
