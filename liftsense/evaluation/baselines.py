@@ -11,13 +11,23 @@ from liftsense.pose.gaps import valid_frames
 from liftsense.pose.kinematics import kinematic_cues
 from liftsense.pose.landmarks import ANGLE_NAMES, KEPT_LANDMARKS
 from liftsense.pose.normalize import normalize_clip
+from liftsense.pose.rep_features import REP_FEATURE_SETS
 from liftsense.pose.sequences import PoseSequences
 
 
 def clip_features(
-    seqs: PoseSequences, normalization: str = "canonical", min_visibility: float = 0.5
+    seqs: PoseSequences,
+    normalization: str = "canonical",
+    min_visibility: float = 0.5,
+    rep_sets: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """One row per clip: percentiles of the 10 angles and of the kinematic cues over the clip's valid frames."""
+    """One row per clip: percentiles of the 10 angles and of the kinematic cues over the clip's valid frames,
+    plus the named rep-level sets (`standing_rep`, `plank`; see `pose.rep_features`)."""
+    unknown = set(rep_sets) - set(REP_FEATURE_SETS)
+    if unknown:
+        raise ValueError(
+            f"unknown rep feature sets {sorted(unknown)}; expected some of {sorted(REP_FEATURE_SETS)}"
+        )
     rows = []
     for i in range(len(seqs)):
         lm = seqs.clip(i)
@@ -30,8 +40,11 @@ def clip_features(
             for name, s in series.items():
                 p5, p50, p95 = np.nanpercentile(s, [5, 50, 95])
                 row |= {f"{name}_p5": p5, f"{name}_p50": p50, f"{name}_p95": p95, f"{name}_range": p95 - p5}
+            for rep_set in rep_sets:
+                row |= REP_FEATURE_SETS[rep_set](xyz)
         rows.append(row)
-    return pd.DataFrame(rows).fillna(0.0)
+    # a cue that cannot be measured in a clip (ankles overlapping in a side view) counts as "no signal": 0
+    return pd.DataFrame(rows).replace([np.inf, -np.inf], np.nan).fillna(0.0)
 
 
 class ThresholdBaseline:
@@ -59,6 +72,16 @@ def forest(seed: int = 0):
     return RandomForestClassifier(
         n_estimators=300, min_samples_leaf=2, class_weight="balanced", random_state=seed, n_jobs=2
     )
+
+
+def logistic(c: float = 0.01):
+    """Standardised, strongly regularised logistic regression: with a dozen sessions, a simple boundary
+    generalises to a new session better than a deep forest (measured in benchmarks/RESULTS.md)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=3000))
 
 
 class ReferenceCalibrator:

@@ -1,0 +1,156 @@
+"""Rep-level features on built geometry: a stick-figure squat and push-up with known faults, seen by cameras."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from liftsense.pose.landmarks import KEPT, KEPT_LANDMARKS, N_BLAZEPOSE
+from liftsense.pose.rep_features import floor_frame, plank_features, standing_rep_features
+
+LEG = 0.8  # standing hip height above the ankles
+
+
+def squat_clip(heel_lift=0.0, knee_cave=0.0, lean_deg=10.0, frames=50) -> np.ndarray:
+    """World frame: x = the lifter's left, y up, z forward (toes). Stands, squats once, stands."""
+    # 0 standing (the first and last 15 frames), 1 at the bottom, held for a few frames
+    u = np.zeros(frames)
+    u[15 : frames - 15] = np.minimum(
+        1.3 * np.sin(np.pi * np.arange(1, frames - 29) / (frames - 29)) ** 2, 1.0
+    )
+    xyz = np.zeros((frames, len(KEPT), 3))
+
+    def put(name, x, y, z):
+        xyz[:, KEPT[name]] = np.stack(np.broadcast_arrays(x, y, z), axis=-1)
+
+    lift = heel_lift * u
+    for side, sx in (("left", 1.0), ("right", -1.0)):
+        put(f"{side}_heel", sx * 0.12, lift, -0.05)
+        put(f"{side}_foot_index", sx * 0.14, 0.0, 0.15)
+        put(f"{side}_ankle", sx * 0.12, 0.1 + lift, 0.0)
+        put(f"{side}_knee", sx * (0.14 + 0.04 * u - knee_cave * u), 0.5 - 0.1 * u, 0.2 * u)
+        put(f"{side}_hip", sx * 0.12, 0.1 + LEG - 0.4 * u, -0.25 * u)
+    lean = np.radians(lean_deg) * (0.3 + u)
+    hip = 0.5 * (xyz[:, KEPT["left_hip"]] + xyz[:, KEPT["right_hip"]])
+    shoulder = hip + 0.5 * np.stack([0 * u, np.cos(lean), np.sin(lean)], axis=1)
+    for side, sx in (("left", 1.0), ("right", -1.0)):
+        put(f"{side}_shoulder", shoulder[:, 0] + sx * 0.18, shoulder[:, 1], shoulder[:, 2])
+        put(f"{side}_elbow", shoulder[:, 0] + sx * 0.2, shoulder[:, 1] - 0.25, shoulder[:, 2] + 0.1)
+        put(f"{side}_wrist", shoulder[:, 0] + sx * 0.2, shoulder[:, 1] - 0.3, shoulder[:, 2] + 0.35)
+    put("nose", shoulder[:, 0], shoulder[:, 1] + 0.25, shoulder[:, 2] + 0.1)
+    return xyz
+
+
+def camera(xyz: np.ndarray, seed: int, flip_y: bool = True) -> np.ndarray:
+    """A random camera: rotation, y pointing down (a reflection), cm units, an offset."""
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    out = xyz @ q.T * 170.0 + np.array([30.0, -80.0, 250.0])
+    return out * np.array([1.0, -1.0, 1.0]) if flip_y else out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("flip_y", [True, False])
+def test_floor_frame_undoes_any_camera(seed, flip_y):
+    world = squat_clip()
+    expected = (world - np.array([0.0, 0.1, 0.0])) / LEG  # origin: standing ankle midpoint; unit: leg length
+    np.testing.assert_allclose(floor_frame(camera(world, seed, flip_y)), expected, atol=1e-9)
+
+
+def test_features_do_not_depend_on_the_camera():
+    world = squat_clip(heel_lift=0.05)
+    a, b = standing_rep_features(camera(world, 3)), standing_rep_features(camera(world, 4, flip_y=False))
+    assert a.keys() == b.keys() and len(a) > 100
+    np.testing.assert_allclose([a[k] for k in a], [b[k] for k in a], atol=1e-6)
+
+
+def test_heel_lift_is_measured_against_the_lifters_own_standing_pose():
+    clean = standing_rep_features(camera(squat_clip(heel_lift=0.0), 5))
+    lifted = standing_rep_features(camera(squat_clip(heel_lift=0.08), 5))
+    assert clean["rep_left_heel_height_change"] == pytest.approx(0.0, abs=1e-9)
+    assert lifted["rep_left_heel_height_change"] == pytest.approx(0.08 / LEG)  # in standing leg lengths
+    assert lifted["rep_left_foot_pitch_change"] < -5.0  # toes below the heel: the foot tips forward
+    assert clean["rep_left_toe_height_change"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_knees_caving_and_depth_and_lean():
+    good = standing_rep_features(camera(squat_clip(), 6))
+    caving = standing_rep_features(camera(squat_clip(knee_cave=0.1), 6))
+    assert good["rep_knee_over_ankle_width_bottom"] > 1.2  # knees track out over the feet
+    assert caving["rep_knee_over_ankle_width_bottom"] < 0.8
+    assert good["rep_knee_over_ankle_width_top"] == pytest.approx(
+        caving["rep_knee_over_ankle_width_top"], abs=0.05
+    )
+    assert good["rep_range_of_motion"] == pytest.approx(0.4 / LEG)
+    leaning = standing_rep_features(camera(squat_clip(lean_deg=40.0), 6))
+    assert leaning["rep_trunk_lean_bottom"] - good["rep_trunk_lean_bottom"] == pytest.approx(38, abs=3)
+
+
+def test_too_few_frames_give_no_features_not_made_up_ones():
+    clip = camera(squat_clip(), 7)
+    clip[4:] = np.nan
+    assert standing_rep_features(clip) == {}
+    with pytest.raises(ValueError, match="at least 5 frames"):
+        floor_frame(clip[:3])
+
+
+def pushup_clip(sag=0.0, reps=2, frames=60, facing_right=True) -> np.ndarray:
+    """Side view in image coordinates (x right, y down): shoulders dip `reps` times; hips off the line by `sag`."""
+    depth = (1 - np.cos(2 * np.pi * reps * np.arange(frames) / (frames - 1))) / 2
+    xyz = np.zeros((frames, len(KEPT), 3))
+
+    def put(name, x, y):
+        xyz[:, KEPT[name], 0], xyz[:, KEPT[name], 1] = x, y
+
+    sh_y = 0.55 + 0.12 * depth
+    for side in ("left", "right"):
+        put(f"{side}_ankle", 0.2, 0.8)
+        put(f"{side}_heel", 0.18, 0.78)
+        put(f"{side}_foot_index", 0.22, 0.82)
+        put(f"{side}_shoulder", 0.7, sh_y)
+        put(f"{side}_wrist", 0.7, 0.8)
+        put(f"{side}_elbow", 0.7 - 0.02 - 0.12 * depth, 0.5 * (sh_y + 0.8))
+        hip_y = 0.5 * (0.8 + sh_y) + sag
+        put(f"{side}_hip", 0.45, hip_y)
+        put(f"{side}_knee", 0.32, 0.5 * (0.8 + hip_y))
+    put("nose", 0.78, sh_y - 0.03)
+    if not facing_right:
+        xyz[..., 0] = 1.0 - xyz[..., 0]
+    return xyz
+
+
+@pytest.mark.parametrize("facing_right", [True, False])
+def test_pushup_body_line_sign_and_rep_count(facing_right):
+    straight = plank_features(pushup_clip(0.0, facing_right=facing_right))
+    sagging = plank_features(pushup_clip(0.06, facing_right=facing_right))
+    piking = plank_features(pushup_clip(-0.06, facing_right=facing_right))
+    assert straight["plank_hip_sag_p50"] == pytest.approx(0.0, abs=1e-9)
+    assert sagging["plank_hip_sag_p50"] > 0.05 and piking["plank_hip_sag_p50"] < -0.05
+    assert straight["plank_body_line_angle_p50"] == pytest.approx(180.0, abs=1e-6)
+    assert straight["plank_reps"] == 2.0 and plank_features(pushup_clip(reps=3))["plank_reps"] == 3.0
+    assert straight["plank_elbow_angle_change"] < -40  # elbows bend at the bottom
+
+
+def test_clip_features_add_rep_sets_and_reject_unknown_ones():
+    from liftsense.evaluation.baselines import clip_features
+    from liftsense.pose.sequences import PoseSequences
+
+    clips = []
+    for seed in range(2):
+        full = np.full((50, N_BLAZEPOSE, 4), 1.0, dtype=np.float32)
+        full[:, list(KEPT_LANDMARKS), :3] = camera(squat_clip(heel_lift=0.05 * seed), seed)
+        clips.append(full)
+    meta = pd.DataFrame(
+        {
+            "sequence_id": ["a", "b"],
+            "exercise": "squat",
+            "label": ["ok", "heels"],
+            "correct": [True, False],
+            "group": ["g", "g"],
+        }
+    )
+    seqs = PoseSequences.from_clips(clips, meta, fps=30.0, source="test")
+    x = clip_features(seqs, rep_sets=("standing_rep",))
+    assert len(x) == 2 and "rep_left_heel_height_change" in x and "knee_p5" not in x
+    assert x["rep_left_heel_height_change"].iloc[1] > x["rep_left_heel_height_change"].iloc[0] + 0.05
+    assert np.isfinite(x.to_numpy()).all()
+    with pytest.raises(ValueError, match="unknown rep feature sets"):
+        clip_features(seqs, rep_sets=("bench_press",))
