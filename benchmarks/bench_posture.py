@@ -117,15 +117,26 @@ def deep_cv(seqs, cfg: dict, section: str | None = None, name: str = "") -> list
 
 
 def feature_cv(
-    seqs, task: str, n_splits: int, section: str | None = None, calibrate_refs: int = 0
+    seqs,
+    task: str,
+    n_splits: int,
+    section: str | None = None,
+    calibrate_refs: int = 0,
+    rep_sets: tuple[str, ...] = (),
+    normalization: str = "canonical",
 ) -> dict[str, list[dict]]:
-    """Clip-feature baselines per fold; pooled out-of-fold scores go to OOF[section]."""
+    """Clip-feature models per fold; pooled out-of-fold scores go to OOF[section].
+
+    "percentiles" are the angle/cue percentiles (in `normalization`); "+ rep" adds the floor-frame rep features
+    of `pose.rep_features` (`rep_sets`), which compare each clip's bottom with the lifter's own top position.
+    """
     from sklearn.metrics import accuracy_score, f1_score
 
     from liftsense.datasets.splits import group_kfold
-    from liftsense.evaluation.baselines import ThresholdBaseline, clip_features, forest
+    from liftsense.evaluation.baselines import ThresholdBaseline, clip_features, forest, logistic
 
-    x = clip_features(seqs)
+    x = clip_features(seqs, normalization)
+    x_rep = clip_features(seqs, normalization, rep_sets=rep_sets) if rep_sets else None
     y = seqs.meta["correct"].astype(int).to_numpy()
     target = (
         y if task == "binary" else np.where(seqs.meta["correct"], "correct", seqs.meta["label"].astype(str))
@@ -145,11 +156,17 @@ def feature_cv(
 
     res: dict[str, list[dict]] = {}
     oof: dict[str, np.ndarray] = {}
+    unsure: dict[str, np.ndarray] = {}
     for tr, te in group_kfold(seqs.meta, n_splits):
-        preds = {
-            "random forest (clip features)": forest().fit(x.iloc[tr], target[tr]).predict(x.iloc[te]),
-            "always correct": always[te],
-        }
+        preds = {"random forest, percentiles": forest().fit(x.iloc[tr], target[tr]).predict(x.iloc[te])}
+        if x_rep is not None:
+            for name, model in (("logistic", logistic), ("random forest", forest)):
+                fitted = model().fit(x_rep.iloc[tr], target[tr])
+                preds[f"{name}, percentiles + rep"] = fitted.predict(x_rep.iloc[te])
+            if task == "binary" and section and section.startswith("pushup"):  # a product option: say "not sure" instead of a verdict near p = 0.5
+                proba = forest().fit(x_rep.iloc[tr], target[tr]).predict_proba(x_rep.iloc[te])[:, 1]
+                unsure.setdefault("p", np.full(len(y), np.nan))[te] = proba
+        preds["always correct"] = always[te]
         if task == "binary":
             th = ThresholdBaseline().fit(x.iloc[tr], y[tr])
             preds["one-feature threshold"] = th.predict(x.iloc[te])
@@ -165,7 +182,37 @@ def feature_cv(
         OOF.setdefault(section, []).extend(pooled(n, target, p, task) for n, p in oof.items())
         if calibrate_refs:
             OOF[section].extend(calibrated_forest(seqs, x, target, n_splits, calibrate_refs, task))
+        if "p" in unsure:
+            sure = np.abs(unsure["p"] - 0.5) >= ABSTAIN_MARGIN
+            row = pooled(
+                f"random forest + rep, abstains if |p-0.5| < {ABSTAIN_MARGIN}",
+                y[sure],
+                (unsure["p"][sure] > 0.5).astype(int),
+                task,
+            )
+            OOF[section].append({**row, "coverage": float(sure.mean())})
+        if x_rep is not None and section.startswith("squat"):  # 12 dates: cheap enough for the rep models
+            OOF[section].extend(leave_one_group_out(seqs, x_rep, target, task))
     return res
+
+
+ABSTAIN_MARGIN = 0.2
+
+
+def leave_one_group_out(seqs, x, target: np.ndarray, task: str) -> list[dict]:
+    """Pooled scores with one group held out at a time: a check that the 4-fold figures are no fold artefact."""
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    from liftsense.evaluation.baselines import forest, logistic
+
+    groups = seqs.meta["group"].astype(str).to_numpy()
+    rows = []
+    for name, model in (("logistic", logistic), ("random forest", forest)):
+        pred = np.empty(len(target), dtype=target.dtype)
+        for tr, te in LeaveOneGroupOut().split(x, target, groups):
+            pred[te] = model().fit(x.iloc[tr], target[tr]).predict(x.iloc[te])
+        rows.append(pooled(f"{name}, percentiles + rep, leave one group out", target, pred, task))
+    return rows
 
 
 def calibrated_forest(
@@ -254,6 +301,7 @@ def sim_to_real() -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="CNN and baselines only")
+    parser.add_argument("--features-only", action="store_true", help="clip-feature models only, no deep nets")
     parser.add_argument(
         "--only", default=None, help="comma list of: squat,squat_fault,pushup,builtin,leak,sim2real"
     )
@@ -269,7 +317,7 @@ def main() -> None:
     from liftsense.pose.synth import generate
 
     todo = set((args.only or "squat,squat_fault,pushup,builtin,whole_clip,leak,sim2real").split(","))
-    models = ["cnn"] if args.quick else ["cnn", "lstm", "rnn"]
+    models = [] if args.features_only else ["cnn"] if args.quick else ["cnn", "lstm", "rnn"]
     results: dict[str, list[dict]] = {}
 
     def section(
@@ -281,15 +329,16 @@ def main() -> None:
         extra_norms: tuple[str, ...] = (),
         norm: str = "canonical",
         calibrate: int = 0,
+        rep_sets: tuple[str, ...] = (),
     ) -> None:
         keys = BIN_KEYS if task == "binary" else FAULT_KEYS
         rows = []
-        for m, nm in [(m, norm) for m in nets] + [("cnn", n) for n in extra_norms]:
+        for m, nm in [(m, norm) for m in nets] + [("cnn", n) for n in extra_norms if nets]:
             label = f"{m} ({nm})"
             rows.append(summarise(label, deep_cv(seqs, cfg_for(m, task, n_splits, nm), name, label), keys))
         rows += [
             summarise(n, folds, keys)
-            for n, folds in feature_cv(seqs, task, n_splits, name, calibrate).items()
+            for n, folds in feature_cv(seqs, task, n_splits, name, calibrate, rep_sets, norm).items()
         ]
         results[name] = rows
         cols = (
@@ -299,7 +348,7 @@ def main() -> None:
         metric = "pooled_clip_f1" if task == "binary" else "pooled_clip_macro_f1"
         print(
             "-- pooled out-of-fold --\n"
-            + table(OOF[name], ["method", "clips", metric, "pooled_clip_accuracy"]),
+            + table(OOF[name], ["method", "clips", metric, "pooled_clip_accuracy", "coverage"]),
             flush=True,
         )
         results[name + " (pooled out-of-fold)"] = OOF[name]
@@ -313,12 +362,27 @@ def main() -> None:
             models,
             ("raw", "body"),
             calibrate=3,
+            rep_sets=("standing_rep",),
         )
     if "squat_fault" in todo:
-        section("squat_3d 7-class, 4-fold by date", load_squat_3d(), "fault", 4, ["cnn"], calibrate=3)
+        section(
+            "squat_3d 7-class, 4-fold by date",
+            load_squat_3d(),
+            "fault",
+            4,
+            ["cnn"],
+            calibrate=3,
+            rep_sets=("standing_rep",),
+        )
     if "pushup" in todo:
         section(
-            "pushup binary, 5-fold by near-duplicate group", load_pushup(), "binary", 5, models, norm="body"
+            "pushup binary, 5-fold by near-duplicate group",
+            load_pushup(),
+            "binary",
+            5,
+            models,
+            norm="body",
+            rep_sets=("plank",),
         )
     if "builtin" in todo:
         section("built-in binary, 4-fold by subject", generate(), "binary", 4, ["cnn"], ("raw",))

@@ -154,3 +154,53 @@ def test_clip_features_add_rep_sets_and_reject_unknown_ones():
     assert np.isfinite(x.to_numpy()).all()
     with pytest.raises(ValueError, match="unknown rep feature sets"):
         clip_features(seqs, rep_sets=("bench_press",))
+
+
+def test_floor_normalisation_removes_camera_tilt_and_keeps_y_down():
+    from liftsense.pose.normalize import normalize_clip
+
+    world = squat_clip()
+    a, b = normalize_clip(camera(world, 8), "floor"), normalize_clip(camera(world, 9, flip_y=False), "floor")
+    np.testing.assert_allclose(a, b, atol=1e-9)
+    assert a[0, KEPT["nose"], 1] < a[0, KEPT["left_ankle"], 1]  # head above feet with y pointing down
+    # canonical only removes yaw: a tilted camera still changes it
+    assert not np.allclose(
+        normalize_clip(camera(world, 8), "canonical"), normalize_clip(camera(world, 9), "canonical")
+    )
+    assert np.isnan(normalize_clip(camera(world, 8)[:3], "floor")).all()  # no standing pose: no coordinates
+
+
+def test_clip_model_fits_predicts_and_names_bad_input():
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.pose.sequences import PoseSequences
+
+    clips, labels = [], []
+    for seed in range(12):
+        lifted = seed % 2
+        full = np.full((50, N_BLAZEPOSE, 4), 1.0, dtype=np.float32)
+        full[:, list(KEPT_LANDMARKS), :3] = camera(squat_clip(heel_lift=0.06 * lifted), seed)
+        clips.append(full)
+        labels.append(1 - lifted)
+    meta = pd.DataFrame(
+        {
+            "sequence_id": [f"c{i}" for i in range(12)],
+            "exercise": "squat",
+            "label": ["ok" if y else "heels" for y in labels],
+            "correct": np.array(labels, bool),
+            "group": [f"g{i % 3}" for i in range(12)],
+        }
+    )
+    seqs = PoseSequences.from_clips(clips, meta, fps=30.0, source="test")
+    y = np.array(labels)
+    model = ClipFormModel(["incorrect", "correct"], estimator="logistic", c=1.0).fit(
+        seqs.subset(range(8)), y[:8]
+    )
+    proba = model.predict_proba(seqs.subset(range(8, 12)))
+    assert proba.shape == (4, 2) and np.allclose(proba.sum(1), 1)
+    np.testing.assert_array_equal(proba.argmax(1), y[8:])  # heel lift, seen through new cameras
+    with pytest.raises(ValueError, match="single class"):
+        ClipFormModel(["incorrect", "correct"]).fit(seqs.subset([0, 2]), y[[0, 2]])
+    with pytest.raises(ValueError, match="unknown estimator"):
+        ClipFormModel(["incorrect", "correct"], estimator="svm")
+    with pytest.raises(RuntimeError, match="fit the model first"):
+        ClipFormModel(["incorrect", "correct"]).predict_proba(seqs)

@@ -84,3 +84,43 @@ def test_evaluate_scores_a_checkpoint_like_training_did(tmp_path):
     trained = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")[0].data.metrics
     assert evaluated["clip_f1"] == pytest.approx(trained["test_clip_f1"])
     assert evaluated["window_accuracy"] == pytest.approx(trained["test_window_accuracy"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model,task", [("clip_logistic", "binary"), ("clip_forest", "fault")])
+def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_path, model, task):
+    proc = _train(tmp_path, f"model={model}", f"task={task}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = mlflow.search_runs(experiment_names=[f"posture-{task}"], output_format="list")
+    key = "test_clip_macro_f1" if task == "fault" else "test_clip_f1"
+    assert {key, "test_clip_accuracy", "test_baseline_always_correct_clip_f1", "data_features"} <= set(
+        run.data.metrics
+    )
+    assert run.data.params["model.name"] == model and run.data.tags["model"] == model
+
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.pipelines.posture import load_classifier
+
+    uri = f"runs:/{run.info.run_id}/model"
+    clf = load_classifier(model_uri=uri)
+    assert isinstance(clf, ClipFormModel) and clf.columns_ and len(clf.classes) >= 2
+    out = tmp_path / "eval.json"
+    proc = run_entry_point(
+        "evaluate.py",
+        tmp_path,
+        f"model_uri={uri}",
+        f"task={task}",
+        "subset=test",
+        *SMALL[1:],
+        f"output_json={out}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+
+    scored = json.loads(out.read_text())
+    # the same held-out groups, the same fitted model: evaluate.py reproduces the training run's test score
+    assert scored[key.removeprefix("test_")] == pytest.approx(run.data.metrics[key], abs=1e-9)

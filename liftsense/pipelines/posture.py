@@ -209,48 +209,156 @@ def fit(
     return best, trainer
 
 
-def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
-    """Train, evaluate on the held-out groups and track everything. Returns the test metrics and run id."""
+@dataclass
+class Trained:
+    """What a trained posture model hands to tracking: test predictions and how to log the model."""
 
-    from liftsense.tracking import fingerprint, log_module, log_run, mlflow_logger
+    metrics: dict[str, float]
+    proba: np.ndarray  # per test window (a clip model: one "window" per clip)
+    clip_index: np.ndarray
+    test_meta: Any
+    classes: list[str]
+    data_summary: dict[str, Any]
+    preprocessing: dict[str, Any]
+    normalization: str
+    log_model: Any  # callable(run_id)
+    checkpoint: str | None = None
 
-    t0 = time.perf_counter()
-    seqs = load_sequences(cfg["data"])
-    validation = validate_sequences(cfg, seqs)
+
+def _train_window_model(cfg: dict[str, Any], seqs: PoseSequences, logger, callbacks) -> Trained:
+    from liftsense.tracking import log_module
+
     prep = prepare(cfg, seqs)
-    module = build_module(cfg, prep)
-
-    lcfg = cfg["logger"]
-    task = cfg["task"]["name"]
-    logger = mlflow_logger(lcfg)
     best, trainer = fit(
         cfg,
         prep,
-        module,
+        build_module(cfg, prep),
         logger=logger,
         checkpoint_dir=Path(cfg["paths"]["output_dir"]) / "checkpoints",
         callbacks=callbacks,
     )
-    train_seconds = time.perf_counter() - t0
-
     proba = best.predict_proba(prep.test.x)
+    task = cfg["task"]["name"]
     metrics = evaluate(proba, prep.test.windows.clip_index, prep.test.seqs.meta, prep.classes, task)
-    metrics["train_seconds"] = train_seconds
     metrics["epochs"] = float(trainer.current_epoch)
     metrics["best_val_loss"] = float(trainer.checkpoint_callback.best_model_score)
+
+    def log_model(run_id: str) -> None:
+        example = prep.test.x[:1]  # (1, window, features) float32 after the scaler -> class probabilities
+        log_module(run_id, best, example, best.predict_proba(example).astype(np.float32))
+
+    return Trained(
+        metrics,
+        proba,
+        prep.test.windows.clip_index,
+        prep.test.seqs.meta,
+        prep.classes,
+        prep.data_summary,
+        prep.preprocessing(),
+        prep.feature_cfg.normalization,
+        log_model,
+        trainer.checkpoint_callback.best_model_path,
+    )
+
+
+def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
+    """The clip-feature model: fitted on the training and validation groups (nothing to stop early)."""
+    from liftsense.models.clip_model import ClipFormModel
+
+    task, model_cfg, split = cfg["task"]["name"], cfg["model"], cfg["split"]
+    classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
+    tr, va, te = train_val_test(
+        seqs.meta, split["n_splits"], split["fold"], split["val_fraction"], cfg["seed"]
+    )
+    assert_disjoint(seqs.meta, np.concatenate([tr, va]), te)
+    y = clip_targets(task, seqs.meta, classes)
+    fit_idx = np.sort(np.concatenate([tr, va]))
+    fit_idx, te = fit_idx[y[fit_idx] >= 0], te[y[te] >= 0]  # labels unknown to the model are left out
+    model = ClipFormModel(
+        classes,
+        estimator=model_cfg["estimator"],
+        c=model_cfg.get("c", 0.01),
+        normalization=cfg["features"]["normalization"],
+        rep_features=model_cfg.get("rep_features", True),
+        seed=cfg["seed"],
+    ).fit(seqs.subset(fit_idx), y[fit_idx])
+    test = seqs.subset(te)
+    proba = model.predict_proba(test)
+    metrics = evaluate(proba, np.arange(len(te)), test.meta, classes, task)
+    summary = {
+        "source": seqs.source,
+        **{f"all_{k}": v for k, v in seqs.summary().items()},
+        "train_clips": len(fit_idx),
+        "test_clips": len(te),
+        "train_groups": int(seqs.meta["group"].iloc[fit_idx].nunique()),
+        "test_groups": int(test.meta["group"].nunique()),
+        "features": len(model.columns_ or []),
+    }
+    log.info("data: %s", summary)
+    preprocessing = {
+        "classes": classes,
+        "normalization": model.normalization,
+        "rep_features": model.rep_features,
+        "feature_columns": model.columns_,
+    }
+
+    def log_model(run_id: str) -> None:
+        import mlflow
+        import mlflow.sklearn
+        import sklearn
+
+        with mlflow.start_run(run_id=run_id):
+            mlflow.sklearn.log_model(
+                model,
+                name="model",
+                pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+                # skops, not pickle: only these types load; both are ours (the forest's trees come from this fit)
+                skops_trusted_types=["liftsense.models.clip_model.ClipFormModel", "sklearn.tree._tree.Tree"],
+            )
+
+    return Trained(
+        metrics,
+        proba,
+        np.arange(len(te)),
+        test.meta,
+        classes,
+        summary,
+        preprocessing,
+        model.normalization,
+        log_model,
+    )
+
+
+def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
+    """Train, evaluate on the held-out groups and track everything. Returns the test metrics and run id."""
+    from liftsense.models.clip_model import CLIP_MODELS
+    from liftsense.tracking import fingerprint, log_run, mlflow_logger
+
+    t0 = time.perf_counter()
+    seqs = load_sequences(cfg["data"])
+    validation = validate_sequences(cfg, seqs)
+    lcfg = cfg["logger"]
+    task = cfg["task"]["name"]
+    logger = mlflow_logger(lcfg)
+    if cfg["model"]["name"] in CLIP_MODELS:
+        trained = _train_clip_model(cfg, seqs)
+    else:
+        trained = _train_window_model(cfg, seqs, logger, callbacks)
+    metrics = trained.metrics
+    metrics["train_seconds"] = time.perf_counter() - t0
     tags = {
         "data_source": seqs.source,
         "task": task,
         "model": cfg["model"]["name"],
         "data_fingerprint": fingerprint(seqs.landmarks, seqs.offsets, seqs.meta["label"].to_numpy()),
-        "normalization": prep.feature_cfg.normalization,
+        "normalization": trained.normalization,
     }
     run_id = log_run(logger, cfg, tags, metrics)
     client = logger.experiment
     from data_validation.gate import log_to_mlflow
 
     log_to_mlflow(validation, client, run_id, cfg.get("validation"))
-    for k, v in prep.data_summary.items():
+    for k, v in trained.data_summary.items():
         if isinstance(v, int | float):
             client.log_metric(run_id, f"data_{k}", float(v))
 
@@ -259,18 +367,17 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         title = f"{cfg['model']['name']} / {task} / {seqs.source}"
-        cm = confusion(proba, prep.test.windows.clip_index, prep.test.seqs.meta, prep.classes, task)
-        confusion_figure(cm, prep.classes, tmp_path / "confusion_matrix.png", f"test windows: {title}")
+        cm = confusion(trained.proba, trained.clip_index, trained.test_meta, trained.classes, task)
+        confusion_figure(cm, trained.classes, tmp_path / "confusion_matrix.png", f"test: {title}")
         per_exercise_figure(metrics, tmp_path / "per_exercise.png", f"test: {title}")
-        (tmp_path / "data_summary.json").write_text(json.dumps(prep.data_summary, indent=2, default=str))
-        (tmp_path / "preprocessing.json").write_text(json.dumps(prep.preprocessing(), indent=2))
+        (tmp_path / "data_summary.json").write_text(json.dumps(trained.data_summary, indent=2, default=str))
+        (tmp_path / "preprocessing.json").write_text(json.dumps(trained.preprocessing, indent=2))
         for f in tmp_path.iterdir():
             client.log_artifact(run_id, str(f))
     if lcfg.get("log_model", True):
-        example = prep.test.x[:1]  # (1, window, features) float32 after the scaler -> class probabilities
-        log_module(run_id, best, example, best.predict_proba(example).astype(np.float32))
+        trained.log_model(run_id)
     log.info("test: %s", {k: round(v, 4) for k, v in metrics.items()})
-    return {"run_id": run_id, "metrics": metrics, "checkpoint": trainer.checkpoint_callback.best_model_path}
+    return {"run_id": run_id, "metrics": metrics, "checkpoint": trained.checkpoint}
 
 
 def load_classifier(model_uri: str | None = None, checkpoint: str | None = None):
@@ -283,13 +390,30 @@ def load_classifier(model_uri: str | None = None, checkpoint: str | None = None)
         if not Path(checkpoint).exists():
             raise FileNotFoundError(f"checkpoint {checkpoint} not found")
         return FormClassifier.load_from_checkpoint(checkpoint, map_location="cpu")
+    import mlflow.models
     import mlflow.pytorch
 
+    if "sklearn" in mlflow.models.get_model_info(model_uri).flavors:  # a clip model (model=clip_*)
+        import mlflow.sklearn
+
+        return mlflow.sklearn.load_model(model_uri)
     return mlflow.pytorch.load_model(model_uri, map_location="cpu")
 
 
-def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.ndarray, Windows]:
+def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.ndarray, Windows | None]:
     """Score any landmark dataset with a trained classifier, using the preprocessing saved with it."""
+    from liftsense.models.clip_model import ClipFormModel
+
+    if isinstance(module, ClipFormModel):
+        y = clip_targets(task, seqs.meta, module.classes)
+        known = np.flatnonzero(y >= 0)
+        if not len(known):
+            raise ValueError(f"none of the labels {sorted(set(seqs.meta['label']))} is known to the model")
+        scored = seqs.subset(known)
+        proba = module.predict_proba(scored)
+        metrics = evaluate(proba, np.arange(len(known)), scored.meta, module.classes, task)
+        metrics["clips_unknown_label"] = float(len(y) - len(known))
+        return metrics, proba, None
     pre = module.hparams.preprocessing
     classes = list(pre["classes"])
     windows = WindowFeaturizer(FeatureConfig(**pre["features"])).transform(seqs)

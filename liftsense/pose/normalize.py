@@ -6,6 +6,8 @@
   (hip midpoint to shoulder midpoint), so position and camera distance drop out.
 - `canonical`: `body`, then rotated about the vertical axis so that the hip line points along +x
   (mean direction over the clip), so the camera's yaw around the lifter drops out as well.
+- `floor`: for standing exercises, the floor frame of `pose.rep_features` (up, hip line and toe direction from the
+  lifter's standing pose, in standing leg lengths; y down like the others), so the camera's tilt drops out too.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import numpy as np
 
 from liftsense.pose.landmarks import KEPT
 
-Normalization = Literal["raw", "body", "canonical"]
-NORMALIZATIONS: tuple[str, ...] = ("raw", "body", "canonical")
+Normalization = Literal["raw", "body", "canonical", "floor"]
+NORMALIZATIONS: tuple[str, ...] = ("raw", "body", "canonical", "floor")
 
 
 def hip_centre(xyz: np.ndarray) -> np.ndarray:
@@ -39,6 +41,13 @@ def normalize_clip(xyz: np.ndarray, mode: str) -> np.ndarray:
         return xyz.copy()
     if mode not in NORMALIZATIONS:
         raise ValueError(f"unknown normalization {mode!r}; expected one of {NORMALIZATIONS}")
+    if mode == "floor":
+        from liftsense.pose.rep_features import floor_frame
+
+        try:
+            return floor_frame(xyz) * np.array([1.0, -1.0, 1.0])  # y down, as in every other mode
+        except ValueError:  # no standing pose to align to: no coordinates rather than made-up ones
+            return np.full_like(xyz, np.nan)
     centred = xyz - hip_centre(xyz)[:, None, :]
     scale = np.nanmedian(torso_length(xyz)) if np.isfinite(xyz).any() else np.nan
     if not np.isfinite(scale) or scale <= 0:
