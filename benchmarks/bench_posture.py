@@ -163,7 +163,9 @@ def feature_cv(
             for name, model in (("logistic", logistic), ("random forest", forest)):
                 fitted = model().fit(x_rep.iloc[tr], target[tr])
                 preds[f"{name}, percentiles + rep"] = fitted.predict(x_rep.iloc[te])
-            if task == "binary" and section and section.startswith("pushup"):  # a product option: say "not sure" instead of a verdict near p = 0.5
+            if (
+                task == "binary" and section and section.startswith("pushup")
+            ):  # a product option: say "not sure" instead of a verdict near p = 0.5
                 proba = forest().fit(x_rep.iloc[tr], target[tr]).predict_proba(x_rep.iloc[te])[:, 1]
                 unsure.setdefault("p", np.full(len(y), np.nan))[te] = proba
         preds["always correct"] = always[te]

@@ -29,11 +29,20 @@ PUBLISHED = {"TROIKA": 2.34, "JOSS": 1.28, "MC-SMD": 1.11, "WFPV (online)": 1.02
 
 
 def methods():
+    from dataclasses import replace
+
     from liftsense.ppg.baselines import lasso_peak_estimates, spectral_peak_estimates
+    from liftsense.ppg.spectral import SpectralConfig
     from liftsense.ppg.stream import estimate_recording
 
+    def lagged(lag: int):
+        return lambda r: estimate_recording(r, replace(SpectralConfig(), smoothing_lag=lag))
+
     return {
-        "tracker": estimate_recording,
+        "tracker": estimate_recording,  # the default: fixed-lag smoothing over 2 windows (4 s delay)
+        "tracker, filter only (lag 0)": lagged(0),
+        "tracker, lag 1 (2 s delay)": lagged(1),
+        "tracker, lag 3 (6 s delay)": lagged(3),
         "lasso (paper)": lasso_peak_estimates,
         "lasso + lags": lambda r: lasso_peak_estimates(r, lags=1),
         "band-pass spectral peak": spectral_peak_estimates,

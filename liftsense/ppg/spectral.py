@@ -17,6 +17,8 @@ Per 8 s window, causally (only the window's own samples and the tracker's past):
 6. **Phase-vocoder refinement** (as in WFPV): the phase advance of the chosen line between consecutive windows
    measures its frequency more finely than the grid.
 
+`StreamingEstimator` adds fixed-lag smoothing on top (`smoothing.py`, `smoothing_lag` windows of look-ahead).
+
 Outputs carry `confidence` (posterior mass within ±5 BPM of the estimate) and `sqi` (share of the evidence within
 ±5 BPM of it). Below `min_confidence` the output is an explicit "no reliable reading".
 The settings were chosen on the SPC-2015 training recordings as a whole (never per recording); results over a
@@ -61,6 +63,9 @@ class SpectralConfig:
     vocoder_max_shift_bpm: float = 8.0
     confidence_halfwidth_bpm: float = 5.0
     min_confidence: float = 0.7
+    smoothing_lag: int = (
+        2  # windows of look-ahead (fixed-lag smoothing, 2 s each) in StreamingEstimator; 0: filter only
+    )
 
 
 class SpectralTracker:
@@ -100,6 +105,10 @@ class SpectralTracker:
         self._first = True
         self._previous_amplitude: np.ndarray | None = None
         self._previous_channels: list[int] = []
+        # what the last step measured, for a fixed-lag smoother (None after a window without input)
+        self.last_evidence: np.ndarray | None = None
+        self.last_amplitude: np.ndarray | None = None
+        self.last_channels: list[int] = []
 
     # -- one window -------------------------------------------------------------------------------------
     def step(self, window: np.ndarray, window_index: int = 0, end_sample: int = 0) -> HeartRateEstimate:
@@ -125,15 +134,26 @@ class SpectralTracker:
         evidence = self._prominence(evidence)
 
         prior = self.posterior if self._first else self._transition @ self.posterior
-        posterior = prior * np.exp(cfg.emission_gain * evidence / (evidence.max() + 1e-300))
+        posterior = prior * self.emission(evidence)
         self.posterior = posterior / posterior.sum()
         self._first = False
+        amplitude = amplitude[:, : self._n_grid]
         peak = int(np.argmax(self.posterior))
-        bpm = self._refine(peak, amplitude[:, : self._n_grid], channels)
-        self._previous_amplitude, self._previous_channels = amplitude[:, : self._n_grid], channels
+        bpm = self.refine(peak, amplitude, self._previous_amplitude, channels, self._previous_channels)
+        self._previous_amplitude, self._previous_channels = amplitude, channels
+        self.last_evidence, self.last_amplitude, self.last_channels = evidence, amplitude, channels
+        return self.judge(window_index, end_sample, bpm, self.posterior, evidence)
 
+    def emission(self, evidence: np.ndarray) -> np.ndarray:
+        return np.exp(self.config.emission_gain * evidence / (evidence.max() + 1e-300))
+
+    def judge(
+        self, window_index: int, end_sample: int, bpm: float, posterior: np.ndarray, evidence: np.ndarray
+    ) -> HeartRateEstimate:
+        """The reading with its confidence (posterior mass near it) and sqi, or "no reliable reading"."""
+        cfg = self.config
         near = np.abs(self.grid - bpm) <= cfg.confidence_halfwidth_bpm
-        confidence = float(self.posterior[near].sum())
+        confidence = float(posterior[near].sum())
         sqi = float(evidence[near].sum() / evidence.sum())
         if confidence < cfg.min_confidence:
             return HeartRateEstimate(
@@ -165,6 +185,7 @@ class SpectralTracker:
         if not self._first:
             self.posterior = self._transition @ self.posterior
         self._previous_amplitude = None
+        self.last_evidence, self.last_amplitude, self.last_channels = None, None, []
         return HeartRateEstimate(window_index, end_sample, None, 0.0, 0.0, reason=f"no reading: {reason}")
 
     def _line_spectrum(self, ppg: np.ndarray, motion: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -214,12 +235,20 @@ class SpectralTracker:
         shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
         return float(self._acc_grid[i] + shift * self.config.grid_step_bpm)
 
-    def _refine(self, peak: int, amplitude: np.ndarray, channels: list[int]) -> float:
-        """Phase vocoder: the line's phase advance over one hop measures its frequency finely."""
+    def refine(
+        self,
+        peak: int,
+        amplitude: np.ndarray,
+        previous: np.ndarray | None,
+        channels: list[int],
+        previous_channels: list[int],
+    ) -> float:
+        """Phase vocoder: the line's phase advance over one hop (from the `previous` window) measures its
+        frequency finely."""
         cfg, grid_bpm = self.config, float(self.grid[peak])
-        if self._previous_amplitude is None or channels != self._previous_channels or cfg.vocoder_weight == 0:
+        if previous is None or channels != previous_channels or cfg.vocoder_weight == 0:
             return grid_bpm
-        cross = np.sum(amplitude[:, peak] * np.conj(self._previous_amplitude[:, peak]))
+        cross = np.sum(amplitude[:, peak] * np.conj(previous[:, peak]))
         if cross == 0:
             return grid_bpm
         expected = 2 * np.pi * grid_bpm / 60 * self.hop_s

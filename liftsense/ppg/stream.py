@@ -13,6 +13,7 @@ import numpy as np
 
 from liftsense.ppg.estimate import HeartRateEstimate
 from liftsense.ppg.recording import HOP_S, SPC_FS, WINDOW_S, Recording
+from liftsense.ppg.smoothing import FixedLagSmoother
 from liftsense.ppg.spectral import SpectralConfig, SpectralTracker
 
 #: a sequence jump longer than this is not a gap but a different stream
@@ -35,7 +36,11 @@ class StreamStats:
 
 
 class StreamingEstimator:
-    """Feed `push(ppg, acc)` chunks of any size; get the estimates of every window completed by the chunk."""
+    """Feed `push(ppg, acc)` chunks of any size; get the estimates of every window completed by the chunk.
+
+    With `config.smoothing_lag` = L > 0 (the default is 2), each window's estimate comes out L hops later, once
+    the next windows have voted (fixed-lag smoothing); `flush()` at the end of a stream returns the last L.
+    """
 
     def __init__(
         self,
@@ -46,6 +51,8 @@ class StreamingEstimator:
         config: SpectralConfig | None = None,
     ) -> None:
         self.tracker = SpectralTracker(fs, n_ppg, window_s, hop_s, config)
+        lag = self.tracker.config.smoothing_lag
+        self._smoother = FixedLagSmoother(self.tracker, lag) if lag else None
         self.fs, self.n_ppg = float(fs), n_ppg
         self.window_len, self.hop_len = round(window_s * fs), round(hop_s * fs)
         self.stats = StreamStats()
@@ -117,9 +124,7 @@ class StreamingEstimator:
             estimate = self.tracker.step(
                 self._buffer[:, start : start + self.window_len], self._window_index, end
             )
-            out.append(estimate)
-            self.stats.windows_emitted += 1
-            self.stats.windows_without_reading += not estimate.ok
+            out += self._count(self._smoother.add(estimate) if self._smoother else [estimate])
             self._window_index += 1
         keep_from = self._window_index * self.hop_len  # the next window's first sample
         drop = min(max(0, keep_from - self._buffer_start), self._buffer.shape[1])
@@ -128,9 +133,18 @@ class StreamingEstimator:
             self._buffer_start += drop
         return out
 
+    def flush(self) -> list[HeartRateEstimate]:
+        """End of stream: the estimates still held back for look-ahead (none when smoothing is off)."""
+        return self._count(self._smoother.flush()) if self._smoother else []
+
+    def _count(self, estimates: list[HeartRateEstimate]) -> list[HeartRateEstimate]:
+        self.stats.windows_emitted += len(estimates)
+        self.stats.windows_without_reading += sum(not e.ok for e in estimates)
+        return estimates
+
 
 def estimate_recording(recording: Recording, config: SpectralConfig | None = None) -> list[HeartRateEstimate]:
     """The streaming estimator run over a whole recording (one estimate per SPC window)."""
     recording.require_windows()
     stream = StreamingEstimator(recording.fs, recording.ppg.shape[0], config=config)
-    return stream.push(recording.ppg, recording.acc)
+    return stream.push(recording.ppg, recording.acc) + stream.flush()
