@@ -113,7 +113,38 @@ def generation() -> dict:
     }
 
 
+def clip_model_speed() -> list[dict]:
+    """The clip models on real squats: fit time on all clips, and per-clip latency of features + prediction."""
+    import warnings
+
+    import numpy as np
+
+    from liftsense.datasets.real import load_squat_3d
+    from liftsense.models.clip_model import ClipFormModel
+
+    warnings.filterwarnings("ignore")
+    seqs = load_squat_3d()
+    y = seqs.meta["correct"].astype(int).to_numpy()
+    rows = []
+    for estimator in ("logistic", "forest"):
+        model = ClipFormModel(["incorrect", "correct"], estimator=estimator)
+        fit = timed(lambda model=model: model.fit(seqs, y), repeats=3, warmup=0)
+        one = seqs.subset([0])
+        latency = timed(lambda model=model, one=one: model.predict_proba(one), repeats=50)
+        rows.append(
+            {
+                "model": f"clip_{estimator}",
+                "fit_s_1043_clips": fit["median_s"],
+                "ms_per_clip_batch1": 1e3 * latency["median_s"],
+                "median_clip_frames": float(np.median(seqs.lengths())),
+            }
+        )
+    return rows
+
+
 def main() -> None:
+    clip = clip_model_speed()
+    print(table(clip, ["model", "fit_s_1043_clips", "ms_per_clip_batch1", "median_clip_frames"]))
     inf = cnn_inference()
     print(table(inf, ["model", "batch", "ms_per_window", "windows_per_s"]))
     ext = extraction_fps()
@@ -124,7 +155,7 @@ def main() -> None:
     print(
         f"Built-in dataset: {gen['clips']} clips, {gen['frames']} frames in {gen['seconds_median']:.2f} s, peak RSS {gen['peak_rss_mb']:.0f} MB (imports alone {gen['baseline_import_rss_mb']:.0f} MB), landmarks {gen['landmarks_mb']:.0f} MB"
     )
-    path = write("speed", {"inference": inf, "extraction": ext, "generation": gen})
+    path = write("speed", {"inference": inf, "clip_models": clip, "extraction": ext, "generation": gen})
     print("wrote", path)
 
 
