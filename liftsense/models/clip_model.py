@@ -68,7 +68,8 @@ class ClipFormModel:
         self.columns_ = list(x.columns)
         self.model_ = logistic(self.c) if self.estimator == "logistic" else forest(self.seed)
         self.model_.fit(x.to_numpy(np.float64), np.asarray(y))
-        if self.estimator == "forest":  # threads speed up fitting 300 trees; for a clip or two they cost 30+ ms
+        if self.estimator == "forest":
+            # threads speed up fitting 300 trees; when predicting a clip or two they cost 30+ ms
             self.model_.set_params(n_jobs=1)
         return self
 
