@@ -198,6 +198,17 @@ def test_clip_model_fits_predicts_and_names_bad_input():
     proba = model.predict_proba(seqs.subset(range(8, 12)))
     assert proba.shape == (4, 2) and np.allclose(proba.sum(1), 1)
     np.testing.assert_array_equal(proba.argmax(1), y[8:])  # heel lift, seen through new cameras
+    # a clip with 3 tracked frames: no reading (NaN row, class -1), never a verdict from zero-filled features
+    blank = [c.copy() for c in clips[8:10]]
+    blank[0][3:] = np.nan
+    few = PoseSequences.from_clips(blank, meta.iloc[8:10].reset_index(drop=True), fps=30.0, source="test")
+    assert np.isnan(model.predict_proba(few)[0]).all() and np.isfinite(model.predict_proba(few)[1]).all()
+    assert model.predict(few)[0] == -1 and model.predict(few)[1] == y[9]
+    refit = ClipFormModel(["incorrect", "correct"], c=1.0).fit(
+        PoseSequences.from_clips(clips[:8] + blank[:1], meta.iloc[:9].reset_index(drop=True), 30.0, "test"),
+        y[:9],
+    )
+    assert refit.skipped_training_clips_ == 1
     with pytest.raises(ValueError, match="single class"):
         ClipFormModel(["incorrect", "correct"]).fit(seqs.subset([0, 2]), y[[0, 2]])
     with pytest.raises(ValueError, match="unknown estimator"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from liftsense.pose.gaps import valid_frames
+from liftsense.pose.rep_features import MIN_FRAMES
 from liftsense.pose.sequences import PoseSequences
 
 CLIP_MODELS: tuple[str, ...] = ("clip_logistic", "clip_forest")
@@ -18,7 +20,11 @@ REP_SET_OF_EXERCISE: dict[str, str] = {"pushup": "plank"}
 
 
 class ClipFormModel:
-    """Fit on training clips, predict class probabilities for new clips (columns in `classes` order)."""
+    """Fit on training clips, predict class probabilities for new clips (columns in `classes` order).
+
+    A clip with fewer than `MIN_FRAMES` tracked frames has nothing to judge: it is left out of fitting, and its
+    prediction row is NaN ("no reading"), never a verdict made up from zero-filled features.
+    """
 
     def __init__(
         self,
@@ -56,12 +62,22 @@ class ClipFormModel:
             x = x.reindex(columns=self.columns_, fill_value=0.0)  # an exercise unseen in training: no signal
         return x
 
+    @staticmethod
+    def usable(seqs: PoseSequences, min_visibility: float = 0.5) -> np.ndarray:
+        """Per clip: enough tracked frames to measure a rep."""
+        return np.array(
+            [valid_frames(seqs.clip(i), min_visibility).sum() >= MIN_FRAMES for i in range(len(seqs))]
+        )
+
     def fit(self, seqs: PoseSequences, y: np.ndarray) -> ClipFormModel:
-        """`y`: class index per clip (into `classes`)."""
+        """`y`: class index per clip (into `classes`). Clips without enough tracked frames are skipped."""
         from liftsense.evaluation.baselines import forest, logistic
 
         if len(seqs) != len(y):
             raise ValueError(f"{len(seqs)} clips but {len(y)} targets")
+        ok = self.usable(seqs)
+        self.skipped_training_clips_ = int((~ok).sum())
+        seqs, y = seqs.subset(np.flatnonzero(ok)), np.asarray(y)[ok]
         if len(np.unique(y)) < 2:
             raise ValueError("the training clips hold a single class; nothing to learn")
         x = self.features(seqs)
@@ -76,10 +92,17 @@ class ClipFormModel:
     def predict_proba(self, seqs: PoseSequences) -> np.ndarray:
         if self.model_ is None:
             raise RuntimeError("fit the model first")
-        known = self.model_.predict_proba(self.features(seqs).to_numpy(np.float64))
-        proba = np.zeros((len(seqs), len(self.classes)))
-        proba[:, self.model_.classes_.astype(int)] = known  # classes absent from training keep probability 0
+        ok = np.flatnonzero(self.usable(seqs))
+        proba = np.full(
+            (len(seqs), len(self.classes)), np.nan
+        )  # NaN row: no reading (too few tracked frames)
+        if len(ok):
+            known = self.model_.predict_proba(self.features(seqs.subset(ok)).to_numpy(np.float64))
+            proba[ok] = 0.0  # classes absent from training keep probability 0
+            proba[np.ix_(ok, self.model_.classes_.astype(int))] = known
         return proba
 
     def predict(self, seqs: PoseSequences) -> np.ndarray:
-        return self.predict_proba(seqs).argmax(axis=1)
+        """Class index per clip; -1 where there is no reading."""
+        proba = self.predict_proba(seqs)
+        return np.where(np.isfinite(proba).all(axis=1), np.nan_to_num(proba, nan=-1.0).argmax(axis=1), -1)

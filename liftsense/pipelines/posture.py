@@ -283,8 +283,9 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         seed=cfg["seed"],
     ).fit(seqs.subset(fit_idx), y[fit_idx])
     test = seqs.subset(te)
-    proba = model.predict_proba(test)
-    metrics = evaluate(proba, np.arange(len(te)), test.meta, classes, task)
+    proba, judged = _judged(model.predict_proba(test))  # clips without a reading count as "without window"
+    metrics = evaluate(proba, judged, test.meta, classes, task)
+    metrics["train_clips_skipped"] = float(model.skipped_training_clips_)
     summary = {
         "source": seqs.source,
         **{f"all_{k}": v for k, v in seqs.summary().items()},
@@ -319,7 +320,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     return Trained(
         metrics,
         proba,
-        np.arange(len(te)),
+        judged,
         test.meta,
         classes,
         summary,
@@ -327,6 +328,12 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         model.normalization,
         log_model,
     )
+
+
+def _judged(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a clip model's output that hold a reading, and their clip positions."""
+    judged = np.flatnonzero(np.isfinite(proba).all(axis=1))
+    return proba[judged], judged
 
 
 def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
@@ -410,8 +417,8 @@ def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.
         if not len(known):
             raise ValueError(f"none of the labels {sorted(set(seqs.meta['label']))} is known to the model")
         scored = seqs.subset(known)
-        proba = module.predict_proba(scored)
-        metrics = evaluate(proba, np.arange(len(known)), scored.meta, module.classes, task)
+        proba, judged = _judged(module.predict_proba(scored))
+        metrics = evaluate(proba, judged, scored.meta, module.classes, task)
         metrics["clips_unknown_label"] = float(len(y) - len(known))
         return metrics, proba, None
     pre = module.hparams.preprocessing
