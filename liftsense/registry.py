@@ -26,17 +26,31 @@ def registered_name(task: str, data: str) -> str:
 
 def posture_feature_spec(module) -> dict[str, Any]:
     """Everything a service needs to rebuild the model's input without the training config."""
+    from liftsense.models.clip_model import ClipFormModel
     from liftsense.pose.landmarks import BLAZEPOSE_NAMES, JOINT_ANGLES, KEPT_LANDMARKS
 
-    pre = module.hparams.preprocessing
-    return {
-        "kind": "posture",
+    common = {
         "landmark_indices": list(KEPT_LANDMARKS),
         "landmark_names": [BLAZEPOSE_NAMES[i] for i in KEPT_LANDMARKS],
         "angles": [
             {"name": a.name, "proximal": a.proximal, "vertex": a.vertex, "distal": a.distal}
             for a in JOINT_ANGLES
         ],
+    }
+    if isinstance(module, ClipFormModel):
+        return {
+            "kind": "posture-clip",
+            **common,
+            "normalization": module.normalization,
+            "rep_features": module.rep_features,
+            "feature_columns": module.columns_,
+            "classes": module.classes,
+            "input": "one clip of BlazePose landmarks (frames, 33, 4); output: class probabilities, NaN = no reading",
+        }
+    pre = module.hparams.preprocessing
+    return {
+        "kind": "posture",
+        **common,
         "features": pre["features"],
         "scaler": pre["scaler"],
         "classes": list(pre["classes"]),
@@ -56,6 +70,21 @@ def rest_feature_spec(module, horizons) -> dict[str, Any]:
     }
 
 
+#: MLflow caps a tag value at 5,000 characters
+TAG_LIMIT = 4900
+
+
+def spec_tag(spec: dict[str, Any], run_id: str) -> str:
+    """The spec as JSON for a version tag; when too long for a tag, its long lists are replaced by a pointer to
+    the full spec (the run's `feature_spec.json`) rather than cut into invalid JSON."""
+    text = json.dumps(spec)
+    if len(text) <= TAG_LIMIT:
+        return text
+    where = f"runs:/{run_id}/feature_spec.json"
+    short = {k: (f"see {where}" if len(json.dumps(v)) > 200 else v) for k, v in spec.items()}
+    return json.dumps({**short, "full_spec": where})
+
+
 def register(run_id: str, name: str, spec: dict[str, Any], tags: dict[str, str] | None = None) -> str:
     """Register the run's logged model under `name`; the feature spec goes with the run and on the version."""
     import mlflow
@@ -63,7 +92,7 @@ def register(run_id: str, name: str, spec: dict[str, Any], tags: dict[str, str] 
     client = mlflow.MlflowClient()
     client.log_dict(run_id, spec, "feature_spec.json")
     version = mlflow.register_model(f"runs:/{run_id}/model", name)
-    client.set_model_version_tag(name, version.version, "feature_spec", json.dumps(spec)[:4900])
+    client.set_model_version_tag(name, version.version, "feature_spec", spec_tag(spec, run_id))
     for k, v in (tags or {}).items():
         client.set_model_version_tag(name, version.version, k, str(v))
     return str(version.version)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from liftsense.registry import decide, registered_name
+from liftsense.registry import TAG_LIMIT, decide, registered_name, spec_tag
 from tests.conftest import ROOT, SMALL_POSTURE, run_entry_point
 
 SMALL = [*SMALL_POSTURE, "validation.enabled=false"]
@@ -21,6 +21,16 @@ def test_promotion_rule():
     assert worse.alias == "challenger" and "does not beat" in worse.reason
     assert decide(5.0, 6.0, False).alias == "champion" and decide(6.0, 6.0, False).alias == "challenger"
     assert registered_name("binary", "squat_3d") == "posture-squat_3d-binary"
+
+
+def test_a_long_feature_spec_stays_valid_json_in_its_tag():
+    short = {"kind": "posture", "classes": ["a", "b"]}
+    assert json.loads(spec_tag(short, "r1")) == short
+    long = {**short, "feature_columns": [f"feature_{i}" for i in range(600)]}
+    tag = spec_tag(long, "r1")
+    assert len(tag) <= TAG_LIMIT
+    pointer = "see runs:/r1/feature_spec.json"
+    assert json.loads(tag) == {**short, "feature_columns": pointer, "full_spec": "runs:/r1/feature_spec.json"}
 
 
 @pytest.mark.slow
@@ -72,3 +82,35 @@ print("ok", p.shape)
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert fresh.returncode == 0 and "ok" in fresh.stdout, fresh.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_clip_model_competes_with_a_network_for_champion(tmp_path):
+    """Both are scored on the same validation groups, which neither was fitted on."""
+    import mlflow
+
+    for model in ("cnn", "clip_forest"):
+        proc = run_entry_point("train.py", tmp_path, *SMALL, f"model={model}")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = mlflow.search_runs(
+        experiment_names=["posture-binary"], output_format="list", order_by=["start_time ASC"]
+    )
+    assert [r.data.params["model.name"] for r in runs] == ["cnn", "clip_forest"]
+    for run in runs:
+        proc = run_entry_point("promote.py", tmp_path, "--run-id", run.info.run_id, *SMALL)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    client = mlflow.MlflowClient()
+    v2 = client.get_model_version("posture-builtin-binary", "2")
+    assert v2.tags["promotion_decision"] in {"champion", "challenger"}
+    spec = json.loads(v2.tags["feature_spec"])  # too long for a tag: the long lists point to the full spec
+    assert spec["kind"] == "posture-clip" and spec["classes"] == ["incorrect", "correct"]
+    assert spec["feature_columns"].startswith("see runs:/") and spec["full_spec"].endswith(
+        "feature_spec.json"
+    )
+    full = mlflow.artifacts.load_dict(f"runs:/{runs[1].info.run_id}/feature_spec.json")
+    assert len(full["feature_columns"]) > 100
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.pipelines.posture import load_classifier
+
+    assert isinstance(load_classifier(model_uri="models:/posture-builtin-binary/2"), ClipFormModel)

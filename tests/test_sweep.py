@@ -167,3 +167,18 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_finished_trials(tmp_
     assert all(complete[n] == p for n, p in done_before.items())  # nothing finished was lost or rerun
     states = [t.state.name for t in trials]
     assert len(complete) == 3 and states.count("FAIL") == 1, states  # the killed one, failed and re-queued
+
+
+@pytest.mark.slow
+def test_clip_models_sweep_on_validation_loss_without_epochs(tmp_path):
+    proc = run_entry_point("sweep.py", tmp_path, "model=clip_logistic", *SMALL, "sweep.n_trials=3")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "trials: 3 complete, 0 pruned, 0 failed" in proc.stdout
+    trials = _trials(tmp_path, "binary-clip_logistic-builtin")
+    assert len(trials) == 3 and all(0 < t.value < 5 for t in trials)  # a log-loss, from the validation groups
+    assert trials[0].params["model.c"] == pytest.approx(0.01)  # trial 0 = the defaults
+    best_dir = tmp_path / "sweeps" / "binary-clip_logistic-builtin"
+    train = run_entry_point(
+        "train.py", tmp_path, "--config-dir", str(best_dir), "--config-name", "best_config"
+    )
+    assert train.returncode == 0, train.stderr[-2000:]

@@ -22,15 +22,16 @@ def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object]:
 
     task = cfg["task"]["name"]
     metric, _ = VALIDATION_METRIC[task]
-    module = mlflow.pytorch.load_model(model_uri, map_location="cpu")
     if task == "rest_hr":
+        module = mlflow.pytorch.load_model(model_uri, map_location="cpu")
         from liftsense.pipelines.rest_hr import load_sessions, prepare
         from liftsense.resthr.recovery import horizon_mae
 
         prep = prepare(cfg, load_sessions(cfg["data"]))
         return horizon_mae(module.forecast(prep.val), prep.val, (60,))[metric], module, prep
-    from liftsense.pipelines.posture import prepare, score
+    from liftsense.pipelines.posture import load_classifier, prepare, score
 
+    module = load_classifier(model_uri=model_uri)  # a network or a clip model
     prep = prepare(cfg)
     metrics, _, _ = score(module, prep.val.seqs, task)
     return metrics[metric], module, prep

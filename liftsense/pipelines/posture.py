@@ -262,7 +262,8 @@ def _train_window_model(cfg: dict[str, Any], seqs: PoseSequences, logger, callba
 
 
 def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
-    """The clip-feature model: fitted on the training and validation groups (nothing to stop early)."""
+    """The clip-feature model: fitted on the training groups, scored on the validation groups (for sweeps and
+    promotion) and on the test groups, exactly like the networks' split."""
     from liftsense.models.clip_model import ClipFormModel
 
     task, model_cfg, split = cfg["task"]["name"], cfg["model"], cfg["split"]
@@ -270,10 +271,10 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     tr, va, te = train_val_test(
         seqs.meta, split["n_splits"], split["fold"], split["val_fraction"], cfg["seed"]
     )
-    assert_disjoint(seqs.meta, np.concatenate([tr, va]), te)
+    assert_disjoint(seqs.meta, tr, va, te)
     y = clip_targets(task, seqs.meta, classes)
-    fit_idx = np.sort(np.concatenate([tr, va]))
-    fit_idx, te = fit_idx[y[fit_idx] >= 0], te[y[te] >= 0]  # labels unknown to the model are left out
+    tr, va, te = (idx[y[idx] >= 0] for idx in (tr, va, te))  # labels unknown to the model are left out
+
     model = ClipFormModel(
         classes,
         estimator=model_cfg["estimator"],
@@ -281,17 +282,22 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         normalization=cfg["features"]["normalization"],
         rep_features=model_cfg.get("rep_features", True),
         seed=cfg["seed"],
-    ).fit(seqs.subset(fit_idx), y[fit_idx])
+    ).fit(seqs.subset(tr), y[tr])
+    # validation loss on groups the model never saw: what sweeps minimise and promotion compares (as for networks)
+    val_proba, val_judged = _judged(model.predict_proba(seqs.subset(va)))
+    val_loss = _log_loss(y[va][val_judged], val_proba)
     test = seqs.subset(te)
     proba, judged = _judged(model.predict_proba(test))  # clips without a reading count as "without window"
     metrics = evaluate(proba, judged, test.meta, classes, task)
+    metrics["best_val_loss"] = val_loss
     metrics["train_clips_skipped"] = float(model.skipped_training_clips_)
     summary = {
         "source": seqs.source,
         **{f"all_{k}": v for k, v in seqs.summary().items()},
-        "train_clips": len(fit_idx),
+        "train_clips": len(tr),
+        "val_clips": len(va),
         "test_clips": len(te),
-        "train_groups": int(seqs.meta["group"].iloc[fit_idx].nunique()),
+        "train_groups": int(seqs.meta["group"].iloc[tr].nunique()),
         "test_groups": int(test.meta["group"].nunique()),
         "features": len(model.columns_ or []),
     }
@@ -328,6 +334,13 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         model.normalization,
         log_model,
     )
+
+
+def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true classes (probabilities floored at 1e-7); NaN without clips."""
+    if not len(y):
+        return float("nan")
+    return float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), y], 1e-7, 1.0))))
 
 
 def _judged(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
