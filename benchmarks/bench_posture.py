@@ -160,13 +160,13 @@ def feature_cv(
     for tr, te in group_kfold(seqs.meta, n_splits):
         preds = {"random forest, percentiles": forest().fit(x.iloc[tr], target[tr]).predict(x.iloc[te])}
         if x_rep is not None:
+            fitted = {}
             for name, model in (("logistic", logistic), ("random forest", forest)):
-                fitted = model().fit(x_rep.iloc[tr], target[tr])
-                preds[f"{name}, percentiles + rep"] = fitted.predict(x_rep.iloc[te])
-            if (
-                task == "binary" and section and section.startswith("pushup")
-            ):  # a product option: say "not sure" instead of a verdict near p = 0.5
-                proba = forest().fit(x_rep.iloc[tr], target[tr]).predict_proba(x_rep.iloc[te])[:, 1]
+                fitted[name] = model().fit(x_rep.iloc[tr], target[tr])
+                preds[f"{name}, percentiles + rep"] = fitted[name].predict(x_rep.iloc[te])
+            if task == "binary" and section and section.startswith("pushup"):
+                # a product option: say "not sure" instead of a verdict near p = 0.5
+                proba = fitted["random forest"].predict_proba(x_rep.iloc[te])[:, 1]
                 unsure.setdefault("p", np.full(len(y), np.nan))[te] = proba
         preds["always correct"] = always[te]
         if task == "binary":

@@ -107,12 +107,16 @@ def shuffled_frames():
     return landmarks(t)
 
 
-def timestamps_reset():
-    t = clean_landmark_table().copy()
-    first = t.index[t["sequence_id"] == t["sequence_id"].iloc[0]]
+def _restart_clock(t, id_column: str, time_column: str):
+    """The first sequence's clock restarts at 0 halfway through (a device reboot mid-recording)."""
+    first = t.index[t[id_column] == t[id_column].iloc[0]]
     half = first[len(first) // 2 :]
-    t.loc[half, "timestamp_s"] -= t.loc[half[0], "timestamp_s"]
-    return landmarks(t)
+    t.loc[half, time_column] -= t.loc[half[0], time_column]
+    return t
+
+
+def timestamps_reset():
+    return landmarks(_restart_clock(clean_landmark_table().copy(), "sequence_id", "timestamp_s"))
 
 
 def float_frame_index():
@@ -271,11 +275,7 @@ def state_inverted():
 
 
 def session_timestamps_reset():
-    t = clean_sessions().copy()
-    first = t.index[t["id"] == t["id"].iloc[0]]
-    half = first[len(first) // 2 :]
-    t.loc[half, "time"] -= t.loc[half[0], "time"]
-    return sessions(t)
+    return sessions(_restart_clock(clean_sessions().copy(), "id", "time"))
 
 
 def missing_state_column():

@@ -35,6 +35,20 @@ def _c(id, table, expectation, rule, mostly=None, **kwargs) -> Check:
     return Check(id, table, expectation, kwargs, rule, mostly)
 
 
+def _in_image(check_id: str, column: str) -> Check:
+    """Normalised image coordinates (x_min, y_max, ...) lie within the frame, give or take the tolerance band."""
+    return _c(
+        check_id,
+        "frames",
+        "ExpectColumnValuesToBeBetween",
+        f"normalised {column[0]} within the image (± tolerance)",
+        column=column,
+        min_value=IMAGE_BAND[0],
+        max_value=IMAGE_BAND[1],
+        mostly=0.99,
+    )
+
+
 LANDMARK_CHECKS = (
     _c(
         "frame_columns",
@@ -77,45 +91,14 @@ LANDMARK_CHECKS = (
         min_value=0,
         strict_min=True,
     ),
-    _c(
-        "x_in_image",
-        "frames",
-        "ExpectColumnValuesToBeBetween",
-        "normalised x within the image (± tolerance)",
-        column="x_min",
-        min_value=IMAGE_BAND[0],
-        max_value=IMAGE_BAND[1],
-        mostly=0.99,
-    ),
-    _c(
-        "x_max_in_image",
-        "frames",
-        "ExpectColumnValuesToBeBetween",
-        "normalised x within the image (± tolerance)",
-        column="x_max",
-        min_value=IMAGE_BAND[0],
-        max_value=IMAGE_BAND[1],
-        mostly=0.99,
-    ),
-    _c(
-        "y_in_image",
-        "frames",
-        "ExpectColumnValuesToBeBetween",
-        "normalised y within the image (± tolerance)",
-        column="y_min",
-        min_value=IMAGE_BAND[0],
-        max_value=IMAGE_BAND[1],
-        mostly=0.99,
-    ),
-    _c(
-        "y_max_in_image",
-        "frames",
-        "ExpectColumnValuesToBeBetween",
-        "normalised y within the image (± tolerance)",
-        column="y_max",
-        min_value=IMAGE_BAND[0],
-        max_value=IMAGE_BAND[1],
-        mostly=0.99,
+    *(
+        _in_image(check_id, column)
+        for check_id, column in (
+            ("x_in_image", "x_min"),
+            ("x_max_in_image", "x_max"),
+            ("y_in_image", "y_min"),
+            ("y_max_in_image", "y_max"),
+        )
     ),
     _c(
         "visibility_range",

@@ -9,6 +9,7 @@ import json
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -221,7 +222,7 @@ class Trained:
     data_summary: dict[str, Any]
     preprocessing: dict[str, Any]
     normalization: str
-    log_model: Any  # callable(run_id)
+    log_model: Callable[[str], None]  # logs the model to the given run
     checkpoint: str | None = None
 
 

@@ -108,12 +108,12 @@ def _summaries(
     """Each cue at the bottom, at the top, their difference, and its extremes relative to the top."""
     out: dict[str, float] = {}
     for name, v in series.items():
-        at_top = np.nanmean(v[top])
+        at_bottom, at_top = np.nanmean(v[bottom]), np.nanmean(v[top])
         lo, hi = np.nanpercentile(v, [5, 95])
         out |= {
-            f"{prefix}{name}_bottom": float(np.nanmean(v[bottom])),
+            f"{prefix}{name}_bottom": float(at_bottom),
             f"{prefix}{name}_top": float(at_top),
-            f"{prefix}{name}_change": float(np.nanmean(v[bottom]) - at_top),
+            f"{prefix}{name}_change": float(at_bottom - at_top),
             f"{prefix}{name}_p5_from_top": float(lo - at_top),
             f"{prefix}{name}_p95_from_top": float(hi - at_top),
         }

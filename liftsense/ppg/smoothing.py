@@ -24,6 +24,7 @@ class _Pending:
     filtered: HeartRateEstimate  # what the filter said (kept as is for windows without input)
     alpha: np.ndarray  # filtered posterior after this window
     evidence: np.ndarray | None  # None: the window had no input
+    emission: np.ndarray | float  # likelihood over the grid (1.0: no input, the track only diffuses)
     amplitude: np.ndarray | None
     channels: list[int]
 
@@ -42,8 +43,12 @@ class FixedLagSmoother:
     def add(self, filtered: HeartRateEstimate) -> list[HeartRateEstimate]:
         """The tracker has just stepped and produced `filtered`; return the estimates now final."""
         t = self.tracker
+        evidence = t.last_evidence
+        emission = t.emission(evidence) if evidence is not None else 1.0
         self._pending.append(
-            _Pending(filtered, t.posterior.copy(), t.last_evidence, t.last_amplitude, list(t.last_channels))
+            _Pending(
+                filtered, t.posterior.copy(), evidence, emission, t.last_amplitude, list(t.last_channels)
+            )
         )
         return [self._emit_oldest()] if len(self._pending) > self.lag else []
 
@@ -59,8 +64,7 @@ class FixedLagSmoother:
         oldest = self._pending[0]
         beta = np.ones_like(oldest.alpha)
         for later in reversed(list(self._pending)[1:]):  # backward pass over the look-ahead windows
-            emission = t.emission(later.evidence) if later.evidence is not None else 1.0
-            beta = t._transition.T @ (emission * beta)
+            beta = t.transition.T @ (later.emission * beta)
             beta /= beta.sum()
         self._pending.popleft()
         if oldest.evidence is None:  # no input: stays "no reading", and breaks the vocoder's phase chain

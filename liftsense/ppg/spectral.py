@@ -144,6 +144,11 @@ class SpectralTracker:
         self.last_evidence, self.last_amplitude, self.last_channels = evidence, amplitude, channels
         return self.judge(window_index, end_sample, bpm, self.posterior, evidence)
 
+    @property
+    def transition(self) -> np.ndarray:
+        """P(rate now | rate one hop ago) on the grid: a Gaussian random walk plus a small uniform jump."""
+        return self._transition
+
     def emission(self, evidence: np.ndarray) -> np.ndarray:
         return np.exp(self.config.emission_gain * evidence / (evidence.max() + 1e-300))
 
