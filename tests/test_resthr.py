@@ -17,6 +17,7 @@ from liftsense.resthr.recovery import (
     PopulationCurve,
     RidgeOnContext,
     TargetRule,
+    compare_mae,
     horizon_mae,
 )
 from liftsense.resthr.sessions import SessionError, SkipLog, bouts, read_sessions, validate, write_sessions
@@ -300,3 +301,21 @@ def test_residual_bands_cover_about_their_nominal_share():
     assert 0.7 < bands.coverage(forecast, test) < 0.9
     lo, hi = bands.bands(forecast)
     assert np.all(lo <= hi)
+
+
+def test_compare_mae_reads_a_known_gain_and_says_when_the_rests_cannot_tell():
+    rng = np.random.default_rng(1)
+    baseline = rng.uniform(5, 25, 400)
+    halved = compare_mae(0.5 * baseline, baseline)  # the same rests: every resample has exactly half the MAE
+    assert halved.change == pytest.approx(-0.5) and halved.low == pytest.approx(-0.5)
+    assert halved.high == pytest.approx(-0.5) and halved.decides() == "goal met"
+
+    noisy = compare_mae(rng.uniform(5, 25, 400), baseline)  # no real difference, many rests
+    assert noisy.low < 0 < noisy.high and noisy.decides() == "goal not met"
+    few = compare_mae(0.7 * baseline[:12] + rng.normal(0, 6, 12).clip(-3), baseline[:12])
+    assert few.high - few.low > 0.2 and few.decides().startswith(("too few", "better than"))
+
+    with_gaps = np.where(np.arange(400) % 2 == 0, np.nan, baseline)  # unobserved rests are left out
+    assert compare_mae(0.5 * baseline, with_gaps).n == 200
+    with pytest.raises(ValueError, match="shape"):
+        compare_mae(baseline[:10], baseline)

@@ -234,3 +234,56 @@ def target_errors(pred: np.ndarray, ex: Examples, rule: TargetRule) -> dict[str,
         "paper_fixed_103_target_mae": float(np.mean(errs_fixed)) if errs_fixed else nan,
         "n_full_rests": len(errs_hr),
     }
+
+
+def horizon_errors(pred: np.ndarray, ex: Examples, horizon_s: float) -> np.ndarray:
+    """Absolute error of each rest at one horizon; NaN where the rest was not observed there."""
+    j = int(np.argmin(np.abs(ex.horizons - horizon_s)))
+    return np.abs(pred[:, j] - ex.target[:, j])
+
+
+@dataclass(frozen=True)
+class MaeComparison:
+    """Relative MAE change of a model against a baseline on the same rests, with a bootstrap interval."""
+
+    change: float  # MAE(model) / MAE(baseline) - 1; -0.25 is the issue's goal
+    low: float
+    high: float
+    n: int
+
+    def decides(self, goal: float = -0.25) -> str:
+        """Whether these rests can tell the goal apart from no gain at all."""
+        if self.high < goal:
+            return "goal met"
+        if self.low > goal:
+            return "goal not met"
+        if self.high < 0.0:
+            return "better than baseline, too few rests to tell the goal"
+        return "too few rests to tell"
+
+
+def compare_mae(
+    model_errors: np.ndarray,
+    baseline_errors: np.ndarray,
+    n_boot: int = 4000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> MaeComparison:
+    """Paired percentile bootstrap over rests: both methods are scored on the same resampled rests.
+
+    Rests within a session are treated as independent, which makes the interval, if anything, too narrow.
+    """
+    model_errors, baseline_errors = np.asarray(model_errors, float), np.asarray(baseline_errors, float)
+    if model_errors.shape != baseline_errors.shape:
+        raise ValueError(f"error arrays differ in shape: {model_errors.shape} vs {baseline_errors.shape}")
+    ok = np.isfinite(model_errors) & np.isfinite(baseline_errors)
+    a, b = model_errors[ok], baseline_errors[ok]
+    if len(a) < 2 or b.sum() <= 0:
+        nan = float("nan")
+        return MaeComparison(nan, nan, nan, len(a))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), size=(n_boot, len(a)))
+    ratios = a[idx].mean(axis=1) / np.maximum(b[idx].mean(axis=1), 1e-12) - 1.0
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return MaeComparison(float(a.mean() / b.mean() - 1.0), float(low), float(high), len(a))
