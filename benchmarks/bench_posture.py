@@ -183,7 +183,7 @@ def feature_cv(
     if section:
         OOF.setdefault(section, []).extend(pooled(n, target, p, task) for n, p in oof.items())
         if calibrate_refs:
-            OOF[section].extend(calibrated_forest(seqs, x, target, n_splits, calibrate_refs, task))
+            OOF[section].extend(calibrated_clip_model(seqs, target, n_splits, calibrate_refs, task))
         if "p" in unsure:
             sure = np.abs(unsure["p"] - 0.5) >= ABSTAIN_MARGIN
             row = pooled(
@@ -217,40 +217,66 @@ def leave_one_group_out(seqs, x, target: np.ndarray, task: str) -> list[dict]:
     return rows
 
 
-def calibrated_forest(
-    seqs, x, target: np.ndarray, n_splits: int, k: int, task: str, repeats: int = 3
+def calibrated_clip_model(
+    seqs, target: np.ndarray, n_splits: int, k: int, task: str, repeats: int = 3
 ) -> list[dict]:
-    """Per-user calibration: each group's features relative to k of its own correct clips (its reference reps).
-
-    Scored on groups that have at least k correct clips, leaving the reference clips out, against the plain
-    forest on exactly the same clips. Repeated over random reference draws.
+    """Per-lifter calibration as the product does it (`model=clip_forest model.calibration=k`): each clip judged
+    against k of its own group's correct clips. Scored on groups with at least k correct clips, leaving the
+    reference clips out, against the uncalibrated clip models (trained on all training clips, as without
+    calibration) and "always correct" on exactly the same clips. Repeated over random reference draws; fold
+    mean (and sd) and pooled.
     """
-    from liftsense.datasets.splits import group_kfold
-    from liftsense.evaluation.baselines import ReferenceCalibrator, forest
+    from sklearn.metrics import f1_score
 
-    correct = seqs.meta["correct"].to_numpy(bool)
-    groups = seqs.meta["group"].astype(str).to_numpy()
-    out = {"forest, same clips (no calibration)": [], f"forest + calibration ({k} reference clips)": []}
+    from liftsense.datasets.splits import group_kfold
+    from liftsense.models.clip_model import ClipFormModel
+
+    if task == "binary":
+        classes, correct_index = ["incorrect", "correct"], 1
+    else:  # fault: class indices; "fold_f1" is then the macro-F1
+        classes = sorted(set(target))
+        correct_index = classes.index("correct")
+        target = np.array([classes.index(t) for t in target])
+    average = "binary" if task == "binary" else "macro"
+    names = (
+        "clip_forest, same clips (no calibration)",
+        "clip_logistic, same clips (no calibration)",
+        f"clip_forest + calibration ({k} reference clips)",
+        "always correct, same clips",
+    )
+    out: dict[str, list[dict]] = {n: [] for n in names}
     for r in range(repeats):
-        xc, scored = ReferenceCalibrator(k, seed=r).fit_transform(x, groups, correct)
-        both = np.concatenate([x.to_numpy(), xc], axis=1)
-        pred_plain = np.empty(len(target), dtype=target.dtype)
-        pred_cal = np.empty(len(target), dtype=target.dtype)
+        preds = {n: np.full(len(target), -1) for n in names}
+        judged = np.zeros(len(target), dtype=bool)
+        fold_f1: dict[str, list[float]] = {n: [] for n in names}
         for tr, te in group_kfold(seqs.meta, n_splits):
-            tr = tr[scored[tr]]
-            pred_plain[te] = forest().fit(x.to_numpy()[tr], target[tr]).predict(x.to_numpy()[te])
-            pred_cal[te] = forest().fit(both[tr], target[tr]).predict(both[te])
-        out["forest, same clips (no calibration)"].append(
-            pooled("", target[scored], pred_plain[scored], task)
-        )
-        out[f"forest + calibration ({k} reference clips)"].append(
-            pooled("", target[scored], pred_cal[scored], task)
-        )
+            test = seqs.subset(te)
+            cal = ClipFormModel(classes, estimator="forest", calibration=k, seed=r).fit(
+                seqs.subset(tr), target[tr]
+            )
+            proba, _ = cal.predict_proba_by_group(test, seed=r)
+            ok = np.isfinite(proba).all(axis=1)
+            plain = [
+                ClipFormModel(classes, estimator=e, seed=r)
+                .fit(seqs.subset(tr), target[tr])
+                .predict_proba(test)
+                for e in ("forest", "logistic")
+            ]
+            always = np.zeros((len(te), len(classes)))
+            always[:, correct_index] = 1.0
+            for name, p in zip(names, (*plain, proba, always), strict=True):
+                preds[name][te[ok]] = p[ok].argmax(axis=1)
+                fold_f1[name].append(f1_score(target[te[ok]], preds[name][te[ok]], average=average))
+            judged[te[ok]] = True
+        for name in names:
+            row = pooled(name, target[judged], preds[name][judged], task)
+            f1s = fold_f1[name]
+            out[name].append({**row, "fold_f1": float(np.mean(f1s)), "fold_f1_sd": float(np.std(f1s))})
     rows = []
     for name, reps in out.items():
         row = {"method": name, "clips": reps[0]["clips"]}
         for key in reps[0]:
-            if key.startswith("pooled"):
+            if key.startswith(("pooled", "fold_f1")):
                 row[key] = statistics.mean(rep[key] for rep in reps)
         rows.append(row)
     return rows
@@ -350,7 +376,10 @@ def main() -> None:
         metric = "pooled_clip_f1" if task == "binary" else "pooled_clip_macro_f1"
         print(
             "-- pooled out-of-fold --\n"
-            + table(OOF[name], ["method", "clips", metric, "pooled_clip_accuracy", "coverage"]),
+            + table(
+                OOF[name],
+                ["method", "clips", metric, "pooled_clip_accuracy", "fold_f1", "fold_f1_sd", "coverage"],
+            ),
             flush=True,
         )
         results[name + " (pooled out-of-fold)"] = OOF[name]

@@ -19,9 +19,15 @@ VALIDATION_METRIC = {
 }
 
 
-def registered_name(task: str, data: str) -> str:
-    """One name per task and dataset, e.g. posture-builtin-binary, posture-squat_3d-binary, rest-hr-rest_builtin."""
-    return f"rest-hr-{data}" if task == "rest_hr" else f"posture-{data}-{task}"
+def registered_name(task: str, data: str, calibrated: bool = False) -> str:
+    """One name per task and dataset, e.g. posture-builtin-binary, posture-squat_3d-binary, rest-hr-rest_builtin.
+
+    Calibrated clip models (they need the lifter's reference reps, a different serving contract, and are scored
+    on other clips) get their own name, `...-calibrated`, so they never compete with uncalibrated ones.
+    """
+    if task == "rest_hr":
+        return f"rest-hr-{data}"
+    return f"posture-{data}-{task}" + ("-calibrated" if calibrated else "")
 
 
 def posture_feature_spec(module) -> dict[str, Any]:
@@ -43,9 +49,15 @@ def posture_feature_spec(module) -> dict[str, Any]:
             **common,
             "normalization": module.normalization,
             "rep_features": module.rep_features,
+            "calibration": module.calibration,
             "feature_columns": module.columns_,
             "classes": module.classes,
-            "input": "one clip of BlazePose landmarks (frames, 33, 4); output: class probabilities, NaN = no reading",
+            "input": "one clip of BlazePose landmarks (frames, 33, 4); output: class probabilities, NaN = no reading"
+            + (
+                f"; calibrated: also {module.calibration} reference clips of the lifter's correct form"
+                if module.calibration
+                else ""
+            ),
         }
     pre = module.hparams.preprocessing
     return {

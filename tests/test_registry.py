@@ -21,6 +21,7 @@ def test_promotion_rule():
     assert worse.alias == "challenger" and "does not beat" in worse.reason
     assert decide(5.0, 6.0, False).alias == "champion" and decide(6.0, 6.0, False).alias == "challenger"
     assert registered_name("binary", "squat_3d") == "posture-squat_3d-binary"
+    assert registered_name("binary", "squat_3d", calibrated=True) == "posture-squat_3d-binary-calibrated"
 
 
 def test_a_long_feature_spec_stays_valid_json_in_its_tag():

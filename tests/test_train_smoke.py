@@ -87,9 +87,12 @@ def test_evaluate_scores_a_checkpoint_like_training_did(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model,task", [("clip_logistic", "binary"), ("clip_forest", "fault")])
-def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_path, model, task):
-    proc = _train(tmp_path, f"model={model}", f"task={task}")
+@pytest.mark.parametrize(
+    "model,task,calibration",
+    [("clip_logistic", "binary", 0), ("clip_forest", "fault", 0), ("clip_forest", "binary", 2)],
+)
+def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_path, model, task, calibration):
+    proc = _train(tmp_path, f"model={model}", f"task={task}", f"model.calibration={calibration}")
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     import mlflow
@@ -101,6 +104,13 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_pa
         run.data.metrics
     )
     assert run.data.params["model.name"] == model and run.data.tags["model"] == model
+    if calibration:  # each test subject's references come from its own correct clips and are not scored
+        m = run.data.metrics
+        references, uncalibrated = m["test_clips_used_as_reference"], m["test_clips_uncalibrated"]
+        assert references > 0 and references % calibration == 0
+        assert references <= calibration * m["data_test_groups"]
+        assert m["test_n_clips_without_window"] >= references + uncalibrated
+        assert m["test_n_clips_scored"] + m["test_n_clips_without_window"] == m["data_test_clips"]
 
     from liftsense.models.clip_model import ClipFormModel
     from liftsense.pipelines.posture import load_classifier
@@ -108,6 +118,7 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_pa
     uri = f"runs:/{run.info.run_id}/model"
     clf = load_classifier(model_uri=uri)
     assert isinstance(clf, ClipFormModel) and clf.columns_ and len(clf.classes) >= 2
+    assert clf.calibration == calibration
     out = tmp_path / "eval.json"
     proc = run_entry_point(
         "evaluate.py",

@@ -59,9 +59,8 @@ def main(argv: list[str]) -> int:
     run_id = args.run_id or _best_trial_run(client, cfg, overrides)
     task, data = cfg["task"]["name"], cfg["data"]["name"]
     metric, higher = registry.VALIDATION_METRIC[task]
-    name = registry.registered_name(task, data)
-
     candidate, module, prep = validation_score(cfg, f"runs:/{run_id}/model")
+    name = registry.registered_name(task, data, calibrated=bool(getattr(module, "calibration", 0)))
     spec = (
         registry.rest_feature_spec(module, prep.val.horizons)
         if task == "rest_hr"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from liftsense.models.calibration import ReferenceDraw, draw_references, relative_to_references
 from liftsense.pose.gaps import valid_frames
 from liftsense.pose.rep_features import MIN_FRAMES
 from liftsense.pose.sequences import PoseSequences
@@ -24,6 +25,10 @@ class ClipFormModel:
 
     A clip with fewer than `MIN_FRAMES` tracked frames has nothing to judge: it is left out of fitting, and its
     prediction row is NaN ("no reading"), never a verdict made up from zero-filled features.
+
+    With `calibration=k` the model judges each clip against the lifter's own reference reps
+    (`liftsense.models.calibration`): it is fitted on features relative to k correct clips of each training
+    group, and `predict_proba` needs the lifter's reference clips.
     """
 
     def __init__(
@@ -34,17 +39,25 @@ class ClipFormModel:
         normalization: str = "canonical",
         rep_features: bool = True,
         seed: int = 0,
+        calibration: int = 0,
     ) -> None:
         if estimator not in ("logistic", "forest"):
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
+        if calibration < 0:
+            raise ValueError(f"calibration is a number of reference clips (0 = off), got {calibration}")
         self.classes = list(classes)
         self.estimator = estimator
         self.c = c
         self.normalization = normalization
         self.rep_features = rep_features
         self.seed = seed
+        self.calibration = calibration
         self.columns_: list[str] | None = None
         self.model_ = None
+
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("calibration", 0)  # models logged before calibration existed
+        self.__dict__.update(state)
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
         """Clip features, each exercise with its own rep set; columns fixed to the training columns once fitted."""
@@ -69,38 +82,111 @@ class ClipFormModel:
             [valid_frames(seqs.clip(i), min_visibility).sum() >= MIN_FRAMES for i in range(len(seqs))]
         )
 
+    def _values(self, seqs: PoseSequences) -> np.ndarray:
+        """Feature matrix with a NaN row for every clip without enough tracked frames."""
+        ok = self.usable(seqs)
+        width = len(self.columns_) if self.columns_ is not None else None
+        if not ok.any():
+            return np.full((len(seqs), width or 0), np.nan)
+        x = self.features(seqs.subset(np.flatnonzero(ok)))
+        if self.columns_ is None:
+            self.columns_ = list(x.columns)
+        values = np.full((len(seqs), x.shape[1]), np.nan)
+        values[ok] = x.to_numpy(np.float64)
+        return values
+
+    @staticmethod
+    def _calibrate_groups(values: np.ndarray, meta: pd.DataFrame, draw: ReferenceDraw) -> np.ndarray:
+        """Each calibrated group's clips relative to its references; NaN for clips of other groups."""
+        out = np.full_like(values, np.nan)
+        groups = meta["group"].astype(str).to_numpy()
+        for group, refs in draw.references.items():
+            members = groups == group
+            out[members] = relative_to_references(values[members], values[refs])
+        return out
+
     def fit(self, seqs: PoseSequences, y: np.ndarray) -> ClipFormModel:
-        """`y`: class index per clip (into `classes`). Clips without enough tracked frames are skipped."""
+        """`y`: class index per clip (into `classes`). Clips without enough tracked frames are skipped; with
+        calibration, so are the reference clips and the clips of groups with fewer than k correct clips."""
         from liftsense.evaluation.baselines import forest, logistic
 
         if len(seqs) != len(y):
             raise ValueError(f"{len(seqs)} clips but {len(y)} targets")
-        ok = self.usable(seqs)
-        self.skipped_training_clips_ = int((~ok).sum())
-        seqs, y = seqs.subset(np.flatnonzero(ok)), np.asarray(y)[ok]
-        if len(np.unique(y)) < 2:
+        y = np.asarray(y)
+        self.columns_ = None
+        values = self._values(seqs)
+        rows = np.isfinite(values).all(axis=1) & (values.shape[1] > 0)
+        self.skipped_training_clips_ = int((~rows).sum())
+        self.uncalibrated_training_clips_ = 0
+        if self.calibration:
+            draw = draw_references(seqs.meta, self.calibration, self.seed, usable=rows)
+            if not draw.references:
+                raise ValueError(
+                    f"calibration={self.calibration}: no training group has {self.calibration} usable clips "
+                    "of correct form to serve as references"
+                )
+            self.uncalibrated_training_clips_ = int((rows & draw.uncalibrated).sum())
+            values = self._calibrate_groups(values, seqs.meta, draw)
+            rows &= draw.judged
+        if len(np.unique(y[rows])) < 2:
             raise ValueError("the training clips hold a single class; nothing to learn")
-        x = self.features(seqs)
-        self.columns_ = list(x.columns)
         self.model_ = logistic(self.c) if self.estimator == "logistic" else forest(self.seed)
-        self.model_.fit(x.to_numpy(np.float64), np.asarray(y))
+        self.model_.fit(values[rows], y[rows])
         if self.estimator == "forest":
             # threads speed up fitting 300 trees; when predicting a clip or two they cost 30+ ms
             self.model_.set_params(n_jobs=1)
         return self
 
-    def predict_proba(self, seqs: PoseSequences) -> np.ndarray:
-        if self.model_ is None:
-            raise RuntimeError("fit the model first")
-        ok = np.flatnonzero(self.usable(seqs))
-        proba = np.full(
-            (len(seqs), len(self.classes)), np.nan
-        )  # NaN row: no reading (too few tracked frames)
+    def _proba(self, values: np.ndarray) -> np.ndarray:
+        ok = np.flatnonzero(np.isfinite(values).all(axis=1) & (values.shape[1] > 0))
+        proba = np.full((len(values), len(self.classes)), np.nan)  # NaN row: no reading
         if len(ok):
-            known = self.model_.predict_proba(self.features(seqs.subset(ok)).to_numpy(np.float64))
+            known = self.model_.predict_proba(values[ok])
             proba[ok] = 0.0  # classes absent from training keep probability 0
             proba[np.ix_(ok, self.model_.classes_.astype(int))] = known
         return proba
+
+    def predict_proba(self, seqs: PoseSequences, references: PoseSequences | None = None) -> np.ndarray:
+        """Class probabilities per clip; a NaN row where there is no reading (too few tracked frames).
+
+        `references`: the lifter's own clips of correct form; required by a calibrated model, refused otherwise.
+        """
+        if self.model_ is None:
+            raise RuntimeError("fit the model first")
+        if self.calibration and references is None:
+            raise ValueError(
+                f"this model judges a clip against the lifter's own good reps: pass references= "
+                f"({self.calibration} clips of correct form recorded at set-up)"
+            )
+        if references is not None and not self.calibration:
+            raise ValueError("this model was trained without calibration; it takes no reference clips")
+        values = self._values(seqs)
+        if references is not None:
+            ref_values = self._values(references)
+            ref_values = ref_values[np.isfinite(ref_values).all(axis=1)]
+            if not len(ref_values):
+                raise ValueError(
+                    f"none of the {len(references)} reference clips has {MIN_FRAMES} tracked frames; "
+                    "record the reference reps again with the whole body in view"
+                )
+            values = relative_to_references(values, ref_values)
+        return self._proba(values)
+
+    def predict_proba_by_group(self, seqs: PoseSequences, seed: int = 0) -> tuple[np.ndarray, ReferenceDraw]:
+        """For labelled evaluation data: each group's references drawn from its own correct clips.
+
+        Reference clips and clips of groups with too few correct clips get a NaN row (not judged).
+        """
+        if not self.calibration:
+            raise ValueError("predict_proba_by_group is for calibrated models; use predict_proba")
+        if self.model_ is None:
+            raise RuntimeError("fit the model first")
+        values = self._values(seqs)
+        usable = np.isfinite(values).all(axis=1)
+        draw = draw_references(seqs.meta, self.calibration, seed, usable=usable)
+        values = self._calibrate_groups(values, seqs.meta, draw)
+        values[~draw.judged] = np.nan
+        return self._proba(values), draw
 
     def predict(self, seqs: PoseSequences) -> np.ndarray:
         """Class index per clip; -1 where there is no reading."""

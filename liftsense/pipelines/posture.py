@@ -283,15 +283,21 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         normalization=cfg["features"]["normalization"],
         rep_features=model_cfg.get("rep_features", True),
         seed=cfg["seed"],
+        calibration=int(model_cfg.get("calibration", 0)),
     ).fit(seqs.subset(tr), y[tr])
     # validation loss on groups the model never saw: what sweeps minimise and promotion compares (as for networks)
-    val_proba, val_judged = _judged(model.predict_proba(seqs.subset(va)))
+    val_full, _ = clip_model_proba(model, seqs.subset(va))
+    val_proba, val_judged = _judged(val_full)
     val_loss = _log_loss(y[va][val_judged], val_proba)
     test = seqs.subset(te)
-    proba, judged = _judged(model.predict_proba(test))  # clips without a reading count as "without window"
+    test_full, calibration_counts = clip_model_proba(model, test)
+    proba, judged = _judged(test_full)  # clips without a reading count as "without window"
     metrics = evaluate(proba, judged, test.meta, classes, task)
+    metrics |= calibration_counts
     metrics["best_val_loss"] = val_loss
     metrics["train_clips_skipped"] = float(model.skipped_training_clips_)
+    if model.calibration:
+        metrics["train_clips_uncalibrated"] = float(model.uncalibrated_training_clips_)
     summary = {
         "source": seqs.source,
         **{f"all_{k}": v for k, v in seqs.summary().items()},
@@ -307,6 +313,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         "classes": classes,
         "normalization": model.normalization,
         "rep_features": model.rep_features,
+        "calibration": model.calibration,
         "feature_columns": model.columns_,
     }
 
@@ -335,6 +342,18 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         model.normalization,
         log_model,
     )
+
+
+def clip_model_proba(model, seqs: PoseSequences) -> tuple[np.ndarray, dict[str, float]]:
+    """A clip model's probabilities on labelled clips. A calibrated model draws each group's reference clips
+    from its own correct clips; references and groups with too few correct clips get no reading, and are counted."""
+    if not model.calibration:
+        return model.predict_proba(seqs), {}
+    proba, draw = model.predict_proba_by_group(seqs)
+    return proba, {
+        "clips_used_as_reference": float(draw.is_reference.sum()),
+        "clips_uncalibrated": float(draw.uncalibrated.sum()),
+    }
 
 
 def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
@@ -431,8 +450,9 @@ def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.
         if not len(known):
             raise ValueError(f"none of the labels {sorted(set(seqs.meta['label']))} is known to the model")
         scored = seqs.subset(known)
-        proba, judged = _judged(module.predict_proba(scored))
-        metrics = evaluate(proba, judged, scored.meta, module.classes, task)
+        full, calibration_counts = clip_model_proba(module, scored)
+        proba, judged = _judged(full)
+        metrics = evaluate(proba, judged, scored.meta, module.classes, task) | calibration_counts
         metrics["clips_unknown_label"] = float(len(y) - len(known))
         return metrics, proba, None
     pre = module.hparams.preprocessing
