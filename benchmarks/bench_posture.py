@@ -401,7 +401,7 @@ def main() -> None:
             load_squat_3d(),
             "fault",
             4,
-            ["cnn"],
+            models[:1],  # --features-only: none
             calibrate=3,
             rep_sets=("standing_rep",),
         )
