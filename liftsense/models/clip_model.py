@@ -83,7 +83,10 @@ class ClipFormModel:
         )
 
     def _values(self, seqs: PoseSequences) -> np.ndarray:
-        """Feature matrix with a NaN row for every clip without enough tracked frames."""
+        """Feature matrix with a NaN row for every clip without enough tracked frames.
+
+        While fitting (no columns yet), the columns found here become the model's columns.
+        """
         ok = self.usable(seqs)
         width = len(self.columns_) if self.columns_ is not None else None
         if not ok.any():
