@@ -1,0 +1,31 @@
+"""Hydra composition: a dataset's own settings take effect, and the command line still has the last word."""
+
+from pathlib import Path
+
+import pytest
+
+CONF = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def compose(name: str, overrides: list[str]):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        return hydra_compose(config_name=name, overrides=overrides)
+
+
+@pytest.mark.parametrize("name", ["config", "evaluate"])
+def test_a_dataset_sets_its_own_split_and_features(name):
+    squats = compose(name, ["data=squat_3d"])  # 12 dates: 4 folds; 3-D joints: canonical coordinates
+    assert squats.split.n_splits == 4 and squats.features.normalization == "canonical"
+    default = compose(name, [])
+    assert default.split.n_splits == 5 and default.features.normalization == "body"
+    mine = compose(name, ["data=squat_3d", "split.n_splits=3", "features.normalization=floor"])
+    assert mine.split.n_splits == 3 and mine.features.normalization == "floor"
+
+
+def test_task_and_logger_settings_survive_the_order():
+    assert compose("evaluate", ["data=squat_3d"]).logger.experiment == "posture-evaluation"
+    rest = compose("config", ["task=rest_hr"])
+    assert rest.data.name == "rest_builtin" and rest.model.name == "rest_lstm" and rest.task.name == "rest_hr"
