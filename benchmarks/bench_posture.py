@@ -195,6 +195,7 @@ def feature_cv(
             OOF[section].append({**row, "coverage": float(sure.mean())})
         if x_rep is not None and section.startswith("squat"):  # 12 dates: cheap enough for the rep models
             OOF[section].extend(leave_one_group_out(seqs, x_rep, target, task))
+            OOF[section].extend(group_balance_rows(seqs, task, n_splits))
     return res
 
 
@@ -214,6 +215,58 @@ def leave_one_group_out(seqs, x, target: np.ndarray, task: str) -> list[dict]:
         for tr, te in LeaveOneGroupOut().split(x, target, groups):
             pred[te] = model().fit(x.iloc[tr], target[tr]).predict(x.iloc[te])
         rows.append(pooled(f"{name}, percentiles + rep, leave one group out", target, pred, task))
+    return rows
+
+
+def group_balance_rows(seqs, task: str, n_splits: int) -> list[dict]:
+    """`ClipFormModel` under each `split.group_balance` policy (none / drop / weight), both estimators: fold mean
+    and sd, pooled out of fold, and pooled leaving one group out. Features are computed once and looked up by
+    clip (the model code is otherwise the product's)."""
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    from liftsense.datasets.splits import group_kfold
+    from liftsense.evaluation.metrics import clip_targets, task_classes
+    from liftsense.models.clip_model import ClipFormModel
+
+    ids = seqs.meta["sequence_id"].astype(str)
+    if ids.duplicated().any():
+        raise ValueError("group_balance_rows looks features up by sequence_id, which must be unique")
+    table = ClipFormModel(["a", "b"]).features(seqs).set_axis(ids.to_numpy())
+
+    class Cached(ClipFormModel):
+        def features(self, part):
+            x = table.loc[part.meta["sequence_id"].astype(str).to_numpy()].reset_index(drop=True)
+            return x if self.columns_ is None else x.reindex(columns=self.columns_, fill_value=0.0)
+
+    classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
+    y = clip_targets(task, seqs.meta, classes)
+    average = "binary" if task == "binary" else "macro"
+    groups = seqs.meta["group"].astype(str).to_numpy()
+    splits = {
+        "folds": group_kfold(seqs.meta, n_splits),
+        "logo": list(LeaveOneGroupOut().split(np.zeros(len(y)), y, groups)),
+    }
+    rows = []
+    for estimator in ("logistic", "forest"):
+        for policy in ("none", "drop", "weight"):
+            row: dict = {"method": f"clip_{estimator}, group_balance={policy}"}
+            for split, folds in splits.items():
+                pred = np.full(len(y), -1)
+                per_fold = []
+                for tr, te in folds:
+                    model = Cached(classes, estimator=estimator, group_balance=policy).fit(
+                        seqs.subset(tr), y[tr]
+                    )
+                    pred[te] = model.predict(seqs.subset(te))
+                    judged = te[pred[te] >= 0]  # -1: too few tracked frames, no reading
+                    per_fold.append(f1_score(y[judged], pred[judged], average=average, zero_division=0.0))
+                if split == "folds":
+                    row |= pooled(row["method"], y, pred, task)
+                    row |= {"fold_f1": float(np.mean(per_fold)), "fold_f1_sd": float(np.std(per_fold))}
+                else:
+                    row["logo_f1"] = float(f1_score(y[pred >= 0], pred[pred >= 0], average=average))
+            rows.append(row)
     return rows
 
 
@@ -241,6 +294,8 @@ def calibrated_clip_model(
     names = (
         "clip_forest, same clips (no calibration)",
         "clip_logistic, same clips (no calibration)",
+        "clip_forest, group_balance=drop, same clips (no calibration)",
+        "clip_logistic, group_balance=weight, same clips (no calibration)",
         f"clip_forest + calibration ({k} reference clips)",
         "always correct, same clips",
     )
@@ -257,10 +312,15 @@ def calibrated_clip_model(
             proba, _ = cal.predict_proba_by_group(test, seed=r)
             ok = np.isfinite(proba).all(axis=1)
             plain = [
-                ClipFormModel(classes, estimator=e, seed=r)
+                ClipFormModel(classes, estimator=e, seed=r, group_balance=b)
                 .fit(seqs.subset(tr), target[tr])
                 .predict_proba(test)
-                for e in ("forest", "logistic")
+                for e, b in (
+                    ("forest", "none"),
+                    ("logistic", "none"),
+                    ("forest", "drop"),
+                    ("logistic", "weight"),
+                )
             ]
             always = np.zeros((len(te), len(classes)))
             always[:, correct_index] = 1.0
@@ -378,7 +438,16 @@ def main() -> None:
             "-- pooled out-of-fold --\n"
             + table(
                 OOF[name],
-                ["method", "clips", metric, "pooled_clip_accuracy", "fold_f1", "fold_f1_sd", "coverage"],
+                [
+                    "method",
+                    "clips",
+                    metric,
+                    "pooled_clip_accuracy",
+                    "fold_f1",
+                    "fold_f1_sd",
+                    "logo_f1",
+                    "coverage",
+                ],
             ),
             flush=True,
         )

@@ -92,7 +92,14 @@ def test_evaluate_scores_a_checkpoint_like_training_did(tmp_path):
     [("clip_logistic", "binary", 0), ("clip_forest", "fault", 0), ("clip_forest", "binary", 2)],
 )
 def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_path, model, task, calibration):
-    proc = _train(tmp_path, f"model={model}", f"task={task}", f"model.calibration={calibration}")
+    balance = "weight" if calibration else "none"  # the calibrated case also exercises group balancing
+    proc = _train(
+        tmp_path,
+        f"model={model}",
+        f"task={task}",
+        f"model.calibration={calibration}",
+        f"split.group_balance={balance}",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     import mlflow
@@ -111,6 +118,9 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_pa
         assert references <= calibration * m["data_test_groups"]
         assert m["test_n_clips_without_window"] >= references + uncalibrated
         assert m["test_n_clips_scored"] + m["test_n_clips_without_window"] == m["data_test_clips"]
+        assert 0 <= m["test_train_clips_unbalanced"] < m["data_train_clips"]
+    else:
+        assert "test_train_clips_unbalanced" not in run.data.metrics
 
     from liftsense.models.clip_model import ClipFormModel
     from liftsense.pipelines.posture import load_classifier

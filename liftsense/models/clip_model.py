@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from liftsense.models.calibration import ReferenceDraw, draw_references, relative_to_references
+from liftsense.models.group_balance import GROUP_BALANCES, group_weights
 from liftsense.pose.gaps import valid_frames
 from liftsense.pose.rep_features import MIN_FRAMES
 from liftsense.pose.sequences import PoseSequences
@@ -40,11 +41,14 @@ class ClipFormModel:
         rep_features: bool = True,
         seed: int = 0,
         calibration: int = 0,
+        group_balance: str = "none",
     ) -> None:
         if estimator not in ("logistic", "forest"):
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
         if calibration < 0:
             raise ValueError(f"calibration is a number of reference clips (0 = off), got {calibration}")
+        if group_balance not in GROUP_BALANCES:
+            raise ValueError(f"unknown group_balance {group_balance!r}; expected one of {GROUP_BALANCES}")
         self.classes = list(classes)
         self.estimator = estimator
         self.c = c
@@ -52,11 +56,13 @@ class ClipFormModel:
         self.rep_features = rep_features
         self.seed = seed
         self.calibration = calibration
+        self.group_balance = group_balance
         self.columns_: list[str] | None = None
         self.model_ = None
 
     def __setstate__(self, state: dict) -> None:
-        state.setdefault("calibration", 0)  # models logged before calibration existed
+        state.setdefault("calibration", 0)  # models logged before these options existed
+        state.setdefault("group_balance", "none")
         self.__dict__.update(state)
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
@@ -110,7 +116,8 @@ class ClipFormModel:
 
     def fit(self, seqs: PoseSequences, y: np.ndarray) -> ClipFormModel:
         """`y`: class index per clip (into `classes`). Clips without enough tracked frames are skipped; with
-        calibration, so are the reference clips and the clips of groups with fewer than k correct clips."""
+        calibration, so are the reference clips and the clips of groups with fewer than k correct clips; with
+        `group_balance` other than none, so are the clips of groups whose clips all share one verdict."""
         from liftsense.evaluation.baselines import forest, logistic
 
         if len(seqs) != len(y):
@@ -131,10 +138,21 @@ class ClipFormModel:
             self.uncalibrated_training_clips_ = int((rows & draw.uncalibrated).sum())
             values = self._calibrate_groups(values, seqs.meta, draw)
             rows &= draw.judged
+        weights = group_weights(seqs.meta, self.group_balance)
+        self.unbalanced_training_clips_ = int((rows & (weights == 0)).sum())
+        rows &= weights > 0
+        if self.group_balance != "none" and not rows.any():
+            raise ValueError(
+                f"group_balance={self.group_balance!r} leaves no training clip: no group holds both correct and "
+                "faulty clips (a group of one scene or one clip cannot be balanced); use group_balance='none'"
+            )
         if len(np.unique(y[rows])) < 2:
             raise ValueError("the training clips hold a single class; nothing to learn")
         self.model_ = logistic(self.c) if self.estimator == "logistic" else forest(self.seed)
-        self.model_.fit(values[rows], y[rows])
+        fit_weights = {} if self.group_balance == "none" else {"sample_weight": weights[rows]}
+        if fit_weights and self.estimator == "logistic":  # a pipeline routes weights by step name
+            fit_weights = {"logisticregression__sample_weight": weights[rows]}
+        self.model_.fit(values[rows], y[rows], **fit_weights)
         if self.estimator == "forest":
             # threads speed up fitting 300 trees; when predicting a clip or two they cost 30+ ms
             self.model_.set_params(n_jobs=1)

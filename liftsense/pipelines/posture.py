@@ -284,6 +284,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         rep_features=model_cfg.get("rep_features", True),
         seed=cfg["seed"],
         calibration=int(model_cfg.get("calibration", 0)),
+        group_balance=split.get("group_balance", "none"),
     ).fit(seqs.subset(tr), y[tr])
     # validation loss on groups the model never saw: what sweeps minimise and promotion compares (as for networks)
     val_full, _ = clip_model_proba(model, seqs.subset(va))
@@ -298,6 +299,8 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     metrics["train_clips_skipped"] = float(model.skipped_training_clips_)
     if model.calibration:
         metrics["train_clips_uncalibrated"] = float(model.uncalibrated_training_clips_)
+    if model.group_balance != "none":
+        metrics["train_clips_unbalanced"] = float(model.unbalanced_training_clips_)
     summary = {
         "source": seqs.source,
         **{f"all_{k}": v for k, v in seqs.summary().items()},
@@ -314,6 +317,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         "normalization": model.normalization,
         "rep_features": model.rep_features,
         "calibration": model.calibration,
+        "group_balance": model.group_balance,
         "feature_columns": model.columns_,
     }
 
