@@ -57,11 +57,18 @@ BIN_KEYS = ["clip_f1", "clip_accuracy", "window_f1", "window_accuracy", "seconds
 FAULT_KEYS = ["clip_macro_f1", "clip_accuracy", "window_macro_f1", "seconds"]
 
 
-def cfg_for(model: str, task: str = "binary", n_splits: int = 4, normalization: str = "canonical") -> dict:
+def cfg_for(
+    model: str,
+    task: str = "binary",
+    n_splits: int = 4,
+    normalization: str = "canonical",
+    group_balance: str = "none",
+) -> dict:
     c = copy.deepcopy(BASE)
     c["model"] = copy.deepcopy(NETS[model])
     c["task"]["name"] = task
     c["split"]["n_splits"] = n_splits
+    c["split"]["group_balance"] = group_balance
     c["features"]["normalization"] = normalization
     return c
 
@@ -418,12 +425,17 @@ def main() -> None:
         norm: str = "canonical",
         calibrate: int = 0,
         rep_sets: tuple[str, ...] = (),
+        balances: tuple[str, ...] = (),
     ) -> None:
         keys = BIN_KEYS if task == "binary" else FAULT_KEYS
         rows = []
         for m, nm in [(m, norm) for m in nets] + [("cnn", n) for n in extra_norms if nets]:
             label = f"{m} ({nm})"
             rows.append(summarise(label, deep_cv(seqs, cfg_for(m, task, n_splits, nm), name, label), keys))
+        for balance in balances if nets else ():
+            label = f"cnn ({norm}), group_balance={balance}"
+            cfg = cfg_for("cnn", task, n_splits, norm, balance)
+            rows.append(summarise(label, deep_cv(seqs, cfg, name, label), keys))
         rows += [
             summarise(n, folds, keys)
             for n, folds in feature_cv(seqs, task, n_splits, name, calibrate, rep_sets, norm).items()
@@ -463,6 +475,7 @@ def main() -> None:
             ("raw", "body"),
             calibrate=3,
             rep_sets=("standing_rep",),
+            balances=("drop", "weight"),
         )
     if "squat_fault" in todo:
         section(
@@ -473,6 +486,7 @@ def main() -> None:
             models[:1],  # --features-only: none
             calibrate=3,
             rep_sets=("standing_rep",),
+            balances=("drop",),
         )
     if "pushup" in todo:
         section(

@@ -65,3 +65,37 @@ def test_balancing_groups_of_one_verdict_each_is_refused_with_the_reason():
         ClipFormModel(CLASSES, group_balance="drop").fit(seqs, y)
     with pytest.raises(ValueError, match="unknown group_balance"):
         ClipFormModel(CLASSES, group_balance="yes")
+
+
+def test_window_networks_balance_groups_by_dropping_and_sampling():
+    import torch
+
+    from liftsense.pipelines.posture import Split, _balance_groups, _loader
+    from liftsense.pose.features import Windows
+    from liftsense.pose.gaps import GapCounts
+
+    seqs = lifters({"a": 5.0, "b": 30.0})
+    seqs.meta.loc[seqs.meta["group"] == "b", "correct"] = False  # b: a session of faulty clips only
+    clip_index = np.repeat(np.arange(len(seqs)), 3)  # 3 windows per clip
+    x = np.arange(len(clip_index), dtype=np.float32)[:, None, None]
+    y = seqs.meta["correct"].astype(int).to_numpy()[clip_index]
+    train = Split(seqs, Windows(x, clip_index, np.zeros_like(clip_index), GapCounts()), x, y)
+
+    dropped, n = _balance_groups(train, "drop")
+    assert n == 18 and len(dropped.x) == 18 and dropped.weights is None
+    assert set(seqs.meta["group"].to_numpy()[dropped.windows.clip_index]) == {"a"}
+    same, n = _balance_groups(train, "none")
+    assert n == 0 and np.array_equal(same.x, train.x) and same.weights is None
+
+    weighted, _ = _balance_groups(train, "weight")
+    # group a: 4 correct and 2 faulty clips, so a faulty window is drawn twice as often as a correct one
+    w = weighted.weights
+    assert w[weighted.y == 0][0] == pytest.approx(2 * w[weighted.y == 1][0])
+    loader = _loader(weighted, 6, True, seed=0)
+    assert sum(len(yb) for _, yb in loader) == 18  # an epoch draws as many windows as there are
+    drawn = torch.cat([yb for _ in range(10) for _, yb in loader])
+    assert 0.4 < drawn.float().mean() < 0.6  # about half correct, where plain shuffling gives 4 in 6
+    only_b = seqs.subset(np.arange(6, 12))
+    b_windows = Windows(x[:18], clip_index[:18], np.zeros(18, int), GapCounts())
+    with pytest.raises(ValueError, match="no group holds both"):
+        _balance_groups(Split(only_b, b_windows, x[:18], np.zeros(18, int)), "weight")

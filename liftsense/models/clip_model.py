@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from liftsense.models.calibration import ReferenceDraw, draw_references, relative_to_references
-from liftsense.models.group_balance import GROUP_BALANCES, group_weights
+from liftsense.models.group_balance import GROUP_BALANCES, group_weights, require_some_kept
 from liftsense.pose.gaps import valid_frames
 from liftsense.pose.rep_features import MIN_FRAMES
 from liftsense.pose.sequences import PoseSequences
@@ -141,11 +141,7 @@ class ClipFormModel:
         weights = group_weights(seqs.meta, self.group_balance)
         self.unbalanced_training_clips_ = int((rows & (weights == 0)).sum())
         rows &= weights > 0
-        if self.group_balance != "none" and not rows.any():
-            raise ValueError(
-                f"group_balance={self.group_balance!r} leaves no training clip: no group holds both correct and "
-                "faulty clips (a group of one scene or one clip cannot be balanced); use group_balance='none'"
-            )
+        require_some_kept(np.where(rows, weights, 0.0), self.group_balance)
         if len(np.unique(y[rows])) < 2:
             raise ValueError("the training clips hold a single class; nothing to learn")
         self.model_ = logistic(self.c) if self.estimator == "logistic" else forest(self.seed)

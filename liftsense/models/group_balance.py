@@ -46,3 +46,12 @@ def group_weights(meta: pd.DataFrame, policy: str) -> np.ndarray:
     if kept.any():
         weights[kept] /= weights[kept].mean()
     return weights
+
+
+def require_some_kept(weights: np.ndarray, policy: str) -> None:
+    """A balancing policy that leaves nothing to fit on is a data/config mismatch: say which."""
+    if policy != "none" and not (weights > 0).any():
+        raise ValueError(
+            f"group_balance={policy!r} leaves no training clip: no group holds both correct and faulty clips "
+            "(a group of one scene or one clip cannot be balanced); use group_balance='none'"
+        )

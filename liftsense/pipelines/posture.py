@@ -83,6 +83,9 @@ class Split:
     windows: Windows
     x: np.ndarray  # scaled
     y: np.ndarray  # window targets
+    weights: np.ndarray | None = (
+        None  # training only: sampling weight per window (split.group_balance=weight)
+    )
 
 
 @dataclass
@@ -126,6 +129,7 @@ def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
             )
         win = Windows(win.x[keep], win.clip_index[keep], win.start_frame[keep], win.counts)
         splits[name] = Split(sub, win, scaler.transform(win.x), y_clip[win.clip_index])
+    splits["train"], unbalanced = _balance_groups(splits["train"], split.get("group_balance", "none"))
     summary = {
         "source": seqs.source,
         **{f"all_{k}": v for k, v in seqs.summary().items()},
@@ -133,12 +137,27 @@ def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
         **{f"{n}_windows": len(s.x) for n, s in splits.items()},
         **{f"{n}_groups": int(s.seqs.meta["group"].nunique()) for n, s in splits.items()},
         **{f"gaps_{k}": v for k, v in splits["train"].windows.counts.as_dict().items()},
+        "train_windows_unbalanced": unbalanced,
     }
     for n, s in splits.items():
         if len(s.x) == 0:
             raise ValueError(f"the {n} split has no windows; check window length and gap policy")
     log.info("data: %s", summary)
     return Prepared(classes, fcfg, scaler, splits["train"], splits["val"], splits["test"], summary, te)
+
+
+def _balance_groups(train: Split, policy: str) -> tuple[Split, int]:
+    """Training windows under `split.group_balance`: windows of single-verdict groups are left out (drop,
+    weight), and under `weight` the rest are sampled so each group's verdicts weigh equally."""
+    from liftsense.models.group_balance import group_weights, require_some_kept
+
+    per_window = group_weights(train.seqs.meta, policy)[train.windows.clip_index]
+    require_some_kept(per_window, policy)
+    keep = per_window > 0
+    w = train.windows
+    windows = Windows(w.x[keep], w.clip_index[keep], w.start_frame[keep], w.counts)
+    weights = per_window[keep] if policy == "weight" else None
+    return Split(train.seqs, windows, train.x[keep], train.y[keep], weights), int((~keep).sum())
 
 
 def build_module(cfg: dict[str, Any], prep: Prepared):
@@ -167,6 +186,13 @@ def _loader(split: Split, batch_size: int, shuffle: bool, seed: int):
 
     ds = TensorDataset(torch.from_numpy(split.x), torch.from_numpy(split.y.astype(np.int64)))
     gen = torch.Generator().manual_seed(seed)
+    if shuffle and split.weights is not None:  # group-balanced sampling, as many draws per epoch as windows
+        from torch.utils.data import WeightedRandomSampler
+
+        sampler = WeightedRandomSampler(
+            torch.from_numpy(split.weights), len(split.weights), replacement=True, generator=gen
+        )
+        return DataLoader(ds, batch_size=batch_size, sampler=sampler)
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen if shuffle else None)
 
 
