@@ -225,6 +225,24 @@ def leave_one_group_out(seqs, x, target: np.ndarray, task: str) -> list[dict]:
     return rows
 
 
+def clip_model_with_cached_features(seqs):
+    """`ClipFormModel` whose features are computed once for `seqs` and looked up by clip: the benchmark fits it
+    dozens of times on subsets of the same clips. Everything else is the product's code."""
+    from liftsense.models.clip_model import ClipFormModel
+
+    ids = seqs.meta["sequence_id"].astype(str)
+    if ids.duplicated().any():
+        raise ValueError("cached clip features are looked up by sequence_id, which must be unique")
+    table = ClipFormModel(["a", "b"]).features(seqs).set_axis(ids.to_numpy())
+
+    class Cached(ClipFormModel):
+        def features(self, part):
+            x = table.loc[part.meta["sequence_id"].astype(str).to_numpy()].reset_index(drop=True)
+            return x if self.columns_ is None else x.reindex(columns=self.columns_, fill_value=0.0)
+
+    return Cached
+
+
 def group_balance_rows(seqs, task: str, n_splits: int) -> list[dict]:
     """`ClipFormModel` under each `split.group_balance` policy (none / drop / weight), both estimators: fold mean
     and sd, pooled out of fold, and pooled leaving one group out. Features are computed once and looked up by
@@ -234,18 +252,8 @@ def group_balance_rows(seqs, task: str, n_splits: int) -> list[dict]:
 
     from liftsense.datasets.splits import group_kfold
     from liftsense.evaluation.metrics import clip_targets, task_classes
-    from liftsense.models.clip_model import ClipFormModel
 
-    ids = seqs.meta["sequence_id"].astype(str)
-    if ids.duplicated().any():
-        raise ValueError("group_balance_rows looks features up by sequence_id, which must be unique")
-    table = ClipFormModel(["a", "b"]).features(seqs).set_axis(ids.to_numpy())
-
-    class Cached(ClipFormModel):
-        def features(self, part):
-            x = table.loc[part.meta["sequence_id"].astype(str).to_numpy()].reset_index(drop=True)
-            return x if self.columns_ is None else x.reindex(columns=self.columns_, fill_value=0.0)
-
+    ClipModel = clip_model_with_cached_features(seqs)
     classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
     y = clip_targets(task, seqs.meta, classes)
     average = "binary" if task == "binary" else "macro"
@@ -262,7 +270,7 @@ def group_balance_rows(seqs, task: str, n_splits: int) -> list[dict]:
                 pred = np.full(len(y), -1)
                 per_fold = []
                 for tr, te in folds:
-                    model = Cached(classes, estimator=estimator, group_balance=policy).fit(
+                    model = ClipModel(classes, estimator=estimator, group_balance=policy).fit(
                         seqs.subset(tr), y[tr]
                     )
                     pred[te] = model.predict(seqs.subset(te))
@@ -289,8 +297,8 @@ def calibrated_clip_model(
     from sklearn.metrics import f1_score
 
     from liftsense.datasets.splits import group_kfold
-    from liftsense.models.clip_model import ClipFormModel
 
+    ClipModel = clip_model_with_cached_features(seqs)
     if task == "binary":
         classes, correct_index = ["incorrect", "correct"], 1
     else:  # fault: class indices; "fold_f1" is then the macro-F1
@@ -313,13 +321,13 @@ def calibrated_clip_model(
         fold_f1: dict[str, list[float]] = {n: [] for n in names}
         for tr, te in group_kfold(seqs.meta, n_splits):
             test = seqs.subset(te)
-            cal = ClipFormModel(classes, estimator="forest", calibration=k, seed=r).fit(
+            cal = ClipModel(classes, estimator="forest", calibration=k, seed=r).fit(
                 seqs.subset(tr), target[tr]
             )
             proba, _ = cal.predict_proba_by_group(test, seed=r)
             ok = np.isfinite(proba).all(axis=1)
             plain = [
-                ClipFormModel(classes, estimator=e, seed=r, group_balance=b)
+                ClipModel(classes, estimator=e, seed=r, group_balance=b)
                 .fit(seqs.subset(tr), target[tr])
                 .predict_proba(test)
                 for e, b in (

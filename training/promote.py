@@ -29,12 +29,13 @@ def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object]:
 
         prep = prepare(cfg, load_sessions(cfg["data"]))
         return horizon_mae(module.forecast(prep.val), prep.val, (60,))[metric], module, prep
-    from liftsense.pipelines.posture import load_classifier, prepare, score
+    from liftsense.pipelines.posture import load_classifier, load_sequences, score, split_clips
 
     module = load_classifier(model_uri=model_uri)  # a network or a clip model
-    prep = prepare(cfg)
-    metrics, _, _ = score(module, prep.val.seqs, task)
-    return metrics[metric], module, prep
+    seqs = load_sequences(cfg["data"])
+    val = seqs.subset(split_clips(cfg, seqs)[1])  # score() applies the model's own preprocessing
+    metrics, _, _ = score(module, val, task)
+    return metrics[metric], module, val
 
 
 def main(argv: list[str]) -> int:

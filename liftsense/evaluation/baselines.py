@@ -82,34 +82,3 @@ def logistic(c: float = 0.01):
     from sklearn.preprocessing import StandardScaler
 
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=3000))
-
-
-class ReferenceCalibrator:
-    """Per-user calibration: express each clip's features relative to the mean of k reference clips of correct
-    form from the same user (group), as a new user would record a few good reps when setting up.
-
-    `fit_transform` returns the calibrated features and a mask of the clips that can be scored: clips of groups
-    with at least k correct clips, minus the reference clips themselves (they were seen as labelled).
-    """
-
-    def __init__(self, k: int = 3, seed: int = 0) -> None:
-        self.k = k
-        self.seed = seed
-
-    def fit_transform(
-        self, x: pd.DataFrame, groups: np.ndarray, correct: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng(self.seed)
-        values = x.to_numpy(dtype=np.float64)
-        out = np.zeros_like(values)
-        scored = np.zeros(len(values), dtype=bool)
-        for g in np.unique(groups):
-            members = np.flatnonzero(groups == g)
-            refs_pool = members[correct[members]]
-            if len(refs_pool) < self.k:
-                continue
-            refs = rng.choice(refs_pool, self.k, replace=False)
-            out[members] = values[members] - values[refs].mean(axis=0)
-            scored[members] = True
-            scored[refs] = False
-        return out, scored

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from liftsense.models.calibration import ReferenceDraw, draw_references, relative_to_references
-from liftsense.models.group_balance import GROUP_BALANCES, group_weights, require_some_kept
+from liftsense.models.group_balance import check_group_balance, group_weights, require_some_kept
 from liftsense.pose.gaps import valid_frames
 from liftsense.pose.rep_features import MIN_FRAMES
 from liftsense.pose.sequences import PoseSequences
@@ -47,8 +47,6 @@ class ClipFormModel:
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
         if calibration < 0:
             raise ValueError(f"calibration is a number of reference clips (0 = off), got {calibration}")
-        if group_balance not in GROUP_BALANCES:
-            raise ValueError(f"unknown group_balance {group_balance!r}; expected one of {GROUP_BALANCES}")
         self.classes = list(classes)
         self.estimator = estimator
         self.c = c
@@ -56,7 +54,7 @@ class ClipFormModel:
         self.rep_features = rep_features
         self.seed = seed
         self.calibration = calibration
-        self.group_balance = group_balance
+        self.group_balance = check_group_balance(group_balance)
         self.columns_: list[str] | None = None
         self.model_ = None
 
@@ -145,10 +143,11 @@ class ClipFormModel:
         if len(np.unique(y[rows])) < 2:
             raise ValueError("the training clips hold a single class; nothing to learn")
         self.model_ = logistic(self.c) if self.estimator == "logistic" else forest(self.seed)
-        fit_weights = {} if self.group_balance == "none" else {"sample_weight": weights[rows]}
-        if fit_weights and self.estimator == "logistic":  # a pipeline routes weights by step name
-            fit_weights = {"logisticregression__sample_weight": weights[rows]}
-        self.model_.fit(values[rows], y[rows], **fit_weights)
+        fit_kwargs = {}
+        if self.group_balance != "none":  # a pipeline routes sample weights by step name
+            key = "logisticregression__sample_weight" if self.estimator == "logistic" else "sample_weight"
+            fit_kwargs[key] = weights[rows]
+        self.model_.fit(values[rows], y[rows], **fit_kwargs)
         if self.estimator == "forest":
             # threads speed up fitting 300 trees; when predicting a clip or two they cost 30+ ms
             self.model_.set_params(n_jobs=1)
@@ -205,7 +204,7 @@ class ClipFormModel:
         values[~draw.judged] = np.nan
         return self._proba(values), draw
 
-    def predict(self, seqs: PoseSequences) -> np.ndarray:
+    def predict(self, seqs: PoseSequences, references: PoseSequences | None = None) -> np.ndarray:
         """Class index per clip; -1 where there is no reading."""
-        proba = self.predict_proba(seqs)
+        proba = self.predict_proba(seqs, references)
         return np.where(np.isfinite(proba).all(axis=1), np.nan_to_num(proba, nan=-1.0).argmax(axis=1), -1)

@@ -14,6 +14,12 @@ import pandas as pd
 GROUP_BALANCES = ("none", "drop", "weight")
 
 
+def check_group_balance(policy: str) -> str:
+    if policy not in GROUP_BALANCES:
+        raise ValueError(f"unknown group_balance {policy!r}; expected one of {GROUP_BALANCES}")
+    return policy
+
+
 def group_weights(meta: pd.DataFrame, policy: str) -> np.ndarray:
     """Training weight per clip so that a group (a recording session) cannot stand in for the verdict.
 
@@ -24,8 +30,7 @@ def group_weights(meta: pd.DataFrame, policy: str) -> np.ndarray:
       clips.
     Weights average 1 over the clips that keep any.
     """
-    if policy not in GROUP_BALANCES:
-        raise ValueError(f"unknown group_balance {policy!r}; expected one of {GROUP_BALANCES}")
+    check_group_balance(policy)
     n = len(meta)
     if policy == "none":
         return np.ones(n)

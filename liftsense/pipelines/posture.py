@@ -83,9 +83,8 @@ class Split:
     windows: Windows
     x: np.ndarray  # scaled
     y: np.ndarray  # window targets
-    weights: np.ndarray | None = (
-        None  # training only: sampling weight per window (split.group_balance=weight)
-    )
+    # training only: sampling weight per window (split.group_balance=weight)
+    weights: np.ndarray | None = None
 
 
 @dataclass
@@ -103,15 +102,22 @@ class Prepared:
         return {"features": self.feature_cfg.__dict__, "scaler": self.scaler.state(), "classes": self.classes}
 
 
-def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
-    seqs = seqs if seqs is not None else load_sequences(cfg["data"])
-    task = cfg["task"]["name"]
-    classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
+def split_clips(cfg: dict[str, Any], seqs: PoseSequences) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train, validation and test clip positions: whole groups, disjoint (checked), the same for every model."""
     split = cfg["split"]
     tr, va, te = train_val_test(
         seqs.meta, split["n_splits"], split["fold"], split["val_fraction"], cfg["seed"]
     )
     assert_disjoint(seqs.meta, tr, va, te)
+    return tr, va, te
+
+
+def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
+    seqs = seqs if seqs is not None else load_sequences(cfg["data"])
+    task = cfg["task"]["name"]
+    classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
+    split = cfg["split"]
+    tr, va, te = split_clips(cfg, seqs)
     fcfg = feature_config(cfg["features"])
     featurizer = WindowFeaturizer(fcfg)
     parts = {}
@@ -295,10 +301,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
 
     task, model_cfg, split = cfg["task"]["name"], cfg["model"], cfg["split"]
     classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
-    tr, va, te = train_val_test(
-        seqs.meta, split["n_splits"], split["fold"], split["val_fraction"], cfg["seed"]
-    )
-    assert_disjoint(seqs.meta, tr, va, te)
+    tr, va, te = split_clips(cfg, seqs)
     y = clip_targets(task, seqs.meta, classes)
     tr, va, te = (idx[y[idx] >= 0] for idx in (tr, va, te))  # labels unknown to the model are left out
 
