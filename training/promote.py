@@ -15,7 +15,8 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object]:
-    """The task's validation metric for a model, on the validation split of `cfg` (the same data for every model)."""
+    """The task's validation metric for a model, on the validation split of `cfg` (the same data for every model),
+    with the loaded model and the data it was scored on (rest HR: prepared examples; posture: the clips)."""
     import mlflow.pytorch
 
     from liftsense.registry import VALIDATION_METRIC
@@ -60,10 +61,10 @@ def main(argv: list[str]) -> int:
     run_id = args.run_id or _best_trial_run(client, cfg, overrides)
     task, data = cfg["task"]["name"], cfg["data"]["name"]
     metric, higher = registry.VALIDATION_METRIC[task]
-    candidate, module, prep = validation_score(cfg, f"runs:/{run_id}/model")
+    candidate, module, validation_data = validation_score(cfg, f"runs:/{run_id}/model")
     name = registry.registered_name(task, data, calibrated=bool(getattr(module, "calibration", 0)))
     spec = (
-        registry.rest_feature_spec(module, prep.val.horizons)
+        registry.rest_feature_spec(module, validation_data.val.horizons)
         if task == "rest_hr"
         else registry.posture_feature_spec(module)
     )

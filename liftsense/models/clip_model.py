@@ -21,6 +21,11 @@ CLIP_MODELS: tuple[str, ...] = ("clip_logistic", "clip_forest")
 REP_SET_OF_EXERCISE: dict[str, str] = {"pushup": "plank"}
 
 
+def _has_reading(values: np.ndarray) -> np.ndarray:
+    """Per row of a feature (or probability) matrix: every value present, so the clip can be judged."""
+    return np.isfinite(values).all(axis=1) & (values.shape[1] > 0)
+
+
 class ClipFormModel:
     """Fit on training clips, predict class probabilities for new clips (columns in `classes` order).
 
@@ -123,7 +128,7 @@ class ClipFormModel:
         y = np.asarray(y)
         self.columns_ = None
         values = self._values(seqs)
-        rows = np.isfinite(values).all(axis=1) & (values.shape[1] > 0)
+        rows = _has_reading(values)
         self.skipped_training_clips_ = int((~rows).sum())
         self.uncalibrated_training_clips_ = 0
         if self.calibration:
@@ -154,7 +159,7 @@ class ClipFormModel:
         return self
 
     def _proba(self, values: np.ndarray) -> np.ndarray:
-        ok = np.flatnonzero(np.isfinite(values).all(axis=1) & (values.shape[1] > 0))
+        ok = np.flatnonzero(_has_reading(values))
         proba = np.full((len(values), len(self.classes)), np.nan)  # NaN row: no reading
         if len(ok):
             known = self.model_.predict_proba(values[ok])
@@ -179,7 +184,7 @@ class ClipFormModel:
         values = self._values(seqs)
         if references is not None:
             ref_values = self._values(references)
-            ref_values = ref_values[np.isfinite(ref_values).all(axis=1)]
+            ref_values = ref_values[_has_reading(ref_values)]
             if not len(ref_values):
                 raise ValueError(
                     f"none of the {len(references)} reference clips has {MIN_FRAMES} tracked frames; "
@@ -198,7 +203,7 @@ class ClipFormModel:
         if self.model_ is None:
             raise RuntimeError("fit the model first")
         values = self._values(seqs)
-        usable = np.isfinite(values).all(axis=1)
+        usable = _has_reading(values)
         draw = draw_references(seqs.meta, self.calibration, seed, usable=usable)
         values = self._calibrate_groups(values, seqs.meta, draw)
         values[~draw.judged] = np.nan
