@@ -140,7 +140,9 @@ def feature_cv(
     from sklearn.metrics import accuracy_score, f1_score
 
     from liftsense.datasets.splits import group_kfold
-    from liftsense.evaluation.baselines import ThresholdBaseline, clip_features, forest, logistic
+    from liftsense.evaluation.baselines import ThresholdBaseline
+    from liftsense.models.estimators import forest, logistic
+    from liftsense.pose.clip_features import clip_features
 
     x = clip_features(seqs, normalization)
     x_rep = clip_features(seqs, normalization, rep_sets=rep_sets) if rep_sets else None
@@ -213,7 +215,7 @@ def leave_one_group_out(seqs, x, target: np.ndarray, task: str) -> list[dict]:
     """Pooled scores with one group held out at a time: a check that the 4-fold figures are no fold artefact."""
     from sklearn.model_selection import LeaveOneGroupOut
 
-    from liftsense.evaluation.baselines import forest, logistic
+    from liftsense.models.estimators import forest, logistic
 
     groups = seqs.meta["group"].astype(str).to_numpy()
     rows = []
@@ -410,8 +412,9 @@ def sim_to_real() -> list[dict]:
     from sklearn.metrics import f1_score
 
     from liftsense.datasets.real import load_squat_3d
-    from liftsense.evaluation.baselines import clip_features, forest
+    from liftsense.models.estimators import forest
     from liftsense.pipelines.posture import build_module, fit, prepare, score
+    from liftsense.pose.clip_features import clip_features
     from liftsense.pose.synth import SynthConfig, generate
 
     synth = generate(SynthConfig(seed=1, clips_per_exercise=240, subjects=24, exercises=["squat"]))

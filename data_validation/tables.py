@@ -191,7 +191,7 @@ def _quiet():
 def load_landmarks(source: str) -> dict[str, pd.DataFrame]:
     """builtin | squat_3d | pushup (as training loads them) | a landmark table file from the extraction CLI."""
     if source in ("builtin", "squat_3d", "pushup"):
-        from liftsense.pipelines.posture import load_sequences
+        from liftsense.datasets.loaders import load_sequences
 
         return landmark_tables(load_sequences({"name": source}), image_coordinates=source != "squat_3d")
     return landmark_table_file(source)
@@ -326,7 +326,7 @@ def hr_tables(sessions: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def load_hr(source: str) -> dict[str, pd.DataFrame]:
     """builtin | garmin | physionet (as training loads them) | a session table file (CSV/Parquet), read as is."""
     if source in ("builtin", "garmin", "physionet"):
-        from liftsense.pipelines.rest_hr import load_sessions
+        from liftsense.datasets.loaders import load_sessions
 
         return hr_tables(load_sessions({"name": f"rest_{source}"}))
     path = Path(source)

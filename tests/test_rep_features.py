@@ -130,7 +130,7 @@ def test_pushup_body_line_sign_and_rep_count(facing_right):
 
 
 def test_clip_features_add_rep_sets_and_reject_unknown_ones():
-    from liftsense.evaluation.baselines import clip_features
+    from liftsense.pose.clip_features import clip_features
     from liftsense.pose.sequences import PoseSequences
 
     clips = []

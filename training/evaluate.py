@@ -16,8 +16,9 @@ log = logging.getLogger("evaluate")
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
+    from liftsense.datasets.loaders import load_sequences
     from liftsense.datasets.splits import train_val_test
-    from liftsense.pipelines.posture import load_classifier, load_sequences, score
+    from liftsense.pipelines.posture import load_classifier, score
     from liftsense.tracking import flatten, setup_mlflow
 
     c = OmegaConf.to_container(cfg, resolve=True)

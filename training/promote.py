@@ -25,12 +25,14 @@ def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object]:
     metric, _ = VALIDATION_METRIC[task]
     if task == "rest_hr":
         module = mlflow.pytorch.load_model(model_uri, map_location="cpu")
-        from liftsense.pipelines.rest_hr import load_sessions, prepare
+        from liftsense.datasets.loaders import load_sessions
+        from liftsense.pipelines.rest_hr import prepare
         from liftsense.resthr.recovery import horizon_mae
 
         prep = prepare(cfg, load_sessions(cfg["data"]))
         return horizon_mae(module.forecast(prep.val), prep.val, (60,))[metric], module, prep
-    from liftsense.pipelines.posture import load_classifier, load_sequences, score, split_clips
+    from liftsense.datasets.loaders import load_sequences
+    from liftsense.pipelines.posture import load_classifier, score, split_clips
 
     module = load_classifier(model_uri=model_uri)  # a network or a clip model
     seqs = load_sequences(cfg["data"])

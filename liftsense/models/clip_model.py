@@ -70,7 +70,7 @@ class ClipFormModel:
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
         """Clip features, each exercise with its own rep set; columns fixed to the training columns once fitted."""
-        from liftsense.evaluation.baselines import clip_features
+        from liftsense.pose.clip_features import clip_features
 
         parts = []
         exercises = seqs.meta["exercise"].astype(str).to_numpy()
@@ -121,7 +121,7 @@ class ClipFormModel:
         """`y`: class index per clip (into `classes`). Clips without enough tracked frames are skipped; with
         calibration, so are the reference clips and the clips of groups with fewer than k correct clips; with
         `group_balance` other than none, so are the clips of groups whose clips all share one verdict."""
-        from liftsense.evaluation.baselines import forest, logistic
+        from liftsense.models.estimators import forest, logistic
 
         if len(seqs) != len(y):
             raise ValueError(f"{len(seqs)} clips but {len(y)} targets")

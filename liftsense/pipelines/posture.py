@@ -16,40 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from liftsense.datasets.loaders import load_sequences
 from liftsense.datasets.splits import assert_disjoint, train_val_test
 from liftsense.evaluation.metrics import clip_targets, confusion, evaluate, task_classes
 from liftsense.pose.features import FeatureConfig, FeatureScaler, WindowFeaturizer, Windows
 from liftsense.pose.sequences import PoseSequences
 
 log = logging.getLogger(__name__)
-
-
-def load_sequences(data: dict[str, Any]) -> PoseSequences:
-    """The dataset named by a `data` config: builtin | squat_3d | pushup | table."""
-    name = data["name"]
-    if name == "builtin":
-        from liftsense.pose.synth import SynthConfig, generate
-
-        synth = dict(data.get("synth") or {})
-        return generate(SynthConfig(**synth))
-    if name == "squat_3d":
-        from liftsense.datasets.real import load_squat_3d
-
-        return load_squat_3d()
-    if name == "pushup":
-        from liftsense.datasets.real import load_pushup
-
-        return load_pushup()
-    if name == "table":
-        import pandas as pd
-
-        from liftsense.pose.table import read_table, table_to_sequences
-
-        labels = pd.read_csv(data["labels"], dtype=str) if data.get("labels") else None
-        if labels is not None and "correct" in labels:
-            labels = labels.drop(columns="correct")
-        return table_to_sequences(read_table(data["path"]), labels=labels, source=str(data["path"]))
-    raise ValueError(f"unknown dataset {name!r}; expected builtin, squat_3d, pushup or table")
 
 
 def validate_sequences(cfg: dict[str, Any], seqs: PoseSequences):

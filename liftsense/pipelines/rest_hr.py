@@ -15,37 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from liftsense.datasets.loaders import load_sessions
 from liftsense.datasets.splits import train_val_test
 from liftsense.resthr.examples import ExampleConfig, Examples, build_examples
 from liftsense.resthr.recovery import BASELINES, TargetRule, horizon_mae, target_errors
 from liftsense.resthr.sessions import SkipLog, bouts
 
 log = logging.getLogger(__name__)
-
-
-def load_sessions(data: dict[str, Any]) -> pd.DataFrame:
-    """rest_builtin | rest_garmin | rest_physionet | rest_table (a CSV or Parquet in the session schema)."""
-    name = data["name"]
-    if name == "rest_builtin":
-        from liftsense.resthr.simulate import SimConfig, simulate_sessions
-
-        sim = {k: tuple(v) if isinstance(v, list) else v for k, v in (data.get("sim") or {}).items()}
-        return simulate_sessions(SimConfig(**sim))
-    if name == "rest_garmin":
-        from liftsense.resthr.realdata import load_garmin
-
-        return load_garmin()
-    if name == "rest_physionet":
-        from liftsense.resthr.realdata import load_physionet
-
-        return load_physionet()
-    if name == "rest_table":
-        from liftsense.resthr.sessions import read_sessions
-
-        return read_sessions(data["path"])
-    raise ValueError(
-        f"unknown rest dataset {name!r}; expected rest_builtin, rest_garmin, rest_physionet or rest_table"
-    )
 
 
 def split_groups(examples: Examples) -> pd.Series:

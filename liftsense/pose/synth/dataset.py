@@ -32,11 +32,21 @@ class SynthConfig:
 
 def rep_phase(rng: np.random.Generator, cfg: SynthConfig) -> tuple[np.ndarray, np.ndarray]:
     """Phase p(t) in [0, 1] and the alternating side (+1 left, -1 right) of each frame."""
+    p, sides, _ = rep_phase_with_reps(rng, cfg)
+    return p, sides
+
+
+def rep_phase_with_reps(
+    rng: np.random.Generator, cfg: SynthConfig
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+    """`rep_phase` plus the truth of each rep: (first frame of the way down, first frame at the far point,
+    last frame of the way back), so rep counting and boundaries can be checked exactly."""
     n_reps = int(rng.integers(cfg.reps[0], cfg.reps[1] + 1))
     base = rng.uniform(*cfg.rep_seconds)
     phases, sides = [np.zeros(int(rng.uniform(0.3, 1.0) * cfg.fps))], [np.ones(0)]
     sides[0] = np.ones(len(phases[0]))
     first_side = rng.choice([-1.0, 1.0])
+    reps: list[tuple[int, int, int]] = []
     for r in range(n_reps):
         dur = base * rng.uniform(0.85, 1.15)
         down = max(int(dur * rng.uniform(0.4, 0.6) * cfg.fps), 4)
@@ -54,12 +64,14 @@ def rep_phase(rng: np.random.Generator, cfg: SynthConfig) -> tuple[np.ndarray, n
             )
             * amp
         )
+        start = sum(len(x) for x in phases)
+        reps.append((start, start + down - 1, start + down + hold + up - 1))
         phases.append(seg)
         sides.append(np.full(len(seg), first_side * (1 if r % 2 == 0 else -1)))
     tail = np.zeros(int(rng.uniform(0.3, 1.0) * cfg.fps))
     phases.append(tail)
     sides.append(np.full(len(tail), sides[-1][-1] if len(sides[-1]) else 1.0))
-    return np.clip(np.concatenate(phases), 0, 1.2), np.concatenate(sides)
+    return np.clip(np.concatenate(phases), 0, 1.2), np.concatenate(sides), reps
 
 
 def _habit(rng: np.random.Generator) -> dict:
@@ -71,11 +83,30 @@ def _habit(rng: np.random.Generator) -> dict:
     }
 
 
+def synth_clip(
+    cfg: SynthConfig, subjects: list[tuple[Body, dict]], exercise: str, k: int, label: str
+) -> tuple[np.ndarray, int, list[tuple[int, int, int]]]:
+    """Clip `k` of an exercise: (frames, 33, 4) image landmarks, its subject and its reps' true frames."""
+    clip_rng = np.random.default_rng([cfg.seed, EXERCISES.index(exercise), k])
+    subject = int(clip_rng.integers(cfg.subjects))
+    body, habit = subjects[subject]
+    p, side, reps = rep_phase_with_reps(clip_rng, cfg)
+    pose = PROGRAMS[exercise](p, side, body, clip_rng, None if label == "correct" else label, habit)
+    world = build_landmarks(body, pose)
+    cam = Camera.sample(clip_rng, side_view=exercise in SIDE_VIEW_EXERCISES)
+    return add_sensor_noise(cam.project(world), cam, clip_rng, cfg.dropout_rate), subject, reps
+
+
+def synth_subjects(cfg: SynthConfig) -> list[tuple[Body, dict]]:
+    """The config's subjects (body and habits), drawn first from the config's seed."""
+    rng = np.random.default_rng(cfg.seed)
+    return [(Body.sample(rng), _habit(rng)) for _ in range(cfg.subjects)]
+
+
 def generate(cfg: SynthConfig | None = None) -> PoseSequences:
     """Deterministic for a given config: the same seed gives the same bytes."""
     cfg = cfg or SynthConfig()
-    rng = np.random.default_rng(cfg.seed)
-    subjects = [(Body.sample(rng), _habit(rng)) for _ in range(cfg.subjects)]
+    subjects = synth_subjects(cfg)
     clips, rows = [], []
     for exercise in cfg.exercises:
         faults = [f.name for f in FAULTS[exercise]]
@@ -84,14 +115,8 @@ def generate(cfg: SynthConfig | None = None) -> PoseSequences:
             faults[k % len(faults)] for k in range(cfg.clips_per_exercise - n_correct)
         ]
         for k, label in enumerate(labels):
-            clip_rng = np.random.default_rng([cfg.seed, EXERCISES.index(exercise), k])
-            subject = int(clip_rng.integers(cfg.subjects))
-            body, habit = subjects[subject]
-            p, side = rep_phase(clip_rng, cfg)
-            pose = PROGRAMS[exercise](p, side, body, clip_rng, None if label == "correct" else label, habit)
-            world = build_landmarks(body, pose)
-            cam = Camera.sample(clip_rng, side_view=exercise in SIDE_VIEW_EXERCISES)
-            clips.append(add_sensor_noise(cam.project(world), cam, clip_rng, cfg.dropout_rate))
+            clip, subject, _ = synth_clip(cfg, subjects, exercise, k, label)
+            clips.append(clip)
             rows.append(
                 {
                     "sequence_id": f"synth_{exercise}_{k:03d}",
