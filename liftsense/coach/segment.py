@@ -86,8 +86,8 @@ def _walk(u: np.ndarray, i: int, step: int, stop: int) -> int:
 def segment_reps(signal: np.ndarray, fps: float, spec: RepSignal) -> Segmentation:
     """Find the reps of one set in its driving signal (degrees per frame, NaN = not visible)."""
     n = len(signal)
-    bridged = _bridge(np.asarray(signal, dtype=np.float64), max(int(round(MAX_BRIDGE_S * fps)), 1))
-    smooth = _smooth(bridged, max(int(round(SMOOTH_S * fps)) | 1, 1))
+    bridged = _bridge(np.asarray(signal, dtype=np.float64), max(int(np.rint(MAX_BRIDGE_S * fps)), 1))
+    smooth = _smooth(bridged, max(int(np.rint(SMOOTH_S * fps)) | 1, 1))
     q = -smooth if spec.far == "low" else smooth
     ok = np.isfinite(q)
     if ok.sum() < 3:
@@ -178,12 +178,12 @@ def _make_rep(u: np.ndarray, ok: np.ndarray, enter_at: int, leave_at: int, prev_
         i = max(enter_at, prev_end + 1)
         start, down_s = _walk(u, i, -1, prev_end), None
     else:
-        start, down_s = int(round(np.clip(down[0], prev_end + 1, far))), down[1]
+        start, down_s = int(np.rint(np.clip(down[0], prev_end + 1, far))), down[1]
     if up is None:
         end, up_s = _walk(u, leave_at, +1, n), None
     else:
-        end, up_s = int(round(np.clip(up[0], far, n - 1))), up[1]
-    far_enter = int(round(min(start + down_s, far))) if down_s is not None else far
-    far_leave = int(round(max(end - up_s, far))) if up_s is not None else far
+        end, up_s = int(np.rint(np.clip(up[0], far, n - 1))), up[1]
+    far_enter = int(np.rint(min(start + down_s, far))) if down_s is not None else far
+    far_leave = int(np.rint(max(end - up_s, far))) if up_s is not None else far
     missing = int((~ok[start : end + 1]).sum())
     return Rep(start, far, end, far_enter, far_leave, missing)

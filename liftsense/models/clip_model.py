@@ -47,6 +47,7 @@ class ClipFormModel:
         seed: int = 0,
         calibration: int = 0,
         group_balance: str = "none",
+        coordinates: str = "image",
     ) -> None:
         if estimator not in ("logistic", "forest"):
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
@@ -60,12 +61,18 @@ class ClipFormModel:
         self.seed = seed
         self.calibration = calibration
         self.group_balance = check_group_balance(group_balance)
+        if coordinates not in ("image", "world"):
+            raise ValueError(f"coordinates must be 'image' or 'world', got {coordinates!r}")
+        #: what the training landmarks were: image landmarks, or 3-D joints (the coach then feeds world landmarks)
+        self.coordinates = coordinates
         self.columns_: list[str] | None = None
         self.model_ = None
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("calibration", 0)  # models logged before these options existed
         state.setdefault("group_balance", "none")
+        state.setdefault("coordinates", "image")
+        state.setdefault("feature_range_", None)
         self.__dict__.update(state)
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
@@ -153,6 +160,7 @@ class ClipFormModel:
             key = "logisticregression__sample_weight" if self.estimator == "logistic" else "sample_weight"
             fit_kwargs[key] = weights[rows]
         self.model_.fit(values[rows], y[rows], **fit_kwargs)
+        self.feature_range_ = (values[rows].min(axis=0), values[rows].max(axis=0))
         if self.estimator == "forest":
             # threads speed up fitting 300 trees; when predicting a clip or two they cost 30+ ms
             self.model_.set_params(n_jobs=1)
@@ -167,11 +175,8 @@ class ClipFormModel:
             proba[np.ix_(ok, self.model_.classes_.astype(int))] = known
         return proba
 
-    def predict_proba(self, seqs: PoseSequences, references: PoseSequences | None = None) -> np.ndarray:
-        """Class probabilities per clip; a NaN row where there is no reading (too few tracked frames).
-
-        `references`: the lifter's own clips of correct form; required by a calibrated model, refused otherwise.
-        """
+    def _model_input(self, seqs: PoseSequences, references: PoseSequences | None) -> np.ndarray:
+        """The feature rows the estimator sees (relative to the references for a calibrated model)."""
         if self.model_ is None:
             raise RuntimeError("fit the model first")
         if self.calibration and references is None:
@@ -191,7 +196,26 @@ class ClipFormModel:
                     "record the reference reps again with the whole body in view"
                 )
             values = relative_to_references(values, ref_values)
-        return self._proba(values)
+        return values
+
+    def outside_training_range(
+        self, seqs: PoseSequences, references: PoseSequences | None = None
+    ) -> np.ndarray:
+        """Per clip, the share of its features outside the range seen in training (a distribution-shift
+        check: high means the clip looks like nothing the model learnt from); NaN without a reading or a range."""
+        values = self._model_input(seqs, references)
+        if self.feature_range_ is None:
+            return np.full(len(values), np.nan)
+        lo, hi = self.feature_range_
+        share = ((values < lo) | (values > hi)).mean(axis=1) if values.shape[1] else np.zeros(len(values))
+        return np.where(_has_reading(values), share, np.nan)
+
+    def predict_proba(self, seqs: PoseSequences, references: PoseSequences | None = None) -> np.ndarray:
+        """Class probabilities per clip; a NaN row where there is no reading (too few tracked frames).
+
+        `references`: the lifter's own clips of correct form; required by a calibrated model, refused otherwise.
+        """
+        return self._proba(self._model_input(seqs, references))
 
     def predict_proba_by_group(self, seqs: PoseSequences, seed: int = 0) -> tuple[np.ndarray, ReferenceDraw]:
         """For labelled evaluation data: each group's references drawn from its own correct clips.

@@ -287,6 +287,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         seed=cfg["seed"],
         calibration=int(model_cfg.get("calibration", 0)),
         group_balance=split.get("group_balance", "none"),
+        coordinates=cfg["data"].get("coordinates", "image"),
     ).fit(seqs.subset(tr), y[tr])
     # validation loss on groups the model never saw: what sweeps minimise and promotion compares (as for networks)
     val_full, _ = clip_model_proba(model, seqs.subset(va))

@@ -15,7 +15,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,8 @@ class Extraction:
     landmarks: np.ndarray  # (frames, 33, 4): x, y, z, visibility; NaN where no person was found
     fps: float
     source: str
+    world: np.ndarray | None = None  # (frames, 33, 3): BlazePose world landmarks, metres, hip-centred
+    problems: list[str] = field(default_factory=list)  # e.g. a truncated video: what was read is kept
 
     @property
     def detected_fraction(self) -> float:
@@ -60,14 +62,26 @@ class PoseEstimator:
 
     def __call__(self, bgr: np.ndarray) -> np.ndarray:
         """One BGR uint8 frame (as OpenCV decodes it) -> (33, 4); all NaN when no person is found."""
+        return self.process(bgr)[0]
+
+    def process(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One BGR frame -> image landmarks (33, 4) and world landmarks (33, 3, metres); NaN without a person."""
         import cv2
 
+        if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3 or bgr.dtype != np.uint8:
+            raise ExtractionError(f"not a BGR uint8 frame: {getattr(bgr, 'shape', None)}")
         result = self._pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         if result.pose_landmarks is None:
-            return np.full((N_BLAZEPOSE, 4), np.nan, dtype=np.float32)
-        return np.array(
-            [[p.x, p.y, p.z, p.visibility] for p in result.pose_landmarks.landmark], dtype=np.float32
+            return np.full((N_BLAZEPOSE, 4), np.nan, np.float32), np.full(
+                (N_BLAZEPOSE, 3), np.nan, np.float32
+            )
+        image = np.array([[p.x, p.y, p.z, p.visibility] for p in result.pose_landmarks.landmark], np.float32)
+        world = (
+            np.array([[p.x, p.y, p.z] for p in result.pose_world_landmarks.landmark], np.float32)
+            if result.pose_world_landmarks is not None
+            else np.full((N_BLAZEPOSE, 3), np.nan, np.float32)
         )
+        return image, world
 
     def close(self) -> None:
         self._pose.close()
@@ -97,20 +111,25 @@ def _progress(total: int | None, desc: str, enabled: bool):
 
 def _track_capture(
     cap, max_frames: int | None, total: int | None, desc: str, progress: bool
-) -> tuple[list, float]:
-    """Run one tracking BlazePose over an opened OpenCV capture; always releases it."""
+) -> tuple[list, list, float]:
+    """Run one tracking BlazePose over an opened OpenCV capture; always releases it.
+
+    Returns image landmarks, world landmarks and the frame rate (30 when the container does not say)."""
     import cv2
 
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    rows = []
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    fps = fps if np.isfinite(fps) and 1.0 <= fps <= 1000.0 else 30.0
+    rows, worlds = [], []
     try:
         with PoseEstimator(static=False) as est, _progress(total, desc, progress) as bar:
             for frame in _video_frames(cap, max_frames):
-                rows.append(est(frame))
+                image, world = est.process(frame)
+                rows.append(image)
+                worlds.append(world)
                 bar.update()
     finally:
         cap.release()
-    return rows, float(fps)
+    return rows, worlds, float(fps)
 
 
 def extract_video(path: Path, max_frames: int | None = None, progress: bool = True) -> Extraction:
@@ -122,10 +141,15 @@ def extract_video(path: Path, max_frames: int | None = None, progress: bool = Tr
     if not cap.isOpened():
         raise ExtractionError(f"{path}: cannot open video (corrupt or unreadable file)")
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    rows, fps = _track_capture(cap, max_frames, total, path.name, progress)
+    rows, worlds, fps = _track_capture(cap, max_frames, total, path.name, progress)
     if not rows:
         raise ExtractionError(f"{path}: no frames could be decoded (corrupt or unreadable file)")
-    out = Extraction(path.stem, np.stack(rows), float(fps), str(path))
+    out = Extraction(path.stem, np.stack(rows), float(fps), str(path), np.stack(worlds))
+    expected = min(total, max_frames) if total and max_frames else total
+    if expected and len(rows) < 0.95 * expected:
+        out.problems.append(
+            f"{path}: truncated or corrupt video: decoded {len(rows)} of the {expected} frames its header announces"
+        )
     if out.detected_fraction == 0:
         raise ExtractionError(f"{path}: no person detected in any of {len(rows)} frames")
     return out
@@ -185,11 +209,15 @@ def extract_webcam(index: int, max_frames: int, progress: bool = True) -> Extrac
     cap = cv2.VideoCapture(index)
     if not cap.isOpened():
         raise ExtractionError(f"webcam {index}: cannot open the camera")
-    rows, fps = _track_capture(cap, max_frames, max_frames, f"webcam {index}", progress)
+    rows, worlds, fps = _track_capture(cap, max_frames, max_frames, f"webcam {index}", progress)
     if not rows:
         raise ExtractionError(f"webcam {index}: no frames received")
     return Extraction(
-        f"webcam{index}_{time.strftime('%Y%m%d_%H%M%S')}", np.stack(rows), float(fps), f"webcam:{index}"
+        f"webcam{index}_{time.strftime('%Y%m%d_%H%M%S')}",
+        np.stack(rows),
+        float(fps),
+        f"webcam:{index}",
+        np.stack(worlds),
     )
 
 
@@ -202,12 +230,31 @@ def extract_any(
         return extract_image_folder(source, progress=progress)
     suffix = source.suffix.lower()
     if suffix in VIDEO_EXTENSIONS:
-        return extract_video(source, max_frames, progress), []
+        ext = extract_video(source, max_frames, progress)
+        return ext, list(ext.problems)
     if suffix in IMAGE_EXTENSIONS:
         return extract_image(source), []
     raise ExtractionError(
         f"{source}: unsupported format {source.suffix!r} (videos: {sorted(VIDEO_EXTENSIONS)}, images: {sorted(IMAGE_EXTENSIONS)})"
     )
+
+
+def unique_sequence_id(job: Path | int, fallback: str, seen: set[str]) -> str:
+    """A clip id unique within one table: the source's path relative to the working directory, without its
+    extension (two `squat.mp4` from different folders stay two clips), and `#2`, `#3`... for a repeat."""
+    import os
+
+    if isinstance(job, Path):
+        rel = os.path.relpath(job.resolve()) if job.is_absolute() else str(job)
+        base = str(Path(rel).with_suffix("")) if job.suffix else rel.rstrip("/")
+    else:
+        base = fallback
+    seq_id, k = base, 1
+    while seq_id in seen:
+        k += 1
+        seq_id = f"{base}#{k}"
+    seen.add(seq_id)
+    return seq_id
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     from liftsense.pose.table import frames_to_table, write_table
 
     tables, failures = [], []
+    seen_ids: set[str] = set()
     jobs: list[Path | int] = [*args.sources] + ([args.webcam] if args.webcam is not None else [])
     for job in jobs:
         try:
@@ -254,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         labels = {
             k: v for k, v in (("exercise", args.exercise), ("label", args.label), ("group", args.group)) if v
         }
-        tables.append(frames_to_table(ext.sequence_id, ext.landmarks, ext.fps, **labels))
+        seq_id = unique_sequence_id(job, ext.sequence_id, seen_ids)
+        tables.append(frames_to_table(seq_id, ext.landmarks, ext.fps, world=ext.world, **labels))
         log.info(
             "%s: %d frames, person found in %.0f%%", job, len(ext.landmarks), 100 * ext.detected_fraction
         )

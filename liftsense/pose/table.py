@@ -10,6 +10,7 @@ One row per frame, in a CSV or Parquet file (chosen by extension):
 | `<landmark>_x`, `_y` | BlazePose image coordinates normalised to [0, 1] by width and height |
 | `<landmark>_z` | BlazePose depth, roughly the scale of x, origin at the hips (smaller is nearer) |
 | `<landmark>_visibility` | BlazePose visibility in [0, 1] |
+| `world_<landmark>_x`, `_y`, `_z` | optional: BlazePose world landmarks, metres, origin between the hips |
 | `exercise`, `label`, `group` | optional, constant per clip: exercise name, "correct" or a fault name, split group |
 
 `<landmark>` runs over the 33 BlazePose names in `liftsense.pose.landmarks.BLAZEPOSE_NAMES`.
@@ -29,6 +30,7 @@ from liftsense.pose.sequences import PoseSequences
 LANDMARK_COLUMNS: tuple[str, ...] = tuple(
     f"{name}_{c}" for name in BLAZEPOSE_NAMES for c in ("x", "y", "z", "visibility")
 )
+WORLD_COLUMNS: tuple[str, ...] = tuple(f"world_{name}_{c}" for name in BLAZEPOSE_NAMES for c in "xyz")
 INDEX_COLUMNS = ("sequence_id", "frame_index", "timestamp_s")
 LABEL_COLUMNS = ("exercise", "label", "group")
 
@@ -37,10 +39,18 @@ class LandmarkTableError(ValueError):
     """A landmark table that cannot be read as one; the message names the file and the problem."""
 
 
-def frames_to_table(sequence_id: str, landmarks: np.ndarray, fps: float, **labels: str) -> pd.DataFrame:
-    """One clip's (frames, 33, 4) landmarks as table rows."""
+def frames_to_table(
+    sequence_id: str, landmarks: np.ndarray, fps: float, world: np.ndarray | None = None, **labels: str
+) -> pd.DataFrame:
+    """One clip's (frames, 33, 4) landmarks (and (frames, 33, 3) world landmarks, if any) as table rows."""
     n = len(landmarks)
     df = pd.DataFrame(landmarks.reshape(n, N_BLAZEPOSE * 4), columns=list(LANDMARK_COLUMNS))
+    if world is not None:
+        if world.shape != (n, N_BLAZEPOSE, 3):
+            raise ValueError(f"world landmarks must be ({n}, {N_BLAZEPOSE}, 3), got {world.shape}")
+        df = pd.concat(
+            [df, pd.DataFrame(world.reshape(n, N_BLAZEPOSE * 3), columns=list(WORLD_COLUMNS))], axis=1
+        )
     df.insert(0, "timestamp_s", np.arange(n) / fps)
     df.insert(0, "frame_index", np.arange(n))
     df.insert(0, "sequence_id", sequence_id)
@@ -117,6 +127,13 @@ def table_to_sequences(
         ts = df.groupby("sequence_id")["timestamp_s"].diff().dropna()
         fps = float(1.0 / ts.median()) if len(ts) and ts.median() > 0 else 30.0
     return PoseSequences.from_clips(clips, pd.DataFrame(rows), fps=fps, source=source)
+
+
+def world_landmarks(frames: pd.DataFrame) -> np.ndarray | None:
+    """One clip's world landmarks (frames, 33, 3), or None for a table written without them (older tables)."""
+    if not all(c in frames.columns for c in WORLD_COLUMNS):
+        return None
+    return frames[list(WORLD_COLUMNS)].to_numpy(np.float32).reshape(-1, N_BLAZEPOSE, 3)
 
 
 def sequences_to_table(seqs: PoseSequences) -> pd.DataFrame:

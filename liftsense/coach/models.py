@@ -1,0 +1,54 @@
+"""Which form model judges an exercise: an explicit MLflow URI, or the registry champion for it."""
+
+from __future__ import annotations
+
+import os
+
+from liftsense.coach.exercises import rep_signal_of
+from liftsense.datasets.paths import REPO_ROOT
+
+#: the dataset whose registered models judge an exercise (the built-in synthesiser covers the paper's 9)
+DATASET_OF_EXERCISE: dict[str, str] = {"squat": "squat_3d", "pushup": "pushup"}
+
+
+class NoFormModel(LookupError):
+    """No model was named and the registry holds no champion for the exercise; the message says how to get one."""
+
+
+def default_tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+
+
+def champion_uris(exercise: str) -> list[str]:
+    """Registry URIs tried in order: the fault model (it names the fault), then the correct/incorrect one."""
+    from liftsense.registry import registered_name
+
+    data = DATASET_OF_EXERCISE.get(rep_signal_of(exercise).exercise, "builtin")
+    return [f"models:/{registered_name(task, data)}@champion" for task in ("fault", "binary")]
+
+
+def load_form_model(uri: str | None, exercise: str, tracking_uri: str | None = None):
+    """(model, uri). `uri` None: the exercise's champion; raises NoFormModel with the commands to train one."""
+    import mlflow
+
+    from liftsense.pipelines.posture import load_classifier
+
+    tracking_uri = tracking_uri or default_tracking_uri()
+    mlflow.set_tracking_uri(tracking_uri)
+    if uri:
+        return load_classifier(model_uri=uri), uri
+    tried = champion_uris(exercise)
+    for candidate in tried:
+        try:
+            return load_classifier(model_uri=candidate), candidate
+        except Exception:
+            continue
+    data = DATASET_OF_EXERCISE.get(rep_signal_of(exercise).exercise, "builtin")
+    raise NoFormModel(
+        f"no form model for {exercise}: the registry at {tracking_uri} has no champion "
+        f"({', '.join(tried)}). Train and promote one:\n"
+        f"  python training/train.py model=clip_logistic data={data} task=fault split.refit=true\n"
+        f"  python training/promote.py --run-id <the run id it prints> model=clip_logistic data={data} task=fault\n"
+        "or name one with --model models:/NAME@champion (or runs:/RUN_ID/model). Until then the coach reports "
+        "reps, range of motion and tempo without verdicts."
+    )
