@@ -20,7 +20,8 @@ class SourceError(ValueError):
 
 # -- landmarks ---------------------------------------------------------------------------------------------------
 def known_labels() -> dict[str, set[str]]:
-    """Every exercise the platform knows and its allowed labels (correct + the faults)."""
+    """Every exercise the platform knows and its allowed labels: correct, the faults, and "incorrect" (a fault
+    the user did not name: their own videos are often labelled only correct or incorrect)."""
     from liftsense.datasets.real import SQUAT_CORRECT_LABELS
     from liftsense.pose.synth.faults import FAULTS
 
@@ -31,7 +32,7 @@ def known_labels() -> dict[str, set[str]]:
         | {"no depth", "heels lifting", "toes lifting", "bending forward", "knees caving"}
     )
     labels["pushup"] = {"correct", "wrong"}
-    return labels
+    return {ex: allowed | {"incorrect"} for ex, allowed in labels.items()}
 
 
 #: exercises done standing, where the head is above the hips in the image

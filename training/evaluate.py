@@ -1,10 +1,15 @@
-"""Score a tracked model or a checkpoint on any configured dataset (held-out data is scored this way)."""
+"""Score a tracked model or a checkpoint on any configured dataset (held-out data is scored this way).
+
+`output_json=FILE` writes the metrics and one row per clip (id, label, prediction, probability). A table without
+labels (`data=table data.path=mine.parquet` from the extraction CLI without --label) gets predictions only.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+from collections import Counter
 from pathlib import Path
 
 import hydra
@@ -18,7 +23,7 @@ log = logging.getLogger("evaluate")
 def main(cfg: DictConfig) -> None:
     from liftsense.datasets.loaders import load_sequences
     from liftsense.datasets.splits import train_val_test
-    from liftsense.pipelines.posture import load_classifier, score
+    from liftsense.pipelines.posture import clip_predictions, load_classifier, score
     from liftsense.tracking import flatten, setup_mlflow
 
     c = OmegaConf.to_container(cfg, resolve=True)
@@ -32,6 +37,15 @@ def main(cfg: DictConfig) -> None:
         seqs = seqs.subset(
             train_val_test(seqs.meta, s["n_splits"], s["fold"], s["val_fraction"], c["seed"])[2]
         )
+    clips = clip_predictions(module, seqs)
+    if (seqs.meta["label"].astype(str) == "unknown").all():  # an unlabelled table: predictions, no metrics
+        log.info("the data has no labels: %d clips predicted, no metrics", len(clips))
+        counts = Counter(r["prediction"] or "no reading" for r in clips)
+        for name, n in sorted(counts.items()):
+            log.info("%-34s %d", name, n)
+        if c["output_json"]:
+            Path(c["output_json"]).write_text(json.dumps({"labelled": False, "clips": clips}, indent=2))
+        return
     metrics, _, _ = score(module, seqs, c["task"]["name"])
     for key in (
         "clip_f1",
@@ -43,7 +57,7 @@ def main(cfg: DictConfig) -> None:
         if key in metrics:
             log.info("%-34s %.4f", key, metrics[key])
     if c["output_json"]:
-        Path(c["output_json"]).write_text(json.dumps(metrics, indent=2))
+        Path(c["output_json"]).write_text(json.dumps({**metrics, "labelled": True, "clips": clips}, indent=2))
     if c["log_to_mlflow"]:
         import mlflow
 

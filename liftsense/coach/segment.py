@@ -66,7 +66,7 @@ def _bridge(x: np.ndarray, max_gap: int) -> np.ndarray:
 
 def _smooth(x: np.ndarray, width: int) -> np.ndarray:
     """Centred moving average over finite values; NaN stays NaN."""
-    if width <= 1:
+    if width <= 1 or len(x) < width:
         return x
     ok = np.isfinite(x)
     kernel = np.ones(width)

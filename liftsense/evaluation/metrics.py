@@ -10,11 +10,12 @@ CORRECT = "correct"
 
 
 def task_classes(task: str, labels: pd.Series) -> list[str]:
-    """Binary: [incorrect, correct]. Fault: "correct" first, then the faults present, sorted."""
+    """Binary: [incorrect, correct]. Fault: "correct" first, then the named faults present, sorted."""
     if task == "binary":
         return ["incorrect", CORRECT]
     if task == "fault":
-        faults = sorted(set(labels.astype(str)) - {CORRECT})
+        # "incorrect" names no fault: a fault model cannot learn it (such clips are counted as unknown labels)
+        faults = sorted(set(labels.astype(str)) - {CORRECT, "incorrect"})
         return ([CORRECT] if (labels == CORRECT).any() else []) + faults
     raise ValueError(f"unknown task {task!r}; expected binary or fault")
 

@@ -233,7 +233,34 @@ class ClipFormModel:
         values[~draw.judged] = np.nan
         return self._proba(values), draw
 
-    def predict(self, seqs: PoseSequences, references: PoseSequences | None = None) -> np.ndarray:
-        """Class index per clip; -1 where there is no reading."""
+    def predict(
+        self, seqs: PoseSequences | pd.DataFrame, references: PoseSequences | None = None
+    ) -> np.ndarray | pd.DataFrame:
+        """Class index per clip; -1 where there is no reading.
+
+        Given a landmark table (a DataFrame in the format of `liftsense.pose.table`, as MLflow's pyfunc
+        `predict` passes it), returns one row per clip instead: sequence_id, prediction (class name, None
+        without a reading) and probability.
+        """
+        if isinstance(seqs, pd.DataFrame):
+            return self._predict_table(seqs, references)
         proba = self.predict_proba(seqs, references)
         return np.where(np.isfinite(proba).all(axis=1), np.nan_to_num(proba, nan=-1.0).argmax(axis=1), -1)
+
+    def _predict_table(self, table: pd.DataFrame, references: PoseSequences | None) -> pd.DataFrame:
+        from liftsense.pose.table import LandmarkTableError, table_to_sequences
+
+        missing = [c for c in ("sequence_id", "frame_index", "timestamp_s") if c not in table.columns]
+        if missing:
+            raise LandmarkTableError(f"the input is not a landmark table: it lacks {missing}")
+        seqs = table_to_sequences(table, source="pyfunc")
+        proba = self.predict_proba(seqs, references)
+        judged = _has_reading(proba)
+        best = np.where(judged, np.nan_to_num(proba, nan=-1.0).argmax(axis=1), -1)
+        return pd.DataFrame(
+            {
+                "sequence_id": seqs.meta["sequence_id"].to_numpy(),
+                "prediction": [self.classes[b] if b >= 0 else None for b in best],
+                "probability": [float(proba[i, b]) if b >= 0 else np.nan for i, b in enumerate(best)],
+            }
+        )

@@ -117,6 +117,7 @@ def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
         **{f"{n}_groups": int(s.seqs.meta["group"].nunique()) for n, s in splits.items()},
         **{f"gaps_{k}": v for k, v in splits["train"].windows.counts.as_dict().items()},
         "train_windows_unbalanced": unbalanced,
+        "clips_unknown_label": int((clip_targets(task, seqs.meta, classes) < 0).sum()),
     }
     for n, s in splits.items():
         if len(s.x) == 0:
@@ -276,19 +277,30 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
     tr, va, te = split_clips(cfg, seqs)
     y = clip_targets(task, seqs.meta, classes)
-    tr, va, te = (idx[y[idx] >= 0] for idx in (tr, va, te))  # labels unknown to the model are left out
+    unknown = int((y < 0).sum())
+    if unknown:  # e.g. a fault model given "incorrect" clips: it cannot learn a fault that is not named
+        log.warning(
+            "%d clips have labels the %s model cannot use (%s): left out and counted as clips_unknown_label",
+            unknown,
+            task,
+            sorted(set(seqs.meta["label"].astype(str)[y < 0])),
+        )
+    tr, va, te = (idx[y[idx] >= 0] for idx in (tr, va, te))
 
-    model = ClipFormModel(
-        classes,
-        estimator=model_cfg["estimator"],
-        c=model_cfg.get("c", 0.01),
-        normalization=cfg["features"]["normalization"],
-        rep_features=model_cfg.get("rep_features", True),
-        seed=cfg["seed"],
-        calibration=int(model_cfg.get("calibration", 0)),
-        group_balance=split.get("group_balance", "none"),
-        coordinates=cfg["data"].get("coordinates", "image"),
-    ).fit(seqs.subset(tr), y[tr])
+    def new_model() -> ClipFormModel:
+        return ClipFormModel(
+            classes,
+            estimator=model_cfg["estimator"],
+            c=model_cfg.get("c", 0.01),
+            normalization=cfg["features"]["normalization"],
+            rep_features=model_cfg.get("rep_features", True),
+            seed=cfg["seed"],
+            calibration=int(model_cfg.get("calibration", 0)),
+            group_balance=split.get("group_balance", "none"),
+            coordinates=cfg["data"].get("coordinates", "image"),
+        )
+
+    model = new_model().fit(seqs.subset(tr), y[tr])
     # validation loss on groups the model never saw: what sweeps minimise and promotion compares (as for networks)
     val_full, _ = clip_model_proba(model, seqs.subset(va))
     val_proba, val_judged = _judged(val_full)
@@ -299,6 +311,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     metrics = evaluate(proba, judged, test.meta, classes, task)
     metrics |= calibration_counts
     metrics["best_val_loss"] = val_loss
+    metrics["clips_unknown_label"] = float(unknown)
     metrics["train_clips_skipped"] = float(model.skipped_training_clips_)
     if model.calibration:
         metrics["train_clips_uncalibrated"] = float(model.uncalibrated_training_clips_)
@@ -314,6 +327,13 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         "test_groups": int(test.meta["group"].nunique()),
         "features": len(model.columns_ or []),
     }
+    if split.get("refit"):
+        # deployment: the honest group-split scores above are logged; the registered model learns from every group
+        everything = np.sort(np.concatenate([tr, va, te]))
+        model = new_model().fit(seqs.subset(everything), y[everything])
+        summary["refit_train_clips"] = len(everything)
+        metrics["refit"] = 1.0
+        log.info("split.refit: the logged model is refitted on all %d clips of every group", len(everything))
     log.info("data: %s", summary)
     preprocessing = {
         "classes": classes,
@@ -389,6 +409,11 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     logger = mlflow_logger(lcfg)
     if cfg["model"]["name"] in CLIP_MODELS:
         trained = _train_clip_model(cfg, seqs)
+    elif cfg["split"].get("refit"):
+        raise ValueError(
+            "split.refit=true refits clip models (model=clip_logistic|clip_forest) on every group; a window "
+            "network needs its validation groups for early stopping, so it is not refitted"
+        )
     else:
         trained = _train_window_model(cfg, seqs, logger, callbacks)
     metrics = trained.metrics
@@ -477,3 +502,48 @@ def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.
     metrics = evaluate(proba, windows.clip_index, seqs.meta, classes, task)
     metrics["windows_unknown_label"] = float((~keep).sum())
     return metrics, proba, windows
+
+
+def clip_predictions(module, seqs: PoseSequences) -> list[dict[str, Any]]:
+    """One row per clip, labelled or not: clip id, label (None when unlabelled), prediction and its probability,
+    or a prediction of None with the reason (too few tracked frames, no window, a calibration reference)."""
+    from liftsense.models.clip_model import ClipFormModel
+
+    labelled = seqs.meta["label"].astype(str) != "unknown"
+    if isinstance(module, ClipFormModel):
+        classes = list(module.classes)
+        if module.calibration:
+            if not labelled.all():
+                raise ValueError(
+                    "a calibrated model judges clips against each lifter's own good reps: score unlabelled clips "
+                    "with `python -m liftsense.coach ... --references GOOD.mp4` instead"
+                )
+            proba, _ = clip_model_proba(module, seqs)
+        else:
+            proba = module.predict_proba(seqs)
+        reason = "too few tracked frames, or a calibration reference clip"
+    else:
+        pre = module.hparams.preprocessing
+        classes = list(pre["classes"])
+        windows = WindowFeaturizer(FeatureConfig(**pre["features"])).transform(seqs)
+        proba = np.full((len(seqs), len(classes)), np.nan)
+        if len(windows.x):
+            window_proba = module.predict_proba(FeatureScaler.from_state(pre["scaler"]).transform(windows.x))
+            for i in np.unique(windows.clip_index):
+                proba[i] = window_proba[windows.clip_index == i].mean(axis=0)
+        reason = "no window: the clip is too short or has too many missing frames"
+    rows = []
+    for i, row in seqs.meta.reset_index(drop=True).iterrows():
+        p = proba[i]
+        judged = bool(np.isfinite(p).all())
+        best = int(np.argmax(p)) if judged else -1
+        rows.append(
+            {
+                "sequence_id": str(row["sequence_id"]),
+                "label": str(row["label"]) if labelled[i] else None,
+                "prediction": classes[best] if judged else None,
+                "probability": round(float(p[best]), 4) if judged else None,
+                "no_reading": None if judged else reason,
+            }
+        )
+    return rows
