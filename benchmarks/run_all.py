@@ -16,6 +16,7 @@ if __name__ == "__main__":
         "bench_ppg.py",
         "bench_resthr.py",
         "bench_validation.py",
+        "bench_coach.py",
     ):
         print(f"\n##### {script}", flush=True)
         subprocess.run([sys.executable, str(HERE / script)], check=True)

@@ -212,7 +212,7 @@ def coach_clip(
         driving_signal=spec.signal,
         model=model_name,
     )
-    detected = np.isfinite(clip.landmarks[:, :, :2]).all(axis=(1, 2)) if n else np.zeros(0, bool)
+    detected = np.isfinite(clip.landmarks[:, :, :2]).all(axis=2).any(axis=1) if n else np.zeros(0, bool)
     if n < 2:
         report.refused = f"a clip of {n} frame{'s' if n != 1 else ''} holds no rep"
         return report.summarise()

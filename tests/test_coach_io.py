@@ -1,0 +1,131 @@
+"""What the coach stands on: world landmarks in the table, unique clip ids, the gate's labels, the coach CLI on
+real video, and the training and evaluation fixes found on the way (refit, unlabelled tables, per-clip verdicts)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, SMALL_POSTURE, require_real_data, run_entry_point
+
+
+def test_world_landmarks_round_trip_and_older_tables_still_load(tmp_path, rng):
+    from liftsense.pose.table import frames_to_table, read_table, world_landmarks, write_table
+
+    image = rng.random((5, 33, 4)).astype(np.float32)
+    world = rng.normal(size=(5, 33, 3)).astype(np.float32)
+    path = write_table(
+        frames_to_table("a/squat", image, 30.0, world=world, label="correct"), tmp_path / "t.parquet"
+    )
+    back = read_table(path)
+    assert np.allclose(world_landmarks(back), world)
+    old = frames_to_table("b", image, 30.0)  # a table written before world landmarks existed
+    assert world_landmarks(read_table(write_table(old, tmp_path / "old.csv"))) is None
+    with pytest.raises(ValueError, match="world landmarks"):
+        frames_to_table("c", image, 30.0, world=world[:3])
+
+
+def test_two_videos_with_one_name_stay_two_clips():
+    from liftsense.pose.extract import unique_sequence_id
+
+    seen: set[str] = set()
+    a = unique_sequence_id(Path("left/squat.mp4"), "squat", seen)
+    b = unique_sequence_id(Path("right/squat.mp4"), "squat", seen)
+    c = unique_sequence_id(Path("left/squat.mp4"), "squat", seen)
+    assert len({a, b, c}) == 3 and a == "left/squat" and c == "left/squat#2"
+
+
+def test_the_gate_accepts_correct_and_incorrect_for_every_exercise():
+    from data_validation.tables import known_labels
+
+    for exercise, labels in known_labels().items():
+        assert {"correct", "incorrect"} <= labels, exercise
+    assert "sideways" not in known_labels()["squat"]
+
+
+def test_a_fault_model_counts_clips_whose_label_names_no_fault():
+    from liftsense.evaluation.metrics import clip_targets, task_classes
+
+    meta = pd.DataFrame({"label": ["correct", "no depth", "incorrect"], "correct": [True, False, False]})
+    classes = task_classes("fault", meta["label"])
+    assert classes == ["correct", "no depth"]
+    assert list(clip_targets("fault", meta, classes)) == [0, 1, -1]
+
+
+@pytest.fixture(scope="module")
+def media():
+    return require_real_data("pose", "media")
+
+
+def _coach(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "liftsense.coach", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_coach_cli_reports_reps_of_a_real_video_and_refuses_the_wrong_exercise(media, tmp_path):
+    out = tmp_path / "report.json"
+    video = media / "videos" / "pushup_wrong52.mp4"
+    proc = _coach(str(video), str(media / "videos" / "barbell_curl.mp4"), "--exercise", "pushup", "--model", "none",
+                  "--quiet", "--json", str(out), "--max-frames", "150")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pushup, curl = json.loads(out.read_text())
+    assert pushup["refused"] is None and len(pushup["reps"]) >= 1
+    assert all(r["no_reading"] == "no form model" and r["end_s"] > r["start_s"] for r in pushup["reps"])
+    assert curl["refused"].startswith("not a pushup") and curl["reps"] == []
+    assert "rep" in proc.stdout and "set:" in proc.stdout
+
+
+def test_coach_cli_names_a_corrupt_video_and_goes_on(media, tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00" * 2048)
+    proc = _coach(str(bad), str(media / "videos" / "pushup_correct84.mp4"), "--exercise", "pushup", "--model", "none",
+                  "--quiet")  # fmt: skip
+    assert proc.returncode == 2 and "broken.mp4" in proc.stderr
+    assert "pushup_correct84" in proc.stdout
+
+
+def test_coach_cli_without_a_registered_model_says_how_to_train_one(media, tmp_path):
+    proc = _coach(str(media / "videos" / "pushup_correct84.mp4"), "--exercise", "pushup", "--quiet",
+                  "--tracking-uri", f"sqlite:///{tmp_path / 'empty.db'}")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "no form model for pushup" in proc.stderr and "training/train.py" in proc.stderr
+
+
+@pytest.mark.slow
+def test_refit_logs_the_honest_score_and_evaluate_scores_an_unlabelled_table(tmp_path):
+    proc = run_entry_point("train.py", tmp_path, *SMALL_POSTURE, "model=clip_logistic", "split.refit=true")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")
+    m = run.data.metrics
+    assert m["test_refit"] == 1.0 and "test_clip_f1" in m
+    assert m["data_refit_train_clips"] == m["data_train_clips"] + m["data_val_clips"] + m["data_test_clips"]
+
+    from liftsense.pose.synth import SynthConfig, generate
+    from liftsense.pose.table import sequences_to_table, write_table
+
+    table = sequences_to_table(generate(SynthConfig(seed=9, clips_per_exercise=2, subjects=2)))
+    path = write_table(table.drop(columns=["label"]), tmp_path / "mine.parquet")
+    out = tmp_path / "eval.json"
+    proc = run_entry_point("evaluate.py", tmp_path, f"model_uri=runs:/{run.info.run_id}/model", "data=table",
+                           f"data.path={path}", f"output_json={out}", "log_to_mlflow=false")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scored = json.loads(out.read_text())
+    assert scored["labelled"] is False and len(scored["clips"]) == table["sequence_id"].nunique()
+    assert all(
+        c["label"] is None and (c["prediction"] in ("correct", "incorrect") or c["no_reading"])
+        for c in scored["clips"]
+    )
