@@ -64,6 +64,13 @@ def main(argv: list[str]) -> int:
     task, data = cfg["task"]["name"], cfg["data"]["name"]
     metric, higher = registry.VALIDATION_METRIC[task]
     candidate, module, validation_data = validation_score(cfg, f"runs:/{run_id}/model")
+    if client.get_run(run_id).data.metrics.get("test_refit") == 1.0:
+        print(
+            "warning: this run's model was refitted on every group (split.refit=true), the validation groups "
+            "included, so its validation score below is optimistic; its honest group-split scores are the run's "
+            "test_* metrics",
+            file=sys.stderr,
+        )
     name = registry.registered_name(task, data, calibrated=bool(getattr(module, "calibration", 0)))
     spec = (
         registry.rest_feature_spec(module, validation_data.val.horizons)
