@@ -267,7 +267,9 @@ def _judge(report: CoachReport, clip, reps: list[Rep], exercise: str, model, ref
         outside = model.outside_training_range(seqs, references=refs)
         classes = list(model.classes)
     else:
-        proba, classes = _window_model_proba(model, rep_clips(clip, reps, exercise))
+        from liftsense.pipelines.posture import window_model_clip_proba
+
+        proba, classes = window_model_clip_proba(model, rep_clips(clip, reps, exercise))
         outside = np.full(len(reps), np.nan)
     for r, p, out in zip(report.reps, proba, outside, strict=True):
         r.features_outside_training_range = _round(out, 3)
@@ -282,20 +284,3 @@ def _judge(report: CoachReport, clip, reps: list[Rep], exercise: str, model, ref
         best = int(np.argmax(p))
         r.verdict, r.probability = classes[best], round(float(p[best]), 3)
         r.cue = cue_for(r.verdict)
-
-
-def _window_model_proba(module, seqs: PoseSequences) -> tuple[np.ndarray, list[str]]:
-    """A window network's mean class probabilities per rep (NaN row for a rep too short for one window)."""
-    from liftsense.pose.features import FeatureConfig, FeatureScaler, WindowFeaturizer
-
-    pre = module.hparams.preprocessing
-    classes = list(pre["classes"])
-    windows = WindowFeaturizer(FeatureConfig(**pre["features"])).transform(seqs)
-    out = np.full((len(seqs), len(classes)), np.nan)
-    if len(windows.x):
-        proba = module.predict_proba(FeatureScaler.from_state(pre["scaler"]).transform(windows.x))
-        for i in range(len(seqs)):
-            mine = windows.clip_index == i
-            if mine.any():
-                out[i] = proba[mine].mean(axis=0)
-    return out, classes

@@ -523,14 +523,7 @@ def clip_predictions(module, seqs: PoseSequences) -> list[dict[str, Any]]:
             proba = module.predict_proba(seqs)
         reason = "too few tracked frames, or a calibration reference clip"
     else:
-        pre = module.hparams.preprocessing
-        classes = list(pre["classes"])
-        windows = WindowFeaturizer(FeatureConfig(**pre["features"])).transform(seqs)
-        proba = np.full((len(seqs), len(classes)), np.nan)
-        if len(windows.x):
-            window_proba = module.predict_proba(FeatureScaler.from_state(pre["scaler"]).transform(windows.x))
-            for i in np.unique(windows.clip_index):
-                proba[i] = window_proba[windows.clip_index == i].mean(axis=0)
+        proba, classes = window_model_clip_proba(module, seqs)
         reason = "no window: the clip is too short or has too many missing frames"
     rows = []
     for i, row in seqs.meta.reset_index(drop=True).iterrows():
@@ -547,3 +540,17 @@ def clip_predictions(module, seqs: PoseSequences) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def window_model_clip_proba(module, seqs: PoseSequences) -> tuple[np.ndarray, list[str]]:
+    """A window network's mean class probabilities per clip, with its saved preprocessing, and its classes;
+    a NaN row for a clip without a window (too short, or too many missing frames)."""
+    pre = module.hparams.preprocessing
+    classes = list(pre["classes"])
+    windows = WindowFeaturizer(FeatureConfig(**pre["features"])).transform(seqs)
+    proba = np.full((len(seqs), len(classes)), np.nan)
+    if len(windows.x):
+        window_proba = module.predict_proba(FeatureScaler.from_state(pre["scaler"]).transform(windows.x))
+        for i in np.unique(windows.clip_index):
+            proba[i] = window_proba[windows.clip_index == i].mean(axis=0)
+    return proba, classes
