@@ -42,19 +42,15 @@ def annotate_video(video: Path, report: CoachReport, out: Path, max_frames: int 
     """Re-read `video` (the landmarks are extracted again: no frame-to-landmark drift) and write `out` (mp4)."""
     import cv2
 
-    from liftsense.pose.extract import PoseEstimator
+    from liftsense.pose.extract import PoseEstimator, capture_fps, video_frames
 
     cap = cv2.VideoCapture(str(video))
-    fps = cap.get(cv2.CAP_PROP_FPS) or report.fps
+    fps = capture_fps(cap, report.fps)
     writer = None
     ends = [(r.end_s, r) for r in report.reps]
     try:
         with PoseEstimator(static=False) as est:
-            k = 0
-            while max_frames is None or k < max_frames:
-                ok, frame = cap.read()
-                if not ok or frame is None:
-                    break
+            for k, frame in enumerate(video_frames(cap, max_frames)):
                 t = k / fps
                 done = [r for end, r in ends if end <= t]
                 cue = None
@@ -68,7 +64,6 @@ def annotate_video(video: Path, report: CoachReport, out: Path, max_frames: int 
                         str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, frame.shape[1::-1]
                     )
                 writer.write(frame)
-                k += 1
     finally:
         cap.release()
         if writer is not None:

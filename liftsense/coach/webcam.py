@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import time
 
-import numpy as np
-
 from liftsense.coach.live import LiveCoach
 from liftsense.coach.report import CoachReport
 
@@ -18,22 +16,16 @@ log = logging.getLogger(__name__)
 
 
 def _loop(cap, exercise: str, model, model_name: str | None, max_frames: int | None, echo: bool):
-    import cv2
 
-    from liftsense.pose.extract import PoseEstimator
+    from liftsense.pose.extract import PoseEstimator, capture_fps, video_frames
 
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    fps = fps if np.isfinite(fps) and 1.0 <= fps <= 240.0 else 30.0
+    fps = capture_fps(cap)
     live = LiveCoach(exercise, fps, model, model_name)
     latencies: list[float] = []
     shown = (0, None)
     try:
         with PoseEstimator(static=False) as est:
-            k = 0
-            while max_frames is None or k < max_frames:
-                ok, frame = cap.read()
-                if not ok or frame is None:
-                    break
+            for frame in video_frames(cap, max_frames):
                 t0 = time.perf_counter()
                 image, world = est.process(frame)
                 state = live.push(image, world)
@@ -42,7 +34,6 @@ def _loop(cap, exercise: str, model, model_name: str | None, max_frames: int | N
                     shown = (state.reps, state.last_cue)
                     cue = state.last_cue or state.last_verdict or state.message or ""
                     print(f"reps {state.reps}  {cue}", flush=True)
-                k += 1
     except KeyboardInterrupt:
         pass
     finally:

@@ -93,7 +93,15 @@ class PoseEstimator:
         self.close()
 
 
-def _video_frames(cap, max_frames: int | None) -> Iterator[np.ndarray]:
+def capture_fps(cap, default: float = 30.0) -> float:
+    """An opened capture's frame rate, or `default` when the container does not say (or says nonsense)."""
+    import cv2
+
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    return float(fps) if np.isfinite(fps) and 1.0 <= fps <= 1000.0 else default
+
+
+def video_frames(cap, max_frames: int | None) -> Iterator[np.ndarray]:
     n = 0
     while max_frames is None or n < max_frames:
         ok, frame = cap.read()
@@ -115,14 +123,12 @@ def _track_capture(
     """Run one tracking BlazePose over an opened OpenCV capture; always releases it.
 
     Returns image landmarks, world landmarks and the frame rate (30 when the container does not say)."""
-    import cv2
 
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    fps = fps if np.isfinite(fps) and 1.0 <= fps <= 1000.0 else 30.0
+    fps = capture_fps(cap)
     rows, worlds = [], []
     try:
         with PoseEstimator(static=False) as est, _progress(total, desc, progress) as bar:
-            for frame in _video_frames(cap, max_frames):
+            for frame in video_frames(cap, max_frames):
                 image, world = est.process(frame)
                 rows.append(image)
                 worlds.append(world)
