@@ -18,34 +18,57 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def synthetic_counts(clips_per_exercise: int) -> None:
+def synthetic_counts(clips_per_exercise: int, seed: int) -> None:
+    """Exact counts and boundary errors per exercise, plus still sets (the lifter holds the start position).
+
+    The seed must be one no test or tuning run used (the thresholds were tuned on seeds 7 and 2026). Sets where
+    the driving joints are out of view in over half the frames are also shown apart: there the right answer
+    is "no reading" with the reason, which the coach gives, but the exact count counts them as misses.
+    """
     from liftsense.coach import driving_signal, rep_signal_of, segment_reps
     from liftsense.pose.synth.dataset import SynthConfig, synth_clip, synth_subjects
     from liftsense.pose.synth.faults import EXERCISES, FAULTS
 
-    cfg = SynthConfig(seed=2026)  # a seed no test or tuning run used
+    cfg = SynthConfig(seed=seed)
     subjects = synth_subjects(cfg)
-    print(f"synthetic sets ({clips_per_exercise} per exercise, 1 in 3 correct, the rest each fault in turn):")
-    print(f"  {'exercise':<15} {'exact count':>11} {'boundary err median s':>22} {'within 0.2 s':>13}")
-    all_exact, all_err = [], []
+    print(f"synthetic sets (seed {seed}, {clips_per_exercise} per exercise, 1 in 3 correct, the rest each fault):")
+    print(
+        f"  {'exercise':<15} {'exact count':>11} {'in view':>8} {'boundary err median s':>22} "
+        f"{'within 0.2 s':>13} {'still sets counted 0':>21}"
+    )
+    all_exact, all_err, all_view, all_still = [], [], [], []
     for exercise in EXERCISES:
-        exact, err = [], []
+        exact, err, in_view, still_ok = [], [], [], []
         spec = rep_signal_of(exercise)
         for k in range(clips_per_exercise):
             faults = FAULTS[exercise]
             label = "correct" if k % 3 == 0 else faults[k % len(faults)].name
             clip, _, truth = synth_clip(cfg, subjects, exercise, k, label)
-            reps = segment_reps(driving_signal(clip, spec)[0], cfg.fps, spec).reps
+            signal = driving_signal(clip, spec)[0]
+            reps = segment_reps(signal, cfg.fps, spec).reps
             exact.append(len(reps) == len(truth))
+            in_view.append(np.isfinite(signal).mean() >= 0.5)
             if len(reps) == len(truth):
                 for r, (s, _, e) in zip(reps, truth, strict=True):
                     err += [abs(r.start - s) / cfg.fps, abs(r.end - e) / cfg.fps]
+        for k in range(clips_per_exercise // 3):
+            clip, _, _ = synth_clip(cfg, subjects, exercise, k, "correct", still=True)
+            still_ok.append(not segment_reps(driving_signal(clip, spec)[0], cfg.fps, spec).reps)
         all_exact += exact
         all_err += err
-        e = np.array(err)
-        print(f"  {exercise:<15} {np.mean(exact):>11.2f} {np.median(e):>22.3f} {(e <= 0.2).mean():>13.2f}")
-    e = np.array(all_err)
-    print(f"  {'all':<15} {np.mean(all_exact):>11.3f} {np.median(e):>22.3f} {(e <= 0.2).mean():>13.2f}")
+        all_view += in_view
+        all_still += still_ok
+        e, x, v = np.array(err), np.array(exact), np.array(in_view)
+        print(
+            f"  {exercise:<15} {x.mean():>11.3f} {x[v].mean():>8.3f} {np.median(e):>22.3f} "
+            f"{(e <= 0.2).mean():>13.2f} {np.mean(still_ok):>21.2f}"
+        )
+    e, x, v = np.array(all_err), np.array(all_exact), np.array(all_view)
+    print(
+        f"  {'all':<15} {x.mean():>11.3f} {x[v].mean():>8.3f} {np.median(e):>22.3f} {(e <= 0.2).mean():>13.2f} "
+        f"{np.mean(all_still):>21.3f}"
+    )
+    print(f"  ({(~v).sum()} of {len(v)} sets have the driving joints out of view in over half the frames)")
 
 
 def squat_3d_counts() -> None:
@@ -121,10 +144,11 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--only", choices=["counts", "speed"], default=None)
     p.add_argument("--clips", type=int, default=60)
+    p.add_argument("--seed", type=int, default=90210, help="a synthesiser seed no test or tuning run used")
     p.add_argument("--runs", type=int, default=3)
     a = p.parse_args()
     if a.only in (None, "counts"):
-        synthetic_counts(a.clips)
+        synthetic_counts(a.clips, a.seed)
         squat_3d_counts()
     if a.only in (None, "speed"):
         speed(a.runs)

@@ -82,6 +82,45 @@ def test_no_movement_is_no_rep_with_the_reason():
     assert seg.reps == [] and "no movement" in seg.reason
 
 
+def test_a_lifter_holding_still_is_counted_zero_reps_in_every_exercise():
+    # the same camera and sensor noise as a real set, the body in its start position: jitter is not a rep
+    for exercise in EXERCISES:
+        for k in range(3):
+            clip, _, truth = synth_clip(CFG, SUBJECTS, exercise, k, "correct", still=True)
+            assert truth == [] and _segment(clip, exercise).reps == [], (exercise, k)
+
+
+def test_an_alternating_exercise_needs_both_sides_seen():
+    # a side lunge with the left ankle out of frame: the right knee alone would show only every other rep,
+    # so the coach falls back to the hip angle, which sees both legs
+    clip, truth = _synth("side_lunge", 0)
+    hidden = clip.copy()
+    hidden[:, BP["left_ankle"], 3] = 0.1
+    spec = rep_signal_of("side_lunge")
+    signal, name = driving_signal(hidden, spec)
+    assert name == "hip_angle"
+    assert len(segment_reps(signal, CFG.fps, spec).reps) == len(truth)
+
+
+def test_a_side_bend_is_measured_against_the_thighs_and_a_forward_fold_is_not_one():
+    from liftsense.coach.exercises import _side_signal
+
+    # a frontal stick figure: hips 0.2 apart, knees below, shoulders above; world-like metres, y down
+    def figure(bend_deg: float, fold: float) -> np.ndarray:
+        xyz = np.zeros((1, 33, 3))
+        for side, x in (("left", 0.1), ("right", -0.1)):
+            xyz[0, BP[f"{side}_hip"]] = (x, 0.0, 0.0)
+            xyz[0, BP[f"{side}_knee"]] = (x, 0.45, 0.0)
+            a = np.radians(bend_deg)
+            xyz[0, BP[f"{side}_shoulder"]] = (x + 0.5 * np.sin(a), -0.5 * np.cos(a) * (1 - fold), -0.5 * fold)
+        return xyz
+
+    for bend in (0.0, 10.0, -25.0):
+        got = _side_signal(figure(bend, 0.0), "trunk_bend", "left")[0]
+        assert abs(abs(got) - abs(bend)) < 0.5, (bend, got)
+    assert abs(_side_signal(figure(0.0, 0.6), "trunk_bend", "left")[0]) < 0.5  # folding forward: no side bend
+
+
 def _fault_model():
     from liftsense.evaluation.metrics import clip_targets, task_classes
     from liftsense.models.clip_model import ClipFormModel

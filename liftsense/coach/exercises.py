@@ -7,6 +7,7 @@ angle table, or the bend of the trunk against the legs for side crunches.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -58,7 +59,7 @@ EXERCISE_REPS: dict[str, RepSignal] = {
         RepSignal("knee_up", "hip_angle", "low", combine="far", min_range_deg=20.0),
         RepSignal("leg_raise", "hip_angle", "low", posture="horizontal"),
         RepSignal("overhead_press", "elbow_angle", "high", min_range_deg=15.0, fallback="shoulder_angle"),
-        RepSignal("side_crunch", "trunk_bend", "high", min_range_deg=5.0),
+        RepSignal("side_crunch", "trunk_bend", "high", min_range_deg=4.0, min_rep_s=1.0),
         RepSignal("side_lunge", "knee_angle", "low", combine="far", min_range_deg=15.0, fallback="hip_angle"),
         RepSignal("side_raise", "shoulder_angle", "high", min_range_deg=30.0),
         RepSignal("pushup", "elbow_angle", "low", min_range_deg=25.0, posture="horizontal"),
@@ -89,32 +90,67 @@ def rep_signal_of(exercise: str) -> RepSignal:
 def driving_landmarks(signal: str, side: str) -> tuple[int, ...]:
     """BlazePose indices whose visibility gates one side's signal."""
     if signal == "trunk_bend":
-        return tuple(BP[f"{s}_{p}"] for s in ("left", "right") for p in ("shoulder", "hip", "ankle"))
+        return tuple(BP[f"{side}_{p}"] for p in ("shoulder", "hip", "knee"))
     return tuple(BP[f"{side}_{p}"] for p in _ANGLE_SIGNALS[signal])
+
+
+def _hip_line(xyz: np.ndarray) -> np.ndarray:
+    """The lifter's left-to-right direction over the clip (median hip line, unit length).
+
+    A lifter does not turn during a side crunch, so one direction for the clip is far steadier than the short,
+    noisy hip line of each frame. Without any hip seen, the picture's x axis.
+    """
+    line = xyz[:, BP["right_hip"]] - xyz[:, BP["left_hip"]]
+    line = line[np.isfinite(line).all(axis=1)]
+    if not len(line):
+        return np.array([1.0, 0.0, 0.0])
+    mid = np.median(line, axis=0)
+    norm = np.linalg.norm(mid)
+    return mid / norm if norm > 0 else np.array([1.0, 0.0, 0.0])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
 def _side_signal(xyz: np.ndarray, signal: str, side: str) -> np.ndarray:
     if signal == "trunk_bend":
-        # the trunk against the legs (ankle midpoint -> hip midpoint): 0 upright, rising with a bend to either
-        # side; the hip line is too short in the image to measure a side bend against it
-        mid = {
-            p: 0.5 * (xyz[:, BP[f"left_{p}"]] + xyz[:, BP[f"right_{p}"]])
-            for p in ("shoulder", "hip", "ankle")
-        }
-        return 180.0 - angle_at(mid["shoulder"], mid["hip"], mid["ankle"])
+        # the side bend: how far the trunk (hip -> shoulder) leans along the lifter's left-right line beyond the
+        # thigh (knee -> hip), signed. A forward fold does not move it, whichever way the camera looks. The
+        # thigh rather than the whole leg, because the ankles leave the frame first; the legs stay straight.
+        across = _hip_line(xyz)
+        trunk = _unit(xyz[:, BP[f"{side}_shoulder"]] - xyz[:, BP[f"{side}_hip"]])
+        thigh = _unit(xyz[:, BP[f"{side}_hip"]] - xyz[:, BP[f"{side}_knee"]])
+        tilt = np.arcsin(np.clip(trunk @ across, -1, 1)) - np.arcsin(np.clip(thigh @ across, -1, 1))
+        return np.degrees(tilt)
     p, v, d = (xyz[:, BP[f"{side}_{name}"]] for name in _ANGLE_SIGNALS[signal])
     return angle_at(p, v, d)
 
 
+def _sides_as_one(stack: np.ndarray) -> np.ndarray:
+    """The mean of the two sides' side bends, also where only one side is seen.
+
+    Each side line leans by its own constant (shoulders are wider than hips, knees narrower), opposite on the
+    two sides, so one side alone is offset from the mean. The offset is measured where both are seen.
+    """
+    both = np.isfinite(stack).all(axis=0)
+    if both.any():
+        mean = stack[:, both].mean(axis=0)
+        stack = stack - np.median(stack[:, both] - mean, axis=1, keepdims=True)
+    return np.nanmean(stack, axis=0)
+
+
 def driving_signal(
     landmarks: np.ndarray, spec: RepSignal, min_visibility: float = 0.5, world: np.ndarray | None = None
-) -> np.ndarray:
-    """(T, 33, 4) landmarks -> (T,) driving signal in degrees; NaN where its landmarks are not visible.
+) -> tuple[np.ndarray, str]:
+    """(T, 33, 4) landmarks -> (T,) driving signal in degrees, NaN where it cannot be measured, and its name.
 
-    Angles come from the world landmarks (metres) when given, else from the image landmarks. A side whose
-    landmarks are not visible in a frame drops out; the other side carries the frame alone. A frame where
-    neither side is visible is NaN: it neither starts nor ends a rep. When a fifth of the frames cannot be
-    measured and the exercise has a fallback signal, that one is used. Returns the signal and its name.
+    Angles come from the world landmarks (metres) when given, else from the image landmarks. For a two-sided
+    movement a side whose landmarks are not visible drops out and the other carries the frame; for an
+    alternating one (`combine="far"`) both sides must be seen, since the one left may be the resting limb. A
+    frame that cannot be measured is NaN: it neither starts nor ends a rep. When a fifth of the frames cannot be
+    measured and the exercise's fallback signal covers more of them, the fallback is used.
     """
     signal = _signal(landmarks, spec.signal, spec, min_visibility, world)
     if spec.fallback and np.isfinite(signal).mean() < 0.8:
@@ -135,14 +171,12 @@ def _signal(
         v = vis[:, list(driving_landmarks(name, side))]
         seen = np.where(np.isnan(v), True, v >= min_visibility).all(axis=1)  # NaN visibility: 3-D data
         sides.append(np.where(seen, s, np.nan))
-        if name == "trunk_bend":
-            break  # one signal for both sides
     stack = np.stack(sides)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            if spec.combine == "mean" or len(sides) == 1:
-                return np.nanmean(stack, axis=0)
-            return np.nanmin(stack, axis=0) if spec.far == "low" else np.nanmax(stack, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames stay NaN
+        if name == "trunk_bend":
+            return np.abs(_sides_as_one(stack))  # a bend to either side is a rep
+        if spec.combine == "mean":
+            return np.nanmean(stack, axis=0)
+        far = np.min(stack, axis=0) if spec.far == "low" else np.max(stack, axis=0)
+        return far  # NaN unless both sides are seen

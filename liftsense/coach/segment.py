@@ -16,13 +16,17 @@ import numpy as np
 from liftsense.coach.exercises import RepSignal
 
 #: hysteresis thresholds, as fractions of the lifter's own range
-ENTER = 0.6
-LEAVE = 0.35
+ENTER = 0.5
+LEAVE = 0.3
 #: the far zone: within this fraction of the rep's range from its far point (the pause is spent there)
 FAR_ZONE = 0.1
 #: gaps of missing frames up to this long are bridged for smoothing; longer gaps stay missing
 MAX_BRIDGE_S = 0.3
 SMOOTH_S = 0.2
+#: after smoothing, the jitter left should be at most this share of the movement's range
+NOISE_SHARE = 0.05
+#: a rep's range must be this many times the jitter left after smoothing (noise spans about 4 of them)
+NOISE_FLOOR = 5.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,34 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
         return np.where(ok, num / den, np.nan)
 
 
+def _jitter(x: np.ndarray) -> float:
+    """Frame-to-frame noise of a signal (degrees), robust to the movement itself: MAD of first differences."""
+    d = np.diff(x)
+    d = d[np.isfinite(d)]
+    if not len(d):
+        return 0.0
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
+
+
+def _smoothing_width(x: np.ndarray, fps: float, spec: RepSignal) -> int:
+    """Frames to average: SMOOTH_S, widened for a small movement in heavy jitter, up to half the shortest rep.
+
+    Frame-to-frame jitter (robust estimate from first differences) must end well below the movement's range,
+    or it crosses the hysteresis thresholds by itself; a small side bend seen from afar needs that most.
+    """
+    base = max(int(np.rint(SMOOTH_S * fps)), 1)
+    widest = max(int(spec.min_rep_s * fps / 2), base)
+    ok = x[np.isfinite(x)]
+    jitter = _jitter(x)
+    if len(ok) < 3 or not jitter > 0:
+        return base | 1
+    lo, hi = np.percentile(ok, [2, 98])
+    if hi <= lo:
+        return base | 1
+    needed = int(np.ceil((jitter / (NOISE_SHARE * (hi - lo))) ** 2))
+    return int(np.clip(needed, base, widest)) | 1
+
+
 def _walk(u: np.ndarray, i: int, step: int, stop: int) -> int:
     """From frame i, move while the (oriented, scaled) signal keeps falling towards the start position."""
     while i + step != stop and np.isfinite(u[i + step]) and u[i + step] < u[i]:
@@ -87,13 +119,15 @@ def segment_reps(signal: np.ndarray, fps: float, spec: RepSignal) -> Segmentatio
     """Find the reps of one set in its driving signal (degrees per frame, NaN = not visible)."""
     n = len(signal)
     bridged = _bridge(np.asarray(signal, dtype=np.float64), max(int(np.rint(MAX_BRIDGE_S * fps)), 1))
-    smooth = _smooth(bridged, max(int(np.rint(SMOOTH_S * fps)) | 1, 1))
+    width = _smoothing_width(bridged, fps, spec)
+    smooth = _smooth(bridged, width)
     q = -smooth if spec.far == "low" else smooth
     ok = np.isfinite(q)
     if ok.sum() < 3:
         return Segmentation([], smooth, np.nan, np.nan, 0, "the driving landmarks are not visible")
     lo, hi = np.percentile(q[ok], [2, 98])
-    if hi - lo < spec.min_range_deg:
+    needed = max(spec.min_range_deg, NOISE_FLOOR * _jitter(bridged) / np.sqrt(width))
+    if hi - lo < needed:
         return Segmentation(
             [],
             smooth,
@@ -101,7 +135,8 @@ def segment_reps(signal: np.ndarray, fps: float, spec: RepSignal) -> Segmentatio
             float(hi),
             0,
             f"no movement of a rep: the {spec.signal.replace('_', ' ')} moves {hi - lo:.0f} degrees, "
-            f"a rep needs {spec.min_range_deg:.0f}",
+            f"a rep needs {needed:.0f}"
+            + (" (its jitter alone moves it that much)" if needed > spec.min_range_deg else ""),
         )
     u = (q - lo) / (hi - lo)
     reps: list[Rep] = []

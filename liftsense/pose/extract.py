@@ -14,6 +14,7 @@ import argparse
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,9 @@ class PoseEstimator:
 
         if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3 or bgr.dtype != np.uint8:
             raise ExtractionError(f"not a BGR uint8 frame: {getattr(bgr, 'shape', None)}")
-        result = self._pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        with warnings.catch_warnings():  # mediapipe 0.10.14 calls a deprecated protobuf API on every frame
+            warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype", category=UserWarning)
+            result = self._pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         if result.pose_landmarks is None:
             return np.full((N_BLAZEPOSE, 4), np.nan, np.float32), np.full(
                 (N_BLAZEPOSE, 3), np.nan, np.float32

@@ -84,13 +84,24 @@ def _habit(rng: np.random.Generator) -> dict:
 
 
 def synth_clip(
-    cfg: SynthConfig, subjects: list[tuple[Body, dict]], exercise: str, k: int, label: str
+    cfg: SynthConfig,
+    subjects: list[tuple[Body, dict]],
+    exercise: str,
+    k: int,
+    label: str,
+    still: bool = False,
 ) -> tuple[np.ndarray, int, list[tuple[int, int, int]]]:
-    """Clip `k` of an exercise: (frames, 33, 4) image landmarks, its subject and its reps' true frames."""
+    """Clip `k` of an exercise: (frames, 33, 4) image landmarks, its subject and its reps' true frames.
+
+    `still`: the lifter holds the start position for the whole clip (no reps), seen through the same camera
+    and sensor noise: what a rep counter must not count.
+    """
     clip_rng = np.random.default_rng([cfg.seed, EXERCISES.index(exercise), k])
     subject = int(clip_rng.integers(cfg.subjects))
     body, habit = subjects[subject]
     p, side, reps = rep_phase_with_reps(clip_rng, cfg)
+    if still:
+        p, reps = np.zeros_like(p), []
     pose = PROGRAMS[exercise](p, side, body, clip_rng, None if label == "correct" else label, habit)
     world = build_landmarks(body, pose)
     cam = Camera.sample(clip_rng, side_view=exercise in SIDE_VIEW_EXERCISES)
