@@ -31,7 +31,9 @@ def synthetic_counts(clips_per_exercise: int, seed: int) -> None:
 
     cfg = SynthConfig(seed=seed)
     subjects = synth_subjects(cfg)
-    print(f"synthetic sets (seed {seed}, {clips_per_exercise} per exercise, 1 in 3 correct, the rest each fault):")
+    print(
+        f"synthetic sets (seed {seed}, {clips_per_exercise} per exercise, 1 in 3 correct, the rest each fault):"
+    )
     print(
         f"  {'exercise':<15} {'exact count':>11} {'in view':>8} {'boundary err median s':>22} "
         f"{'within 0.2 s':>13} {'still sets counted 0':>21}"
