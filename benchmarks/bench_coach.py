@@ -91,6 +91,101 @@ def squat_3d_counts() -> None:
     )
 
 
+def _as_one_camera(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A squat_3d clip (cm, camera-like axes, y down) as BlazePose's world landmarks from one camera give it:
+    metres, centred on the hips in every frame, turned by the camera's yaw (-45..45 degrees) and pitch (0..15),
+    with depth (z) noise of 3 cm per joint and frame, BlazePose's least certain axis. (T, 33, 3)."""
+    from liftsense.pose.landmarks import BP
+
+    xyz = clip[..., :3].astype(np.float64) / 100.0
+    xyz = xyz - 0.5 * (xyz[:, BP["left_hip"]] + xyz[:, BP["right_hip"]])[:, None, :]
+    yaw, pitch = np.radians(rng.uniform(-45, 45)), np.radians(rng.uniform(0, 15))
+    turn = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
+    tilt = np.array([[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]])
+    out = xyz @ (tilt @ turn).T
+    out[..., 2] += rng.normal(0, 0.03, out[..., 2].shape)
+    return out.astype(np.float32)
+
+
+def squat_views_and_shift(per_clip: Path | None = None, media_videos: bool = True) -> None:
+    """Squat verdicts from the 3-D data against the same clips seen as one camera's world landmarks, scored by
+    date (4 group folds, every clip scored once by a model that never saw its date); and the distribution
+    shift of real single-camera videos before (image landmarks, as the squat model was fed until now) and
+    after (world landmarks, feet held still)."""
+    from sklearn.model_selection import GroupKFold
+
+    from liftsense.coach import LandmarkClip
+    from liftsense.coach.coach import rep_clips, segment
+    from liftsense.coach.segment import Rep
+    from liftsense.datasets.real import load_squat_3d
+    from liftsense.evaluation.metrics import classes_of, clip_targets
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.pose.normalize import world_clip
+    from liftsense.pose.sequences import PoseSequences
+
+    seqs = load_squat_3d()
+    classes = classes_of("fault", seqs.meta)
+    y = clip_targets("fault", seqs.meta, classes)
+    rng = np.random.default_rng(5)
+    views = {"3-D joints": [], "one camera, hip-centred": [], "one camera, as the coach reads it": []}
+    for i in range(len(seqs)):
+        clip = seqs.clip(i)
+        cam = _as_one_camera(clip, rng)
+        views["3-D joints"].append(clip)
+        views["one camera, hip-centred"].append(np.concatenate([cam, clip[..., 3:4]], axis=-1))
+        views["one camera, as the coach reads it"].append(world_clip(cam, clip, seqs.fps))
+    as_seqs = {k: PoseSequences.from_clips(v, seqs.meta, fps=seqs.fps, source=k) for k, v in views.items()}
+    pred = {k: np.full(len(seqs), -1) for k in views}
+    outside = {k: np.full(len(seqs), np.nan) for k in views}
+    model = None
+    for train_idx, test_idx in GroupKFold(4).split(np.zeros(len(seqs)), groups=seqs.meta["group"]):
+        train_idx = train_idx[y[train_idx] >= 0]
+        model = ClipFormModel(classes, normalization="canonical", coordinates="world")
+        model.fit(seqs.subset(train_idx), y[train_idx])
+        for k, v in as_seqs.items():
+            pred[k][test_idx] = model.predict_proba(v.subset(test_idx)).argmax(1)
+            outside[k][test_idx] = model.outside_training_range(v.subset(test_idx))
+    known = y >= 0
+    print(f"squat fault verdicts, {known.sum()} clips scored by date (4 folds, {len(classes)} classes):")
+    for k in views:
+        same = np.mean(pred[k] == pred["3-D joints"])
+        print(
+            f"  {k:<34} accuracy {np.mean(pred[k][known] == y[known]):.3f}, same verdict as 3-D on {same:.3f}, "
+            f"features outside training range median {np.nanmedian(outside[k]):.3f}"
+        )
+    print(f"  (majority class {np.mean(y[known] == np.bincount(y[known]).argmax()):.3f})")
+    if per_clip is not None:
+        rows = seqs.meta[["sequence_id", "group", "label"]].copy()
+        for k in views:
+            rows[f"verdict: {k}"] = [classes[i] if i >= 0 else None for i in pred[k]]
+        rows.to_csv(per_clip, index=False)
+        print(f"  per-clip verdicts: {per_clip}")
+    if not media_videos:
+        return
+    from liftsense.datasets.paths import data_dir
+    from liftsense.pose.extract import extract_video
+
+    image_model = ClipFormModel(classes, normalization="canonical", coordinates="image")
+    image_model.__dict__.update({k: v for k, v in model.__dict__.items() if k != "coordinates"})
+    own = {
+        "barbell_curl": "barbell_curl",
+        "dumbbell_curl": "barbell_curl",
+        "overhead_press_seated": "overhead_press",
+    }
+    print("  real single-camera videos sent to the squat model: share of features outside its training range")
+    print(f"    {'video':<24} {'reps':>4} {'before (image)':>15} {'after (world)':>14}")
+    for video in sorted((data_dir() / "pose" / "media" / "videos").glob("*.mp4")):
+        ext = extract_video(video, progress=False)
+        clip = LandmarkClip(ext.landmarks, ext.fps, video.stem, ext.world)
+        exercise = own.get(video.stem, "pushup" if video.stem.startswith("pushup") else "squat")
+        _, seg, _ = segment(clip, exercise)
+
+        reps = seg.reps or [Rep(0, 0, len(ext.landmarks) - 1, 0, 0, 0)]
+        before = np.nanmedian(image_model.outside_training_range(rep_clips(clip, reps, "squat", "image")))
+        after = np.nanmedian(model.outside_training_range(rep_clips(clip, reps, "squat", "world")))
+        print(f"    {video.stem:<24} {len(reps):>4} {before:>15.3f} {after:>14.3f}")
+
+
 def _thirty_second_video(path: Path) -> Path:
     """30 s at 640x480: the real barbell-curl clip, resized and looped."""
     import cv2
@@ -144,14 +239,17 @@ def speed(runs: int) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--only", choices=["counts", "speed"], default=None)
+    p.add_argument("--only", choices=["counts", "views", "speed"], default=None)
     p.add_argument("--clips", type=int, default=60)
+    p.add_argument("--per-clip", type=Path, default=None, help="CSV of each squat_3d clip's verdict per view")
     p.add_argument("--seed", type=int, default=90210, help="a synthesiser seed no test or tuning run used")
     p.add_argument("--runs", type=int, default=3)
     a = p.parse_args()
     if a.only in (None, "counts"):
         synthetic_counts(a.clips, a.seed)
         squat_3d_counts()
+    if a.only in (None, "views"):
+        squat_views_and_shift(a.per_clip)
     if a.only in (None, "speed"):
         speed(a.runs)
 

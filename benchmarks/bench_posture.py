@@ -97,11 +97,11 @@ OOF: dict[str, list[dict]] = {}
 
 
 def deep_cv(seqs, cfg: dict, section: str | None = None, name: str = "") -> list[dict]:
-    from liftsense.evaluation.metrics import clip_targets, clip_vote, evaluate, task_classes
+    from liftsense.evaluation.metrics import classes_of, clip_targets, clip_vote, evaluate
     from liftsense.pipelines.posture import build_module, fit, prepare
 
     task = cfg["task"]["name"]
-    classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
+    classes = classes_of(task, seqs.meta)
     oof = np.full(len(seqs), -1)
     out = []
     for k in range(cfg["split"]["n_splits"]):
@@ -253,10 +253,10 @@ def group_balance_rows(seqs, task: str, n_splits: int) -> list[dict]:
     from sklearn.model_selection import LeaveOneGroupOut
 
     from liftsense.datasets.splits import group_kfold
-    from liftsense.evaluation.metrics import clip_targets, task_classes
+    from liftsense.evaluation.metrics import classes_of, clip_targets
 
     ClipModel = clip_model_with_cached_features(seqs)
-    classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
+    classes = classes_of(task, seqs.meta)
     y = clip_targets(task, seqs.meta, classes)
     average = "binary" if task == "binary" else "macro"
     groups = seqs.meta["group"].astype(str).to_numpy()

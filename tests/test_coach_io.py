@@ -31,6 +31,55 @@ def test_world_landmarks_round_trip_and_older_tables_still_load(tmp_path, rng):
         frames_to_table("c", image, 30.0, world=world[:3])
 
 
+def test_hip_centred_world_landmarks_get_the_hips_descent_back_from_the_feet(rng):
+    from liftsense.pose.landmarks import BP
+    from liftsense.pose.normalize import anchor_on_feet
+
+    # a fixed-camera squat: feet still on the floor (y down, floor at y = 0.9), hips sinking 0.3 m
+    t = np.linspace(0, 1, 40)
+    fixed = rng.normal(0, 0.2, (1, 33, 3)).repeat(40, axis=0)
+    for name in ("left_heel", "right_heel", "left_foot_index", "right_foot_index"):
+        fixed[:, BP[name], 1] = 0.9
+    for name in ("left_hip", "right_hip", "nose"):
+        fixed[:, BP[name], 1] += 0.3 * np.sin(np.pi * t)
+    hips = 0.5 * (fixed[:, BP["left_hip"]] + fixed[:, BP["right_hip"]])
+    blazepose = fixed - hips[:, None, :]  # what BlazePose's world landmarks keep: the hips at the origin
+    blazepose[5] = np.nan  # a frame without a person
+    back = anchor_on_feet(blazepose)
+    ok = np.isfinite(back).all(axis=(1, 2))
+    # up to one constant shift, the fixed camera's coordinates come back: the hips go down and up again
+    diff = (back - fixed)[ok]
+    assert np.allclose(diff, diff[0], atol=1e-6)
+    assert np.ptp(back[ok, BP["left_hip"], 1]) == pytest.approx(0.3, abs=0.01)
+    assert np.isnan(back[5]).all()
+
+
+def test_world_landmarks_are_averaged_over_time_without_inventing_frames(rng):
+    from liftsense.pose.normalize import smooth_over_time
+
+    ramp = np.linspace(0.0, 1.0, 30)[:, None] + rng.normal(0, 0.05, (30, 1))
+    ramp[10] = np.nan
+    out = smooth_over_time(ramp, 9)
+    assert np.isnan(out[10]) and np.isfinite(np.delete(out, 10)).all()
+    truth = np.linspace(0.0, 1.0, 30)[:, None]
+    inner = slice(5, 25)
+    assert np.nanstd((out - truth)[inner]) < 0.6 * np.nanstd((ramp - truth)[inner])  # jitter averaged away
+    assert smooth_over_time(ramp[:3], 9).shape == (3, 1)  # a clip shorter than the window
+
+
+def test_a_3d_model_reads_world_landmarks_from_a_table_and_refuses_a_table_without_them(rng):
+    from liftsense.pose.table import LandmarkTableError, frames_to_table, table_to_sequences
+
+    image = rng.random((6, 33, 4)).astype(np.float32)
+    world = rng.normal(size=(6, 33, 3)).astype(np.float32)
+    seqs = table_to_sequences(frames_to_table("s", image, 30.0, world=world), coordinates="world")
+    clip = seqs.clip(0)
+    assert np.allclose(clip[..., 3], image[..., 3])  # the image's visibility
+    assert not np.allclose(clip[..., :3], image[..., :3])  # metres, not image coordinates
+    with pytest.raises(LandmarkTableError, match="world landmarks"):
+        table_to_sequences(frames_to_table("s", image, 30.0), coordinates="world")
+
+
 def test_two_videos_with_one_name_stay_two_clips():
     from liftsense.pose.extract import unique_sequence_id
 

@@ -17,6 +17,7 @@ from liftsense.coach.report import CoachReport, RepReport, cue_for
 from liftsense.coach.segment import Rep, segment_reps
 from liftsense.pose.gaps import valid_frames
 from liftsense.pose.landmarks import BP, KEPT_LANDMARKS
+from liftsense.pose.normalize import world_clip
 from liftsense.pose.sequences import PoseSequences
 
 #: frames of standing kept around each rep when it is judged (the clip models compare bottom with standing)
@@ -47,10 +48,11 @@ class LandmarkClip:
             raise ValueError(f"{self.source}: frame rate must be positive, got {self.fps}")
 
     def world_or_image(self) -> np.ndarray:
-        """(frames, 33, 4): world coordinates with the image visibility when there are any, else the image."""
+        """(frames, 33, 4): world coordinates (`pose.normalize.world_clip`) with the image visibility when
+        there are any, else the image landmarks."""
         if self.world is None:
             return self.landmarks
-        return np.concatenate([self.world, self.landmarks[..., 3:4]], axis=-1).astype(np.float32)
+        return world_clip(self.world, self.landmarks, self.fps)
 
 
 def _trunk_from_vertical(landmarks: np.ndarray) -> float | None:

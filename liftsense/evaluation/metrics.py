@@ -20,6 +20,12 @@ def task_classes(task: str, labels: pd.Series) -> list[str]:
     raise ValueError(f"unknown task {task!r}; expected binary or fault")
 
 
+def classes_of(task: str, meta: pd.DataFrame) -> list[str]:
+    """`task_classes` of a clip table: clips marked correct count as "correct" whatever their label says
+    (squat_3d labels its correct clips "olympic squat" and "powerlifting squat")."""
+    return task_classes(task, meta["label"].astype(str).where(~meta["correct"].astype(bool), CORRECT))
+
+
 def clip_targets(task: str, meta: pd.DataFrame, classes: list[str]) -> np.ndarray:
     """Class index of each clip; -1 for a label the model does not know."""
     if task == "binary":

@@ -253,7 +253,7 @@ class ClipFormModel:
         missing = [c for c in ("sequence_id", "frame_index", "timestamp_s") if c not in table.columns]
         if missing:
             raise LandmarkTableError(f"the input is not a landmark table: it lacks {missing}")
-        seqs = table_to_sequences(table, source="pyfunc")
+        seqs = table_to_sequences(table, source="pyfunc", coordinates=self.coordinates)
         proba = self.predict_proba(seqs, references)
         judged = _has_reading(proba)
         best = np.where(judged, np.nan_to_num(proba, nan=-1.0).argmax(axis=1), -1)

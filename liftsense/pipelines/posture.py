@@ -18,7 +18,7 @@ import numpy as np
 
 from liftsense.datasets.loaders import load_sequences
 from liftsense.datasets.splits import assert_disjoint, train_val_test
-from liftsense.evaluation.metrics import clip_targets, confusion, evaluate, task_classes
+from liftsense.evaluation.metrics import classes_of, clip_targets, confusion, evaluate
 from liftsense.pose.features import FeatureConfig, FeatureScaler, WindowFeaturizer, Windows
 from liftsense.pose.sequences import PoseSequences
 
@@ -88,7 +88,7 @@ def split_clips(cfg: dict[str, Any], seqs: PoseSequences) -> tuple[np.ndarray, n
 def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
     seqs = seqs if seqs is not None else load_sequences(cfg["data"])
     task = cfg["task"]["name"]
-    classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
+    classes = classes_of(task, seqs.meta)
     split = cfg["split"]
     tr, va, te = split_clips(cfg, seqs)
     fcfg = feature_config(cfg["features"])
@@ -274,7 +274,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     from liftsense.models.clip_model import ClipFormModel
 
     task, model_cfg, split = cfg["task"]["name"], cfg["model"], cfg["split"]
-    classes = task_classes(task, seqs.meta["label"].where(~seqs.meta["correct"].astype(bool), "correct"))
+    classes = classes_of(task, seqs.meta)
     tr, va, te = split_clips(cfg, seqs)
     y = clip_targets(task, seqs.meta, classes)
     unknown = int((y < 0).sum())

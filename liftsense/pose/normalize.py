@@ -12,11 +12,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
 
-from liftsense.pose.landmarks import KEPT
+from liftsense.pose.landmarks import BP, KEPT
 
 Normalization = Literal["raw", "body", "canonical", "floor"]
 NORMALIZATIONS: tuple[str, ...] = ("raw", "body", "canonical", "floor")
@@ -63,3 +64,61 @@ def normalize_clip(xyz: np.ndarray, mode: str) -> np.ndarray:
             rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
             out = out @ rot.T
     return out
+
+
+#: BlazePose indices of the points that stand on the floor
+_FOOT_POINTS: tuple[str, ...] = ("left_heel", "right_heel", "left_foot_index", "right_foot_index")
+
+
+def anchor_on_feet(world: np.ndarray) -> np.ndarray:
+    """(T, 33, 3) world landmarks, y down -> the same with the feet held still, as a fixed camera sees them.
+
+    BlazePose's world landmarks are centred on the hips in every frame, so a squat's descent (the hips going
+    down, the very thing depth is judged on) is gone from them, while 3-D capture from fixed cameras keeps it.
+    A lifter's feet stand on the floor: each frame is moved so that the middle of the feet stays at the origin
+    across the floor and the lowest foot point (heel or toe, whichever is down) at floor height. Frames without
+    a foot point take the nearest frame's shift; a clip without any foot point is returned as it is.
+    """
+
+    feet = world[:, [BP[name] for name in _FOOT_POINTS], :].astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with no foot point
+        shift = np.stack(
+            [np.nanmean(feet[..., 0], 1), np.nanmax(feet[..., 1], 1), np.nanmean(feet[..., 2], 1)], 1
+        )
+    ok = np.isfinite(shift).all(axis=1)
+    if not ok.any():
+        return world.copy()
+    idx = np.arange(len(shift))
+    nearest = idx[ok][np.clip(np.searchsorted(idx[ok], idx), 0, ok.sum() - 1)]
+    shift = np.where(ok[:, None], shift, shift[nearest])
+    return (world - shift[:, None, :]).astype(world.dtype)
+
+
+#: world landmarks are averaged over this long: BlazePose's depth jitters by centimetres from frame to frame,
+#: as much as a lifted heel, while a rep takes seconds (bench_coach: 0.3 s restores 3-D accuracy)
+WORLD_SMOOTH_S = 0.3
+
+
+def smooth_over_time(x: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving average along the first axis over finite values (shorter at the ends); NaN stays NaN."""
+    half = width // 2
+    if half < 1 or len(x) < 2:
+        return x.copy()
+    ok = np.isfinite(x)
+
+    def window_sums(a: np.ndarray) -> np.ndarray:
+        c = np.concatenate([np.zeros((1, *a.shape[1:])), np.cumsum(a, axis=0)])
+        idx = np.arange(len(a))
+        return c[np.minimum(idx + half + 1, len(a))] - c[np.maximum(idx - half, 0)]
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, window_sums(np.where(ok, x, 0.0)) / window_sums(ok.astype(np.float64)), np.nan)
+
+
+def world_clip(world: np.ndarray, landmarks: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 33, 4) clip of world landmarks, feet held still and averaged over WORLD_SMOOTH_S, with the image
+    landmarks' visibility: the input a model trained on 3-D joints gets from a single video."""
+    width = max(int(np.rint(WORLD_SMOOTH_S * fps)), 1) | 1
+    xyz = smooth_over_time(anchor_on_feet(world).astype(np.float64), width)
+    return np.concatenate([xyz, landmarks[..., 3:4]], axis=-1).astype(np.float32)

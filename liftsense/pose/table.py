@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from liftsense.pose.landmarks import BLAZEPOSE_NAMES, N_BLAZEPOSE
+from liftsense.pose.normalize import world_clip
 from liftsense.pose.sequences import PoseSequences
 
 LANDMARK_COLUMNS: tuple[str, ...] = tuple(
@@ -97,17 +98,34 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def table_to_sequences(
-    df: pd.DataFrame, labels: pd.DataFrame | None = None, fps: float | None = None, source: str = "table"
+    df: pd.DataFrame,
+    labels: pd.DataFrame | None = None,
+    fps: float | None = None,
+    source: str = "table",
+    coordinates: str = "image",
 ) -> PoseSequences:
-    """Group table rows into clips. Labels come from the table's own columns or from `labels` (by sequence_id)."""
+    """Group table rows into clips. Labels come from the table's own columns or from `labels` (by sequence_id).
+
+    `coordinates="world"`: the clips hold the world landmarks (feet held still, `pose.normalize.world_clip`)
+    with the image visibility, for a model trained on 3-D joints; a table without world columns is refused.
+    """
+    if coordinates == "world" and not all(c in df.columns for c in WORLD_COLUMNS):
+        raise LandmarkTableError(
+            "this model was trained on 3-D joints and needs world landmarks, but the table has no world_* "
+            "columns: extract the videos again (python -m liftsense.pose.extract) to get them"
+        )
     df = df.sort_values(["sequence_id", "frame_index"], kind="stable")
     if labels is not None:
         df = df.drop(columns=[c for c in LABEL_COLUMNS if c in df.columns]).merge(
             labels, on="sequence_id", how="left", validate="many_to_one"
         )
+    if fps is None:
+        ts = df.groupby("sequence_id")["timestamp_s"].diff().dropna()
+        fps = float(1.0 / ts.median()) if len(ts) and ts.median() > 0 else 30.0
     clips, rows = [], []
     for seq_id, frames in df.groupby("sequence_id", sort=False):
-        clips.append(frames[list(LANDMARK_COLUMNS)].to_numpy(np.float32).reshape(-1, N_BLAZEPOSE, 4))
+        image = frames[list(LANDMARK_COLUMNS)].to_numpy(np.float32).reshape(-1, N_BLAZEPOSE, 4)
+        clips.append(world_clip(world_landmarks(frames), image, fps) if coordinates == "world" else image)
         first = frames.iloc[0]
         label = str(first["label"]) if "label" in frames and pd.notna(first["label"]) else "unknown"
         rows.append(
@@ -123,9 +141,6 @@ def table_to_sequences(
                 else str(seq_id),
             }
         )
-    if fps is None:
-        ts = df.groupby("sequence_id")["timestamp_s"].diff().dropna()
-        fps = float(1.0 / ts.median()) if len(ts) and ts.median() > 0 else 30.0
     return PoseSequences.from_clips(clips, pd.DataFrame(rows), fps=fps, source=source)
 
 
