@@ -179,6 +179,18 @@ def test_the_wrong_exercise_one_frame_and_no_person_are_refused_with_reasons():
         LandmarkClip(squat, float("nan"), "x")
 
 
+def test_a_video_filmed_sideways_is_refused_with_the_turn_and_counted_once_turned():
+    clip, truth = _synth("squat", 1)
+    sideways = clip.copy()  # the picture turned a quarter anticlockwise: image (x, y) -> (y, 1 - x)
+    sideways[..., 0], sideways[..., 1] = clip[..., 1], 1 - clip[..., 0]
+    refused = coach_clip(LandmarkClip(sideways, CFG.fps, "phone"), "squat").refused
+    assert refused.startswith("not a squat") and "--rotate 90" in refused
+    turned = coach_clip(LandmarkClip(sideways, CFG.fps, "phone"), "squat", rotate=90)
+    assert turned.refused is None and len(turned.reps) == len(truth)
+    direct = coach_clip(LandmarkClip(clip, CFG.fps, "upright"), "squat")
+    assert [r.start_s for r in turned.reps] == [r.start_s for r in direct.reps]
+
+
 def test_a_long_still_body_is_flagged_as_maybe_not_the_lifter():
     squat, _ = _synth("squat", 0)
     still = np.repeat(squat[:1], 300, axis=0)  # 10 s of one standing frame

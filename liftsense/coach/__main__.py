@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--annotate", type=Path, default=None, help="write the (first) video with skeleton, count and cues"
     )
+    p.add_argument(
+        "--rotate",
+        type=int,
+        choices=(0, 90, 180, 270),
+        default=0,
+        help="turn the picture clockwise first (a video filmed turned whose file has no rotation flag)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -109,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 log.error("no reading for %s: %s: %s", source, type(exc).__name__, exc)
                 continue
             for clip in clips:
-                report = coach_clip(clip, exercise, model, references, model_name)
+                report = coach_clip(clip, exercise, model, references, model_name, rotate=args.rotate)
                 report.warnings = problems + report.warnings
                 reports.append(report)
     for report in reports:

@@ -69,6 +69,57 @@ def _trunk_from_vertical(landmarks: np.ndarray) -> float | None:
     return float(np.median(ang))
 
 
+def _trunk_direction(landmarks: np.ndarray) -> np.ndarray | None:
+    """Median unit vector hips -> shoulders in the picture (x right, y down) over detected frames."""
+    mid = {
+        p: 0.5 * (landmarks[:, BP[f"left_{p}"], :2] + landmarks[:, BP[f"right_{p}"], :2])
+        for p in ("hip", "shoulder")
+    }
+    trunk = mid["shoulder"] - mid["hip"]
+    norm = np.linalg.norm(trunk, axis=1)
+    ok = np.isfinite(trunk).all(axis=1) & (norm > 0)
+    if ok.sum() < 3:
+        return None
+    d = np.median(trunk[ok] / norm[ok, None], axis=0)
+    return d / np.linalg.norm(d) if np.linalg.norm(d) > 0 else None
+
+
+#: quarter turns of the picture, clockwise: (image x, y) and (world x, y) of a point after the turn
+_TURNS = {
+    90: (lambda x, y: (1 - y, x), lambda x, y: (-y, x)),
+    180: (lambda x, y: (1 - x, 1 - y), lambda x, y: (-x, -y)),
+    270: (lambda x, y: (y, 1 - x), lambda x, y: (y, -x)),
+}
+
+
+def upright_turn(clip: LandmarkClip) -> int:
+    """The clockwise quarter turns (degrees) that would make the trunk point up in the picture; 0 if it does."""
+    d = _trunk_direction(clip.landmarks)
+    if d is None or -d[1] >= np.cos(np.radians(45)):
+        return 0
+    return 180 if d[1] > abs(d[0]) else (270 if d[0] > 0 else 90)
+
+
+def turn_clip(clip: LandmarkClip, degrees: int) -> LandmarkClip:
+    """The clip as seen in the picture turned clockwise by `degrees` (0, 90, 180 or 270).
+
+    For a video filmed turned without a rotation flag (OpenCV applies the flag when there is one): its landmarks
+    are turned, not the video, so nothing is extracted twice.
+    """
+    if degrees % 360 == 0:
+        return clip
+    if degrees % 360 not in _TURNS:
+        raise ValueError(f"a picture turns by 90, 180 or 270 degrees, not {degrees}")
+    image_turn, world_turn = _TURNS[degrees % 360]
+    lm = clip.landmarks.copy()
+    lm[..., 0], lm[..., 1] = image_turn(clip.landmarks[..., 0], clip.landmarks[..., 1])
+    world = None
+    if clip.world is not None:
+        world = clip.world.copy()
+        world[..., 0], world[..., 1] = world_turn(clip.world[..., 0], clip.world[..., 1])
+    return LandmarkClip(lm, clip.fps, clip.source, world)
+
+
 def check_exercise(clip: LandmarkClip, spec: RepSignal) -> str | None:
     """Why this clip does not show the named exercise (the body lies wrong for it), or None."""
     if spec.posture == "any":
@@ -196,12 +247,14 @@ def coach_clip(
     model=None,
     references: LandmarkClip | None = None,
     model_name: str | None = None,
+    rotate: int = 0,
 ) -> CoachReport:
     """Count, measure and judge every rep of one set.
 
     `model`: a form model (a `ClipFormModel`, or a window network with its saved preprocessing), or None for
     counts, range of motion and tempo only. `references`: a clip of the lifter's own good reps, for a
-    calibrated model. Bad input never raises here: it becomes a refusal or a per-rep "no reading" with the reason.
+    calibrated model. `rotate`: turn the picture clockwise first (90, 180, 270: a video filmed turned without a
+    rotation flag). Bad input never raises here: it becomes a refusal or a per-rep "no reading" with the reason.
     """
     spec = rep_signal_of(exercise)
     n = len(clip.landmarks)
@@ -221,7 +274,10 @@ def coach_clip(
     if not detected.any():
         report.refused = f"no person detected in any of the {n} frames"
         return report.summarise()
+    clip = turn_clip(clip, rotate)
     refusal = check_exercise(clip, spec)
+    if refusal and spec.posture == "upright" and (turn := upright_turn(clip)):
+        refusal += f"; if the video was filmed turned, --rotate {turn} stands the lifter up"
     if refusal:
         report.refused = refusal
         return report.summarise()
