@@ -178,3 +178,28 @@ def test_refit_logs_the_honest_score_and_evaluate_scores_an_unlabelled_table(tmp
         c["label"] is None and (c["prediction"] in ("correct", "incorrect") or c["no_reading"])
         for c in scored["clips"]
     )
+
+
+@pytest.mark.slow
+def test_a_refitted_network_learns_from_every_group_and_still_predicts(tmp_path):
+    proc = run_entry_point("train.py", tmp_path, *SMALL_POSTURE, "model=cnn", "split.refit=true")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")
+    m = run.data.metrics
+    assert m["test_refit"] == 1.0 and m["test_best_epochs"] >= 1 and "test_clip_f1" in m
+    assert m["data_refit_train_clips"] == m["data_train_clips"] + m["data_val_clips"] + m["data_test_clips"]
+    from liftsense.pipelines.posture import load_classifier
+    from liftsense.pose.synth import SynthConfig, generate
+
+    module = load_classifier(f"runs:/{run.info.run_id}/model")
+    from liftsense.pipelines.posture import window_model_clip_proba
+
+    proba, classes = window_model_clip_proba(
+        module, generate(SynthConfig(seed=3, clips_per_exercise=1, subjects=1))
+    )
+    assert classes == ["incorrect", "correct"] and np.allclose(
+        np.nansum(proba, axis=1)[np.isfinite(proba).all(1)], 1
+    )

@@ -249,10 +249,18 @@ def _train_window_model(cfg: dict[str, Any], seqs: PoseSequences, logger, callba
     metrics = evaluate(proba, prep.test.windows.clip_index, prep.test.seqs.meta, prep.classes, task)
     metrics["epochs"] = float(trainer.current_epoch)
     metrics["best_val_loss"] = float(trainer.checkpoint_callback.best_model_score)
+    best_epochs = _best_epochs(trainer)
+    metrics["best_epochs"] = float(best_epochs)
+    deployed, preprocessing, example = best, prep.preprocessing(), prep.test.x[:1]
+    if cfg["split"].get("refit"):
+        deployed, all_prep = _refit_window_model(cfg, seqs, prep, best_epochs)
+        preprocessing, example = all_prep.preprocessing(), all_prep.train.x[:1]
+        prep.data_summary["refit_train_clips"] = len(all_prep.train.seqs)
+        metrics["refit"] = 1.0
 
     def log_model(run_id: str) -> None:
-        example = prep.test.x[:1]  # (1, window, features) float32 after the scaler -> class probabilities
-        log_module(run_id, best, example, best.predict_proba(example).astype(np.float32))
+        # (1, window, features) float32 after the scaler -> class probabilities
+        log_module(run_id, deployed, example, deployed.predict_proba(example).astype(np.float32))
 
     return Trained(
         metrics,
@@ -261,11 +269,68 @@ def _train_window_model(cfg: dict[str, Any], seqs: PoseSequences, logger, callba
         prep.test.seqs.meta,
         prep.classes,
         prep.data_summary,
-        prep.preprocessing(),
+        preprocessing,
         prep.feature_cfg.normalization,
         log_model,
         trainer.checkpoint_callback.best_model_path,
     )
+
+
+def _best_epochs(trainer) -> int:
+    """How many epochs the best (lowest validation loss) checkpoint had trained for."""
+    import torch
+
+    path = trainer.checkpoint_callback.best_model_path
+    if not path:
+        return max(int(trainer.current_epoch), 1)
+    return int(torch.load(path, map_location="cpu", weights_only=False)["epoch"]) + 1
+
+
+def _refit_window_model(cfg: dict[str, Any], seqs: PoseSequences, prep: Prepared, epochs: int):
+    """Deployment for a window network: the same configuration trained on every group (scaler refitted on all
+    training windows) for as many epochs as the honest run's best checkpoint needed, since no group is left to
+    stop on. Returns the module and the preparation it was trained with."""
+    import pytorch_lightning as pl
+
+    task = cfg["task"]["name"]
+    windows = WindowFeaturizer(prep.feature_cfg).transform(seqs)
+    y_clip = clip_targets(task, seqs.meta, prep.classes)
+    keep = y_clip[windows.clip_index] >= 0
+    windows = Windows(windows.x[keep], windows.clip_index[keep], windows.start_frame[keep], windows.counts)
+    scaler = FeatureScaler().fit(windows.x)
+    everything = Split(seqs, windows, scaler.transform(windows.x), y_clip[windows.clip_index])
+    everything, _ = _balance_groups(everything, cfg["split"].get("group_balance", "none"))
+    all_prep = Prepared(
+        prep.classes,
+        prep.feature_cfg,
+        scaler,
+        everything,
+        everything,
+        everything,
+        prep.data_summary,
+        prep.test_index,
+    )
+    module = build_module(cfg, all_prep)
+    tcfg = cfg["trainer"]
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        accelerator=tcfg.get("accelerator", "cpu"),
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=tcfg.get("progress_bar", True),
+        enable_model_summary=False,
+        limit_train_batches=tcfg.get("limit_train_batches", 1.0),
+        limit_val_batches=0,
+        deterministic=tcfg.get("deterministic", False),
+    )
+    trainer.fit(module, _loader(everything, tcfg["batch_size"], True, cfg["seed"]))
+    log.info(
+        "split.refit: the logged network is retrained on all %d clips of every group for %d epochs",
+        len(seqs),
+        epochs,
+    )
+    return module, all_prep
 
 
 def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
@@ -409,11 +474,6 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     logger = mlflow_logger(lcfg)
     if cfg["model"]["name"] in CLIP_MODELS:
         trained = _train_clip_model(cfg, seqs)
-    elif cfg["split"].get("refit"):
-        raise ValueError(
-            "split.refit=true refits clip models (model=clip_logistic|clip_forest) on every group; a window "
-            "network needs its validation groups for early stopping, so it is not refitted"
-        )
     else:
         trained = _train_window_model(cfg, seqs, logger, callbacks)
     metrics = trained.metrics
