@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MODEL ?= cnn
 
-.PHONY: setup train train-rest test validate lint format bench mlflow-ui clean
+.PHONY: setup train train-rest serve test validate lint format bench mlflow-ui clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,6 +19,10 @@ train:
 
 train-rest:
 	$(BIN)/python training/train.py task=rest_hr model=rest_lstm
+
+# the service on http://127.0.0.1:3000 (Swagger UI at /, OpenAPI at /docs.json); models from ./mlflow.db
+serve:
+	BENTOML_DO_NOT_TRACK=True $(BIN)/bentoml serve serving.service:LiftSense --host 127.0.0.1 --port 3000
 
 # the CI data-validation gate: built-in and real datasets (exit 1 = data fails, 2 = could not validate)
 validate:

@@ -1,0 +1,166 @@
+"""The service's typed inputs and outputs: strict pydantic models with limits, so bad input is a 400 naming the
+field and the rule, never a 500. Plain lists, not numpy types: the OpenAPI document stays standard."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: the longest clip `judge` takes: 10 minutes at 30 frames/s
+MAX_FRAMES = 18_000
+#: the longest heart-rate chunk: 60 s at 125 Hz
+MAX_CHUNK_SAMPLES = 7_500
+MAX_WINDOWS = 4_096
+
+_strict = ConfigDict(strict=True, extra="forbid")
+#: a coordinate; null where BlazePose had nothing (a frame without a person)
+Coordinate = Annotated[float | None, Field(allow_inf_nan=False)]
+Landmark = Annotated[list[Coordinate], Field(min_length=4, max_length=4, description="x, y, z, visibility")]
+WorldLandmark = Annotated[list[Coordinate], Field(min_length=3, max_length=3, description="x, y, z (metres)")]
+Frame = Annotated[
+    list[Landmark], Field(min_length=33, max_length=33, description="the 33 BlazePose landmarks")
+]
+WorldFrame = Annotated[list[WorldLandmark], Field(min_length=33, max_length=33)]
+Sample = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class LandmarkClipIn(BaseModel):
+    """One set as BlazePose landmarks (the landmark table's layout): frames x 33 x (x, y, z, visibility)."""
+
+    model_config = _strict
+    fps: Annotated[float, Field(ge=1.0, le=240.0, description="frames per second")]
+    landmarks: Annotated[list[Frame], Field(min_length=1, max_length=MAX_FRAMES)]
+    world: Annotated[list[WorldFrame] | None, Field(max_length=MAX_FRAMES)] = None
+
+
+class JudgeRequest(BaseModel):
+    model_config = _strict
+    exercise: Annotated[str, Field(min_length=1, max_length=40, examples=["squat"])]
+    clip: LandmarkClipIn
+    references: LandmarkClipIn | None = Field(
+        default=None, description="the lifter's own good reps, for a calibrated model"
+    )
+    rotate: Annotated[int, Field(ge=0, le=270, multiple_of=90)] = 0
+
+
+class RepOut(BaseModel):
+    rep: int
+    start_s: float
+    end_s: float
+    top_deg: float | None
+    bottom_deg: float | None
+    depth_hips_above_knees: float | None
+    down_s: float | None
+    pause_s: float | None
+    up_s: float | None
+    verdict: str | None
+    probability: float | None
+    cue: str | None
+    no_reading: str | None = None
+    features_outside_training_range: float | None = None
+
+
+class SetSummaryOut(BaseModel):
+    reps: int
+    judged: int
+    mean_down_s: float | None
+    mean_pause_s: float | None
+    mean_up_s: float | None
+    faults: dict[str, int]
+    correct: int
+
+
+class JudgeResponse(BaseModel):
+    """The coach's per-rep report (`liftsense.coach.CoachReport`)."""
+
+    source: str
+    exercise: str
+    fps: float
+    frames: int
+    duration_s: float
+    driving_signal: str
+    model: str | None
+    reps: list[RepOut]
+    summary: SetSummaryOut | None
+    refused: str | None
+    warnings: list[str]
+
+
+class WindowIn(BaseModel):
+    """One 15-frame window of BlazePose landmarks for the paper's CNN/LSTM/RNN."""
+
+    model_config = _strict
+    landmarks: Annotated[list[Frame], Field(min_length=15, max_length=15)]
+
+
+class WindowVerdict(BaseModel):
+    verdict: str | None
+    probabilities: dict[str, float] | None
+    no_reading: str | None = None
+
+
+class HeartRateChunk(BaseModel):
+    """A chunk of one wristband stream: PPG channels and the 3-axis accelerometer, the same samples."""
+
+    model_config = _strict
+    stream_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    first_sequence: Annotated[int, Field(ge=0, description="the stream's index of the chunk's first sample")]
+    fs: Annotated[
+        float, Field(ge=1.0, le=2000.0, description="sample rate (Hz); a stream keeps the rate it began with")
+    ]
+    ppg: Annotated[
+        list[Annotated[list[Sample], Field(max_length=MAX_CHUNK_SAMPLES)]], Field(min_length=1, max_length=2)
+    ]
+    acc: Annotated[
+        list[Annotated[list[Sample], Field(max_length=MAX_CHUNK_SAMPLES)]], Field(min_length=3, max_length=3)
+    ]
+    end_of_stream: bool = False
+
+
+class Reading(BaseModel):
+    window_index: int
+    end_sample: int
+    bpm: float | None
+    sqi: float
+    confidence: float
+    reason: str
+
+
+class HeartRateResponse(BaseModel):
+    stream_id: str
+    readings: list[Reading]
+    next_sequence: int
+    samples_lost: int
+    samples_duplicated: int
+
+
+class DenoiseRequest(BaseModel):
+    model_config = _strict
+    fs: Annotated[float, Field(ge=25.0, le=2000.0)]
+    ppg: Annotated[list[Sample], Field(min_length=1, max_length=MAX_CHUNK_SAMPLES)]
+    acc: Annotated[
+        list[Annotated[list[Sample], Field(max_length=MAX_CHUNK_SAMPLES)]], Field(min_length=3, max_length=3)
+    ]
+
+
+class DenoiseResponse(BaseModel):
+    bandpassed: list[float]
+    motion_removed: list[float]
+    motion_artifact: list[float]
+
+
+class ServedModel(BaseModel):
+    task: str
+    name: str | None
+    version: str | None
+    alias: str | None
+    validation_metric: dict[str, float]
+    training_commit: str | None
+    data_fingerprint: str | None
+    serving: str  # what answers: the model, or the baseline and why
+
+
+class ModelsResponse(BaseModel):
+    tracking_uri: str
+    models: list[ServedModel]

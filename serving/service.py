@@ -1,0 +1,282 @@
+"""The LiftSense service: form, heart rate and the models behind them, one BentoML class (`bentoml serve`).
+
+One class on purpose: `bentoml.depends` runs each service in its own process, which cost a third of the throughput
+and dropped requests under load here (../shared/STACK_NOTES.md). Every API takes one typed body (`serving.schemas`)
+and answers with the library's own results (`liftsense.coach`, `liftsense.ppg`): the service adds transport, limits
+and state, not logic. Bad input is a 400 naming the field and the rule, never a 500.
+
+Configuration (environment): `MLFLOW_TRACKING_URI` (default: sqlite ./mlflow.db), `LIFTSENSE_STATE_DIR` (default:
+./.liftsense; heart-rate streams live there), `LIFTSENSE_WINDOW_MODEL` (the window network for `classify_windows`;
+default: the built-in binary champion).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import bentoml
+import numpy as np
+from bentoml.exceptions import InvalidArgument, ServiceUnavailable
+
+from serving.schemas import (
+    MAX_WINDOWS,
+    DenoiseRequest,
+    DenoiseResponse,
+    HeartRateChunk,
+    HeartRateResponse,
+    JudgeRequest,
+    JudgeResponse,
+    LandmarkClipIn,
+    ModelsResponse,
+    Reading,
+    ServedModel,
+    WindowIn,
+    WindowVerdict,
+)
+
+log = logging.getLogger("liftsense.serving")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _as_array(values: list, shape_tail: tuple[int, ...]) -> np.ndarray:
+    """JSON lists (null = missing) -> float32 array with NaN; the schema has already checked the shape."""
+    arr = np.array(values, dtype=np.float32)
+    return arr.reshape(-1, *shape_tail)
+
+
+def _clip(clip: LandmarkClipIn, source: str):
+    from liftsense.coach import LandmarkClip
+
+    landmarks = _as_array(clip.landmarks, (33, 4))
+    world = _as_array(clip.world, (33, 3)) if clip.world is not None else None
+    if world is not None and len(world) != len(landmarks):
+        raise InvalidArgument(
+            f"{source}.world: {len(world)} frames, but landmarks has {len(landmarks)}; give one world frame per frame"
+        )
+    return LandmarkClip(landmarks, float(clip.fps), source, world)
+
+
+@bentoml.service(name="liftsense", traffic={"timeout": 60}, workers=1)
+class LiftSense:
+    """Per-rep form feedback, wrist heart rate and the registry models behind them."""
+
+    def __init__(self) -> None:
+        from liftsense.coach.models import default_tracking_uri
+
+        self.tracking_uri = default_tracking_uri()
+        state_dir = Path(os.environ.get("LIFTSENSE_STATE_DIR") or REPO_ROOT / ".liftsense")
+        from serving.streams import StreamStore
+
+        self.streams = StreamStore(state_dir / "streams.sqlite")
+        self._form_models: dict[str, tuple[Any, str | None, str]] = {}
+        self._window_model: tuple[Any, str] | None = None
+        self._lock = threading.Lock()
+
+    # -- form ------------------------------------------------------------------------------------------------
+    def _form_model(self, exercise: str) -> tuple[Any, str | None, str]:
+        """(model or None, its URI, what serves) for an exercise, loaded once from the registry."""
+        from liftsense.coach.models import NoFormModel, load_form_model
+
+        with self._lock:
+            if exercise not in self._form_models:
+                try:
+                    model, uri = load_form_model(None, exercise, self.tracking_uri)
+                    self._form_models[exercise] = (model, uri, f"model {uri}")
+                except NoFormModel as exc:
+                    first = str(exc).splitlines()[0]
+                    self._form_models[exercise] = (None, None, f"no form model: {first}")
+            return self._form_models[exercise]
+
+    @bentoml.api
+    def judge(self, request: JudgeRequest, /) -> JudgeResponse:
+        """Count, measure and judge every rep of one set (`liftsense.coach.coach_clip`)."""
+        from liftsense.coach import coach_clip, rep_signal_of
+
+        try:
+            exercise = rep_signal_of(request.exercise).exercise
+        except ValueError as exc:
+            raise InvalidArgument(f"exercise: {exc}") from None
+        clip = _clip(request.clip, "clip")
+        references = _clip(request.references, "references") if request.references else None
+        model, uri, _ = self._form_model(exercise)
+        report = coach_clip(clip, exercise, model, references, uri, rotate=request.rotate)
+        return JudgeResponse.model_validate(report.to_dict())
+
+    def _windows_model(self) -> tuple[Any, str]:
+        from liftsense.pipelines.posture import load_classifier
+
+        with self._lock:
+            if self._window_model is None:
+                import mlflow
+
+                from liftsense.registry import registered_name
+
+                uri = (
+                    os.environ.get("LIFTSENSE_WINDOW_MODEL")
+                    or f"models:/{registered_name('binary', 'builtin')}@champion"
+                )
+                mlflow.set_tracking_uri(self.tracking_uri)
+                try:
+                    module = load_classifier(model_uri=uri)
+                except Exception as exc:
+                    raise ServiceUnavailable(f"no window network at {uri}: {exc}") from None
+                if not hasattr(module, "hparams") or "preprocessing" not in module.hparams:
+                    raise ServiceUnavailable(
+                        f"{uri} is a clip model; classify_windows needs a window network"
+                    )
+                self._window_model = (module, uri)
+            return self._window_model
+
+    @bentoml.api(batchable=True, max_batch_size=MAX_WINDOWS, max_latency_ms=50)
+    def classify_windows(self, windows: list[WindowIn]) -> list[WindowVerdict]:
+        """The paper's CNN/LSTM/RNN on 15-frame windows; concurrent requests are batched together."""
+        from liftsense.pipelines.posture import window_model_clip_proba
+        from liftsense.pose.sequences import PoseSequences
+
+        module, _ = self._windows_model()
+        import pandas as pd
+
+        clips = [_as_array(w.landmarks, (33, 4)) for w in windows]
+        meta = pd.DataFrame(
+            {
+                "sequence_id": [str(i) for i in range(len(clips))],
+                "exercise": "unknown",
+                "label": "unknown",
+                "correct": False,
+                "group": "request",
+            }
+        )
+        proba, classes = window_model_clip_proba(
+            module, PoseSequences.from_clips(clips, meta, fps=30.0, source="api")
+        )
+        out = []
+        for p in proba:
+            if not np.isfinite(p).all():
+                out.append(
+                    WindowVerdict(verdict=None, probabilities=None, no_reading="too many missing frames")
+                )
+            else:
+                out.append(
+                    WindowVerdict(
+                        verdict=classes[int(np.argmax(p))],
+                        probabilities={c: round(float(v), 4) for c, v in zip(classes, p, strict=True)},
+                    )
+                )
+        return out
+
+    # -- heart rate ------------------------------------------------------------------------------------------------
+    @bentoml.api
+    def heart_rate(self, chunk: HeartRateChunk, /) -> HeartRateResponse:
+        """The readings a chunk completes on its stream; the stream's state survives restarts and replicas."""
+        from liftsense.ppg import StreamError, StreamingEstimator
+
+        ppg, acc = np.asarray(chunk.ppg, dtype=np.float64), np.asarray(chunk.acc, dtype=np.float64)
+        if ppg.ndim != 2 or acc.ndim != 2 or ppg.shape[1] != acc.shape[1]:
+            raise InvalidArgument(
+                "ppg and acc: every channel must hold the same number of samples "
+                f"(ppg {[len(c) for c in chunk.ppg]}, acc {[len(c) for c in chunk.acc]})"
+            )
+
+        def step(stream: StreamingEstimator):
+            estimates = stream.push(ppg, acc, seq=chunk.first_sequence, fs=chunk.fs)
+            if chunk.end_of_stream:
+                estimates += stream.flush()
+            return estimates, stream.next_sequence, stream.stats.samples_lost, stream.stats.samples_duplicated
+
+        try:
+            estimates, nxt, lost, dup = self.streams.update(
+                chunk.stream_id, lambda: StreamingEstimator(fs=chunk.fs, n_ppg=ppg.shape[0]), step
+            )
+        except StreamError as exc:
+            raise InvalidArgument(f"stream {chunk.stream_id}: {exc}") from None
+        if chunk.end_of_stream:
+            self.streams.drop(chunk.stream_id)
+        return HeartRateResponse(
+            stream_id=chunk.stream_id,
+            readings=[
+                Reading(
+                    window_index=e.window_index,
+                    end_sample=e.end_sample,
+                    bpm=e.bpm,
+                    sqi=e.sqi,
+                    confidence=e.confidence,
+                    reason=e.reason,
+                )
+                for e in estimates
+            ],
+            next_sequence=nxt,
+            samples_lost=lost,
+            samples_duplicated=dup,
+        )
+
+    @bentoml.api
+    def denoise(self, request: DenoiseRequest, /) -> DenoiseResponse:
+        """The paper's cleaning of one PPG chunk: 0.5-4 Hz band-pass, then the accelerometer's Lasso fit removed."""
+        from liftsense.ppg.baselines import lasso_motion_artifact
+        from liftsense.ppg.filters import bandpass
+
+        ppg, acc = np.asarray(request.ppg, dtype=np.float64), np.asarray(request.acc, dtype=np.float64)
+        if acc.shape != (3, len(ppg)):
+            raise InvalidArgument(
+                f"acc: 3 axes of {len(ppg)} samples each (as many as ppg), got {[len(a) for a in request.acc]}"
+            )
+        if len(ppg) < 2 * request.fs:
+            raise InvalidArgument(
+                f"ppg: at least 2 s of samples ({int(2 * request.fs)} at {request.fs:g} Hz), got {len(ppg)}"
+            )
+        try:
+            clean = bandpass(ppg, request.fs)
+            motion = bandpass(acc, request.fs)
+        except ValueError as exc:
+            raise InvalidArgument(f"fs: {exc}") from None
+        artifact = lasso_motion_artifact(clean, motion)
+        return DenoiseResponse(
+            bandpassed=clean.tolist(),
+            motion_removed=(clean - artifact).tolist(),
+            motion_artifact=artifact.tolist(),
+        )
+
+    # -- what is served ---------------------------------------------------------------------------------------
+    @bentoml.api
+    def models(self) -> ModelsResponse:
+        """The registry versions behind each task, or what answers instead and why."""
+        from liftsense.coach.models import DATASET_OF_EXERCISE
+        from liftsense.registry import VALIDATION_METRIC, registered_name
+
+        served = []
+        for data in sorted({*DATASET_OF_EXERCISE.values(), "builtin"}):
+            for task in ("fault", "binary"):
+                served.append(
+                    self._registry_entry(task, registered_name(task, data), VALIDATION_METRIC[task][0])
+                )
+        return ModelsResponse(tracking_uri=self.tracking_uri, models=served)
+
+    def _registry_entry(self, task: str, name: str, metric: str) -> ServedModel:
+        from mlflow import MlflowClient
+
+        try:
+            client = MlflowClient(tracking_uri=self.tracking_uri)
+            version = client.get_model_version_by_alias(name, "champion")
+            run = client.get_run(version.run_id)
+        except Exception:
+            return ServedModel(
+                task=task, name=name, version=None, alias=None, validation_metric={}, training_commit=None,
+                data_fingerprint=None, serving="nothing registered: counts, range and tempo without verdicts",
+            )  # fmt: skip
+        metrics = {
+            k: float(v) for k, v in run.data.metrics.items() if k.startswith("val_") or k == f"test_{metric}"
+        }
+        return ServedModel(
+            task=task,
+            name=name,
+            version=str(version.version),
+            alias="champion",
+            validation_metric=metrics,
+            training_commit=run.data.tags.get("mlflow.source.git.commit") or run.data.tags.get("git_commit"),
+            data_fingerprint=run.data.tags.get("data_fingerprint"),
+            serving=f"model models:/{name}@champion",
+        )
