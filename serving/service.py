@@ -20,7 +20,7 @@ from typing import Any
 
 import bentoml
 import numpy as np
-from bentoml.exceptions import InvalidArgument, ServiceUnavailable
+from bentoml.exceptions import InvalidArgument
 
 from serving.schemas import (
     MAX_WINDOWS,
@@ -65,7 +65,7 @@ class LiftSense:
     """Per-rep form feedback, wrist heart rate and the registry models behind them."""
 
     def __init__(self) -> None:
-        from liftsense.coach.models import default_tracking_uri
+        from liftsense.coach import default_tracking_uri
 
         self.tracking_uri = default_tracking_uri()
         state_dir = Path(os.environ.get("LIFTSENSE_STATE_DIR") or REPO_ROOT / ".liftsense")
@@ -79,7 +79,7 @@ class LiftSense:
     # -- form ------------------------------------------------------------------------------------------------
     def _form_model(self, exercise: str) -> tuple[Any, str | None, str]:
         """(model or None, its URI, what serves) for an exercise, loaded once from the registry."""
-        from liftsense.coach.models import NoFormModel, load_form_model
+        from liftsense.coach import NoFormModel, load_form_model
 
         with self._lock:
             if exercise not in self._form_models:
@@ -107,51 +107,31 @@ class LiftSense:
         return JudgeResponse.model_validate(report.to_dict())
 
     def _windows_model(self) -> tuple[Any, str]:
-        from liftsense.pipelines.posture import load_classifier
+        """(network, uri), or (None, why there is none): loaded once."""
+        from liftsense.coach import load_window_model
 
         with self._lock:
             if self._window_model is None:
-                import mlflow
-
-                from liftsense.registry import registered_name
-
-                uri = (
-                    os.environ.get("LIFTSENSE_WINDOW_MODEL")
-                    or f"models:/{registered_name('binary', 'builtin')}@champion"
-                )
-                mlflow.set_tracking_uri(self.tracking_uri)
                 try:
-                    module = load_classifier(model_uri=uri)
-                except Exception as exc:
-                    raise ServiceUnavailable(f"no window network at {uri}: {exc}") from None
-                if not hasattr(module, "hparams") or "preprocessing" not in module.hparams:
-                    raise ServiceUnavailable(
-                        f"{uri} is a clip model; classify_windows needs a window network"
+                    self._window_model = load_window_model(
+                        os.environ.get("LIFTSENSE_WINDOW_MODEL"), self.tracking_uri
                     )
-                self._window_model = (module, uri)
+                except Exception as exc:
+                    self._window_model = (None, f"no window network to serve: {exc}")
             return self._window_model
 
     @bentoml.api(batchable=True, max_batch_size=MAX_WINDOWS, max_latency_ms=50)
     def classify_windows(self, windows: list[WindowIn]) -> list[WindowVerdict]:
         """The paper's CNN/LSTM/RNN on 15-frame windows; concurrent requests are batched together."""
-        from liftsense.pipelines.posture import window_model_clip_proba
-        from liftsense.pose.sequences import PoseSequences
+        from liftsense.coach import classify_windows
 
-        module, _ = self._windows_model()
-        import pandas as pd
-
-        clips = [_as_array(w.landmarks, (33, 4)) for w in windows]
-        meta = pd.DataFrame(
-            {
-                "sequence_id": [str(i) for i in range(len(clips))],
-                "exercise": "unknown",
-                "label": "unknown",
-                "correct": False,
-                "group": "request",
-            }
-        )
-        proba, classes = window_model_clip_proba(
-            module, PoseSequences.from_clips(clips, meta, fps=30.0, source="api")
+        module, uri_or_reason = self._windows_model()
+        if module is None:
+            return [
+                WindowVerdict(verdict=None, probabilities=None, no_reading=uri_or_reason) for _ in windows
+            ]
+        proba, classes = classify_windows(
+            module, np.stack([_as_array(w.landmarks, (33, 4)) for w in windows])
         )
         out = []
         for p in proba:
@@ -216,8 +196,7 @@ class LiftSense:
     @bentoml.api
     def denoise(self, request: DenoiseRequest, /) -> DenoiseResponse:
         """The paper's cleaning of one PPG chunk: 0.5-4 Hz band-pass, then the accelerometer's Lasso fit removed."""
-        from liftsense.ppg.baselines import lasso_motion_artifact
-        from liftsense.ppg.filters import bandpass
+        from liftsense.ppg import denoise
 
         ppg, acc = np.asarray(request.ppg, dtype=np.float64), np.asarray(request.acc, dtype=np.float64)
         if acc.shape != (3, len(ppg)):
@@ -229,14 +208,12 @@ class LiftSense:
                 f"ppg: at least 2 s of samples ({int(2 * request.fs)} at {request.fs:g} Hz), got {len(ppg)}"
             )
         try:
-            clean = bandpass(ppg, request.fs)
-            motion = bandpass(acc, request.fs)
+            clean, removed, artifact = denoise(ppg, acc, request.fs)
         except ValueError as exc:
             raise InvalidArgument(f"fs: {exc}") from None
-        artifact = lasso_motion_artifact(clean, motion)
         return DenoiseResponse(
             bandpassed=clean.tolist(),
-            motion_removed=(clean - artifact).tolist(),
+            motion_removed=removed.tolist(),
             motion_artifact=artifact.tolist(),
         )
 
@@ -244,11 +221,10 @@ class LiftSense:
     @bentoml.api
     def models(self) -> ModelsResponse:
         """The registry versions behind each task, or what answers instead and why."""
-        from liftsense.coach.models import DATASET_OF_EXERCISE
         from liftsense.registry import VALIDATION_METRIC, registered_name
 
         served = []
-        for data in sorted({*DATASET_OF_EXERCISE.values(), "builtin"}):
+        for data in ("builtin", "pushup", "squat_3d"):
             for task in ("fault", "binary"):
                 served.append(
                     self._registry_entry(task, registered_name(task, data), VALIDATION_METRIC[task][0])

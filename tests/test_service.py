@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import require_real_data
+from tests.conftest import SMALL_POSTURE, require_real_data, run_entry_point
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -30,8 +30,8 @@ def _free_port() -> int:
 class Server:
     """`bentoml serve serving.service:LiftSense` in a subprocess, with its state and registry under `home`."""
 
-    def __init__(self, home: Path) -> None:
-        self.home, self.port, self.proc = home, _free_port(), None
+    def __init__(self, home: Path, **env: str) -> None:
+        self.home, self.port, self.proc, self.extra_env = home, _free_port(), None, env
 
     @property
     def url(self) -> str:
@@ -46,6 +46,7 @@ class Server:
             "BENTOML_DO_NOT_TRACK": "True",
             "LIFTSENSE_STATE_DIR": str(self.home / "state"),
             "MLFLOW_TRACKING_URI": f"sqlite:///{self.home / 'mlflow.db'}",
+            **self.extra_env,
         }
         bentoml = Path(sys.executable).parent / "bentoml"
         cmd = [
@@ -170,9 +171,20 @@ def test_denoise_answers_the_papers_pipeline(server):
     rec = synth_recording(duration_s=8.0, seed=4)
     r = server.post("denoise", {"fs": rec.fs, "ppg": rec.ppg[0].tolist(), "acc": rec.acc.tolist()})
     assert r.status_code == 200, r.text
-    clean = bandpass(rec.ppg[0], rec.fs)
+    clean = bandpass(rec.ppg[0], rec.fs)  # the paper's steps, spelled out here
     artifact = lasso_motion_artifact(clean, bandpass(rec.acc, rec.fs))
     assert np.allclose(r.json()["motion_removed"], clean - artifact)
+    assert np.allclose(r.json()["bandpassed"], clean)
+    r = server.post("denoise", {"fs": 4.0, "ppg": [0.0] * 20, "acc": [[0.0] * 20] * 3})
+    assert r.status_code == 400 and "fs" in r.text  # 4 Hz cannot hold a 0.5-4 Hz band
+
+
+def test_classify_windows_without_a_network_gives_no_reading_with_the_reason(server):
+    frame = [[0.5, 0.5, 0.0, 0.9]] * 33
+    r = server.post("classify_windows", {"windows": [{"landmarks": [frame] * 15}] * 2})
+    assert r.status_code == 200, r.text
+    assert [w["verdict"] for w in r.json()] == [None, None]
+    assert all("no window network" in w["no_reading"] for w in r.json())
 
 
 def test_bad_input_is_a_400_naming_what_is_wrong(server):
@@ -206,6 +218,37 @@ def test_bad_input_is_a_400_naming_what_is_wrong(server):
     ]:
         r = server.post("heart_rate", ok | change)
         assert r.status_code == 400 and field in r.text, (change, r.text[:300])
+
+
+def test_classify_windows_answers_what_the_network_answers(tmp_path):
+    proc = run_entry_point("train.py", tmp_path, *SMALL_POSTURE, "model=cnn")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import mlflow
+
+    from liftsense.coach import classify_windows, load_window_model
+    from liftsense.pose.synth.dataset import SynthConfig, synth_clip, synth_subjects
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    (run,) = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")
+    model_uri = f"runs:/{run.info.run_id}/model"
+    cfg = SynthConfig(seed=21)
+    clip, _, _ = synth_clip(cfg, synth_subjects(cfg), "squat", 0, "correct")
+    windows = np.stack([clip[s : s + 15] for s in range(0, 150, 15)])
+    windows[3, :, :, :] = np.nan  # a window without a person
+    expected, classes = classify_windows(load_window_model(model_uri, uri)[0], windows)
+    srv = Server(tmp_path, LIFTSENSE_WINDOW_MODEL=model_uri).start()
+    try:
+        r = srv.post("classify_windows", {"windows": [{"landmarks": _json_clip(w)} for w in windows]})
+    finally:
+        srv.stop()
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got[3]["verdict"] is None and got[3]["no_reading"]
+    for g, p in zip(got, expected, strict=True):
+        if np.isfinite(p).all():
+            assert g["verdict"] == classes[int(np.argmax(p))]
+            assert np.allclose([g["probabilities"][c] for c in classes], p, atol=1e-4)
 
 
 def test_models_says_what_answers_when_the_registry_is_empty(server):

@@ -1,12 +1,20 @@
 """The coach: per-rep feedback (count, range of motion, tempo, verdict and named fault) from landmarks.
 
-Public API: `coach_clip(LandmarkClip(...), exercise, model)` -> `CoachReport`; `EXERCISE_REPS` (one row per
+Public API: `coach_clip(LandmarkClip(...), exercise, model)` -> `CoachReport`; `load_form_model` (the registry
+champion for an exercise); `load_window_model` and `classify_windows` (the paper's window networks); `EXERCISE_REPS` (one row per
 exercise: its driving signal and thresholds); `segment_reps`; `LiveCoach` for frame-by-frame use.
 """
 
 from liftsense.coach.coach import LandmarkClip, check_exercise, coach_clip
 from liftsense.coach.exercises import EXERCISE_REPS, RepSignal, driving_signal, rep_signal_of
 from liftsense.coach.live import LiveCoach
+from liftsense.coach.models import (
+    NoFormModel,
+    classify_windows,
+    default_tracking_uri,
+    load_form_model,
+    load_window_model,
+)
 from liftsense.coach.report import CoachReport, RepReport, SetSummary
 from liftsense.coach.segment import Rep, segment_reps
 
@@ -15,13 +23,18 @@ __all__ = [
     "CoachReport",
     "LandmarkClip",
     "LiveCoach",
+    "NoFormModel",
     "Rep",
     "RepReport",
     "RepSignal",
     "SetSummary",
     "check_exercise",
+    "classify_windows",
     "coach_clip",
+    "default_tracking_uri",
     "driving_signal",
+    "load_form_model",
+    "load_window_model",
     "rep_signal_of",
     "segment_reps",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from liftsense.coach.exercises import rep_signal_of
 from liftsense.datasets.paths import REPO_ROOT
 
@@ -52,3 +54,42 @@ def load_form_model(uri: str | None, exercise: str, tracking_uri: str | None = N
         "or name one with --model models:/NAME@champion (or runs:/RUN_ID/model). Until then the coach reports "
         "reps, range of motion and tempo without verdicts."
     )
+
+
+def load_window_model(uri: str | None = None, tracking_uri: str | None = None):
+    """(window network, uri): `uri`, or the built-in binary champion. A clip model is refused: windows need the
+    paper's CNN/LSTM/RNN."""
+    import mlflow
+
+    from liftsense.pipelines.posture import load_classifier
+    from liftsense.registry import registered_name
+
+    uri = uri or f"models:/{registered_name('binary', 'builtin')}@champion"
+    mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
+    module = load_classifier(model_uri=uri)
+    if "preprocessing" not in getattr(module, "hparams", {}):
+        raise ValueError(
+            f"{uri} is a clip model; 15-frame windows need a window network (model=cnn|lstm|rnn)"
+        )
+    return module, uri
+
+
+def classify_windows(module, windows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(n, 15, 33, 4) landmark windows -> (n, classes) probabilities (a NaN row: too many missing frames), and
+    the classes, through the network's own saved preprocessing."""
+    import pandas as pd
+
+    from liftsense.pipelines.posture import window_model_clip_proba
+    from liftsense.pose.sequences import PoseSequences
+
+    meta = pd.DataFrame(
+        {
+            "sequence_id": [str(i) for i in range(len(windows))],
+            "exercise": "unknown",
+            "label": "unknown",
+            "correct": False,
+            "group": "windows",
+        }
+    )
+    seqs = PoseSequences.from_clips(list(windows), meta, fps=30.0, source="windows")
+    return window_model_clip_proba(module, seqs)

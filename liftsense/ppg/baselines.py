@@ -47,6 +47,16 @@ def lasso_motion_artifact(ppg: np.ndarray, acc: np.ndarray, lags: int = 0) -> np
     return model.predict(features)
 
 
+def denoise(ppg: np.ndarray, acc: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The paper's cleaning of one PPG chunk: (band-passed, motion artifact removed, the artifact).
+
+    Band-pass 0.5-4 Hz (zero-phase), then the Lasso fit of the band-passed accelerometer subtracted. Raises
+    ValueError for a band that does not fit under the Nyquist frequency."""
+    clean = bandpass(ppg, fs)
+    artifact = lasso_motion_artifact(clean, bandpass(acc, fs))
+    return clean, clean - artifact, artifact
+
+
 def peak_rate(trace: np.ndarray, fs: float, refractory_s: float = REFRACTORY_S) -> tuple[float | None, str]:
     """Peaks with a refractory period and an amplitude floor -> RR intervals -> 60 / median RR."""
     from scipy.signal import find_peaks
