@@ -22,6 +22,7 @@ import bentoml
 import numpy as np
 from bentoml.exceptions import InvalidArgument
 
+from serving.limits import MAX_BODY_BYTES, BodySizeLimit
 from serving.schemas import (
     MAX_WINDOWS,
     DenoiseRequest,
@@ -256,3 +257,8 @@ class LiftSense:
             data_fingerprint=run.data.tags.get("data_fingerprint"),
             serving=f"model models:/{name}@champion",
         )
+
+
+LiftSense.add_asgi_middleware(
+    BodySizeLimit, max_bytes=int(os.environ.get("LIFTSENSE_MAX_BODY_BYTES", MAX_BODY_BYTES))
+)

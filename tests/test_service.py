@@ -4,6 +4,7 @@ of the service with identical readings; bad input gets a 400 naming the field, n
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -249,6 +250,30 @@ def test_classify_windows_answers_what_the_network_answers(tmp_path):
         if np.isfinite(p).all():
             assert g["verdict"] == classes[int(np.argmax(p))]
             assert np.allclose([g["probabilities"][c] for c in classes], p, atol=1e-4)
+
+
+def test_a_body_over_the_size_limit_is_a_413_before_it_is_read(tmp_path):
+    import httpx
+
+    srv = Server(tmp_path, LIFTSENSE_MAX_BODY_BYTES="100000").start()
+    try:
+        frame = [[0.5, 0.5, 0.0, 0.9]] * 33
+        big = {"exercise": "squat", "clip": {"fps": 30.0, "landmarks": [frame] * 200}}  # ~170 kB
+        r = srv.post("judge", big)
+        assert r.status_code == 413 and "over the limit" in r.text
+
+        def chunks():  # no Content-Length: counted as it streams in
+            yield b'{"exercise": "squat", "clip": {"fps": 30.0, "landmarks": ['
+            for k in range(200):
+                yield (b"," if k else b"") + json.dumps([frame]).encode()[1:-1]
+            yield b"]}}"
+
+        r = httpx.post(f"{srv.url}/judge", content=chunks(), timeout=60)
+        assert r.status_code == 413
+        small = {"exercise": "squat", "clip": {"fps": 30.0, "landmarks": [frame] * 20}}
+        assert srv.post("judge", small).status_code == 200
+    finally:
+        srv.stop()
 
 
 def test_models_says_what_answers_when_the_registry_is_empty(server):
