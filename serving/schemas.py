@@ -164,3 +164,41 @@ class ServedModel(BaseModel):
 class ModelsResponse(BaseModel):
     tracking_uri: str
     models: list[ServedModel]
+
+
+HeartRate = Annotated[float, Field(ge=25.0, le=250.0, allow_inf_nan=False)]
+
+
+class SetDoneIn(BaseModel):
+    """The set just finished: its HR samples, time in seconds relative to the set's end (<= 0, increasing)."""
+
+    model_config = _strict
+    set_time_s: Annotated[
+        list[Annotated[float, Field(le=0.0, ge=-3600.0)]], Field(min_length=3, max_length=7200)
+    ]
+    set_hr: Annotated[list[HeartRate], Field(min_length=3, max_length=7200)]
+    set_index: Annotated[int, Field(ge=0, le=100)] = 0
+    rpe: Annotated[float | None, Field(ge=0.0, le=10.0)] = None
+    resting_hr: HeartRate | None = None
+    previous_peak_hr: HeartRate | None = None
+    previous_rest_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 0.0
+    previous_rest_drop: Annotated[float, Field(ge=-150.0, le=150.0)] = 0.0
+
+
+class RestUpdateIn(BaseModel):
+    model_config = _strict
+    done: SetDoneIn
+    rest_time_s: Annotated[list[Annotated[float, Field(ge=0.0, le=3600.0)]], Field(max_length=7200)]
+    rest_hr: Annotated[list[HeartRate], Field(max_length=7200)]
+
+
+class RestForecastOut(BaseModel):
+    horizons_s: list[float]
+    hr: list[float]
+    low: list[float]
+    high: list[float]
+    hr_end: float
+    target_hr: float
+    rest_s: float
+    produced_by: str
+    validation_mae_60s: dict[str, float]

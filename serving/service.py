@@ -34,7 +34,10 @@ from serving.schemas import (
     LandmarkClipIn,
     ModelsResponse,
     Reading,
+    RestForecastOut,
+    RestUpdateIn,
     ServedModel,
+    SetDoneIn,
     WindowIn,
     WindowVerdict,
 )
@@ -75,6 +78,7 @@ class LiftSense:
         self.streams = StreamStore(state_dir / "streams.sqlite")
         self._form_models: dict[str, tuple[Any, str | None, str]] = {}
         self._window_model: tuple[Any, str] | None = None
+        self._rest: Any = None
         self._lock = threading.Lock()
 
     # -- form ------------------------------------------------------------------------------------------------
@@ -218,6 +222,49 @@ class LiftSense:
             motion_artifact=artifact.tolist(),
         )
 
+    # -- rest ----------------------------------------------------------------------------------------------------
+    def _rest_forecaster(self):
+        """The rest forecaster, fitted once on the built-in sessions (split by person): the baseline that
+        validated best answers, and says so."""
+        from liftsense.resthr import fitted_rest_forecaster
+
+        with self._lock:
+            if self._rest is None:
+                self._rest = fitted_rest_forecaster()
+            return self._rest
+
+    @staticmethod
+    def _set_done(done: SetDoneIn):
+        from liftsense.resthr import SetDone
+
+        t, hr = np.asarray(done.set_time_s), np.asarray(done.set_hr)
+        if len(t) != len(hr):
+            raise InvalidArgument(f"set_time_s and set_hr: {len(t)} times but {len(hr)} heart rates")
+        if np.any(np.diff(t) <= 0):
+            raise InvalidArgument("set_time_s: times must increase")
+        return SetDone(
+            t, hr, done.set_index, float("nan") if done.rpe is None else done.rpe, done.resting_hr,
+            done.previous_peak_hr, done.previous_rest_s, done.previous_rest_drop,
+        )  # fmt: skip
+
+    @bentoml.api
+    def rest_forecast(self, done: SetDoneIn, /) -> RestForecastOut:
+        """The recovery forecast every 5 s with its 10-90% band, the target HR and the predicted rest."""
+        forecast = self._rest_forecaster().forecast(self._set_done(done))
+        return RestForecastOut.model_validate(forecast.__dict__)
+
+    @bentoml.api
+    def rest_update(self, update: RestUpdateIn, /) -> RestForecastOut:
+        """The forecast refined by the rest's heart-rate samples so far (seconds since the set's end)."""
+        if len(update.rest_time_s) != len(update.rest_hr):
+            raise InvalidArgument(
+                f"rest_time_s and rest_hr: {len(update.rest_time_s)} times but {len(update.rest_hr)} heart rates"
+            )
+        forecast = self._rest_forecaster().update(
+            self._set_done(update.done), np.asarray(update.rest_time_s), np.asarray(update.rest_hr)
+        )
+        return RestForecastOut.model_validate(forecast.__dict__)
+
     # -- what is served ---------------------------------------------------------------------------------------
     @bentoml.api
     def models(self) -> ModelsResponse:
@@ -230,6 +277,20 @@ class LiftSense:
                 served.append(
                     self._registry_entry(task, registered_name(task, data), VALIDATION_METRIC[task][0])
                 )
+        rest = self._rest_forecaster()
+        served.append(
+            ServedModel(
+                task="rest_hr",
+                name=registered_name("rest_hr", "rest_builtin"),
+                version=None,
+                alias=None,
+                validation_metric={f"val_mae_60s {k}": v for k, v in rest.scores_.items()},
+                training_commit=None,
+                data_fingerprint=None,
+                serving=f"baseline: {rest.best_}, the best simple forecaster on validation rests "
+                "(no trained rest network is served: none has beaten it yet)",
+            )
+        )
         return ModelsResponse(tracking_uri=self.tracking_uri, models=served)
 
     def _registry_entry(self, task: str, name: str, metric: str) -> ServedModel:

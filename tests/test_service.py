@@ -281,7 +281,39 @@ def test_models_says_what_answers_when_the_registry_is_empty(server):
     assert r.status_code == 200
     entries = r.json()["models"]
     assert {e["name"] for e in entries} >= {"posture-squat_3d-fault", "posture-builtin-binary"}
-    assert all(e["version"] is None and "nothing registered" in e["serving"] for e in entries)
+    posture = [e for e in entries if e["task"] != "rest_hr"]
+    assert all(e["version"] is None and "nothing registered" in e["serving"] for e in posture)
+    (rest,) = [e for e in entries if e["task"] == "rest_hr"]
+    assert rest["serving"].startswith("baseline:") and rest["validation_metric"]
+
+
+def test_rest_forecast_and_update_answer_what_the_library_answers_on_a_real_set(server):
+    require_real_data("hr", "garmin_strength_fit")
+    from liftsense.datasets.loaders import load_sessions
+    from liftsense.resthr import SetDone, fitted_rest_forecaster
+    from liftsense.resthr.sessions import bouts
+
+    bout = next(b for b in bouts(load_sessions({"name": "rest_garmin"}), 5.0, 600.0) if b.index >= 1)
+    ok = np.isfinite(bout.set_hr)
+    body = {"set_time_s": (bout.set_time[ok] - bout.set_time[ok][-1]).tolist(), "set_hr": bout.set_hr[ok].tolist(),
+            "set_index": bout.index}  # fmt: skip
+    forecaster = fitted_rest_forecaster()
+    done = SetDone(np.array(body["set_time_s"]), np.array(body["set_hr"]), bout.index)
+    r = server.post("rest_forecast", body)
+    assert r.status_code == 200, r.text
+    assert r.json() == forecaster.forecast(done).__dict__
+    assert r.json()["produced_by"] and len(r.json()["hr"]) == 36  # every 5 s for 3 minutes
+    rest_ok = np.isfinite(bout.rest_hr) & (bout.rest_time <= 30)
+    update = {
+        "done": body,
+        "rest_time_s": bout.rest_time[rest_ok].tolist(),
+        "rest_hr": bout.rest_hr[rest_ok].tolist(),
+    }
+    r = server.post("rest_update", update)
+    assert r.status_code == 200, r.text
+    assert r.json() == forecaster.update(done, bout.rest_time[rest_ok], bout.rest_hr[rest_ok]).__dict__
+    bad = server.post("rest_forecast", body | {"set_time_s": body["set_time_s"][::-1]})
+    assert bad.status_code == 400 and "set_time_s" in bad.text
 
 
 def test_the_bento_builds_offline_with_the_projects_own_pins(tmp_path):

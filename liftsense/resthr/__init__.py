@@ -5,4 +5,10 @@
 - `realdata`: Garmin FIT strength sessions and PhysioNet bike sprints converted to the session table.
 - `examples`: (set just done -> coming rest) examples with nothing after the set end in the input.
 - `recovery`: baselines, the target-HR rule and the online update of a forecast.
+- `forecast`: what a lifter gets: `RestForecaster` (the best simple forecaster on validation rests, its band,
+  target and rest; `update` from the rest's samples), `SetDone`, `fitted_rest_forecaster`.
 """
+
+from liftsense.resthr.forecast import RestForecast, RestForecaster, SetDone, fitted_rest_forecaster
+
+__all__ = ["RestForecast", "RestForecaster", "SetDone", "fitted_rest_forecaster"]
