@@ -7,7 +7,7 @@ and state, not logic. Bad input is a 400 naming the field and the rule, never a 
 
 Configuration (environment): `MLFLOW_TRACKING_URI` (default: sqlite ./mlflow.db), `LIFTSENSE_STATE_DIR` (default:
 ./.liftsense; heart-rate streams live there), `LIFTSENSE_WINDOW_MODEL` (the window network for `classify_windows`;
-default: the built-in binary champion).
+default: the built-in binary champion), `LIFTSENSE_BATCHING=0` (no adaptive batching), `LIFTSENSE_MAX_BODY_BYTES`.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ from serving.schemas import (
 
 log = logging.getLogger("liftsense.serving")
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: adaptive batching of classify_windows across concurrent requests (LIFTSENSE_BATCHING=0: off, to measure it)
+BATCHING = os.environ.get("LIFTSENSE_BATCHING", "1") != "0"
 
 
 def _as_array(values: list, shape_tail: tuple[int, ...]) -> np.ndarray:
@@ -125,7 +127,9 @@ class LiftSense:
                     self._window_model = (None, f"no window network to serve: {exc}")
             return self._window_model
 
-    @bentoml.api(batchable=True, max_batch_size=MAX_WINDOWS, max_latency_ms=50)
+    # max_latency_ms is the time a request may wait in the queue before it is refused with a 503: generous, so
+    # load slows answers down rather than failing them
+    @bentoml.api(batchable=BATCHING, max_batch_size=MAX_WINDOWS, max_latency_ms=30_000)
     def classify_windows(self, windows: list[WindowIn]) -> list[WindowVerdict]:
         """The paper's CNN/LSTM/RNN on 15-frame windows; concurrent requests are batched together."""
         from liftsense.coach import classify_windows

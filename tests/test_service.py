@@ -6,93 +6,22 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from serving.local import REPO, LocalServer
 from tests.conftest import SMALL_POSTURE, require_real_data, run_entry_point
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`bentoml serve serving.service:LiftSense` in a subprocess, with its state and registry under `home`."""
-
-    def __init__(self, home: Path, **env: str) -> None:
-        self.home, self.port, self.proc, self.extra_env = home, _free_port(), None, env
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Server:
-        import httpx
-
-        env = {
-            **os.environ,
-            "BENTOML_HOME": str(self.home / "bentoml"),
-            "BENTOML_DO_NOT_TRACK": "True",
-            "LIFTSENSE_STATE_DIR": str(self.home / "state"),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{self.home / 'mlflow.db'}",
-            **self.extra_env,
-        }
-        bentoml = Path(sys.executable).parent / "bentoml"
-        cmd = [
-            str(bentoml),
-            "serve",
-            "serving.service:LiftSense",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-        ]
-        self.proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bentoml serve exited: {self.proc.stderr.read().decode()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("bentoml serve was not ready within 60 s")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-    def post(self, api: str, body=None, **kw):
-        import httpx
-
-        return httpx.post(f"{self.url}/{api}", json=body, timeout=120, **kw)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("service")).start()
+    srv = LocalServer(tmp_path_factory.mktemp("service")).start()
     yield srv
     srv.stop()
 
@@ -132,7 +61,7 @@ def test_a_heart_rate_stream_survives_a_restart_with_identical_readings(tmp_path
         expected += [x.to_dict() for x in reference.push(rec.ppg[:, s:e], rec.acc[:, s:e], seq=s)]
     expected += [x.to_dict() for x in reference.flush()]
 
-    def send(srv: Server, s: int, e: int, last: bool, stream: str = "band-1") -> list[dict]:
+    def send(srv: LocalServer, s: int, e: int, last: bool, stream: str = "band-1") -> list[dict]:
         body = {"stream_id": stream, "first_sequence": s, "fs": rec.fs, "ppg": rec.ppg[:, s:e].tolist(),
                 "acc": rec.acc[:, s:e].tolist(), "end_of_stream": last}  # fmt: skip
         r = srv.post("heart_rate", body)
@@ -140,13 +69,13 @@ def test_a_heart_rate_stream_survives_a_restart_with_identical_readings(tmp_path
         return r.json()["readings"]
 
     got = []
-    srv = Server(tmp_path).start()
+    srv = LocalServer(tmp_path).start()
     try:
         half = len(chunks) // 2
         for s, e in chunks[:half]:
             got += send(srv, s, e, False)
         srv.stop()  # the service goes away mid-stream; a new process takes over from the same state directory
-        srv = Server(tmp_path).start()
+        srv = LocalServer(tmp_path).start()
         for k, (s, e) in enumerate(chunks[half:]):
             got += send(srv, s, e, k == len(chunks) - half - 1)
         uninterrupted = []  # the same stream, start to end in one service process
@@ -238,7 +167,7 @@ def test_classify_windows_answers_what_the_network_answers(tmp_path):
     windows = np.stack([clip[s : s + 15] for s in range(0, 150, 15)])
     windows[3, :, :, :] = np.nan  # a window without a person
     expected, classes = classify_windows(load_window_model(model_uri, uri)[0], windows)
-    srv = Server(tmp_path, LIFTSENSE_WINDOW_MODEL=model_uri).start()
+    srv = LocalServer(tmp_path, LIFTSENSE_WINDOW_MODEL=model_uri).start()
     try:
         r = srv.post("classify_windows", {"windows": [{"landmarks": _json_clip(w)} for w in windows]})
     finally:
@@ -255,7 +184,7 @@ def test_classify_windows_answers_what_the_network_answers(tmp_path):
 def test_a_body_over_the_size_limit_is_a_413_before_it_is_read(tmp_path):
     import httpx
 
-    srv = Server(tmp_path, LIFTSENSE_MAX_BODY_BYTES="100000").start()
+    srv = LocalServer(tmp_path, LIFTSENSE_MAX_BODY_BYTES="100000").start()
     try:
         frame = [[0.5, 0.5, 0.0, 0.9]] * 33
         big = {"exercise": "squat", "clip": {"fps": 30.0, "landmarks": [frame] * 200}}  # ~170 kB

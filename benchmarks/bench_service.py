@@ -1,0 +1,173 @@
+"""The service under load over real HTTP on 127.0.0.1: latency p50/p99 and throughput at 1, 8 and 64 concurrent
+clients for each API, classify_windows with adaptive batching on and off, cold start to /readyz, resident memory.
+
+    python benchmarks/bench_service.py [--seconds 5]
+
+The client is a bounded asyncio loop (httpx): each of N clients sends its next request when the last one returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import write
+
+WINDOWS_PER_REQUEST = 64
+
+
+def _next_body(api: str, body: dict, client: int, k: int, run: int) -> dict:
+    """heart_rate: each client streams its own band, 2 s chunk after 2 s chunk (a repeat would be dropped as a
+    retransmission and cost nothing); the other APIs send the same body."""
+    if api != "heart_rate":
+        return body
+    n = len(body["ppg"][0])
+    return body | {"stream_id": f"bench-{run}-{client}", "first_sequence": k * n}
+
+
+async def _load(url: str, api: str, body: dict, clients: int, seconds: float) -> dict:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def one_client(c: int) -> None:
+            nonlocal errors
+            k = 0
+            while time.perf_counter() < stop:
+                payload = _next_body(api, body, c, k, clients)
+                k += 1
+                t0 = time.perf_counter()
+                r = await client.post(url, json=payload)
+                latencies.append(time.perf_counter() - t0)
+                errors += r.status_code != 200
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one_client(c) for c in range(clients)))
+        wall = time.perf_counter() - t0
+    lat = np.array(latencies) * 1000
+    return {
+        "clients": clients,
+        "requests": len(lat),
+        "errors": errors,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+        "requests_per_s": len(lat) / wall,
+    }
+
+
+def _bodies() -> dict[str, dict]:
+    from liftsense.pose.synth.dataset import SynthConfig, synth_clip, synth_subjects
+    from liftsense.ppg.synth import synth_recording
+
+    cfg = SynthConfig(seed=5)
+    clip, _, _ = synth_clip(cfg, synth_subjects(cfg), "squat", 0, "correct")
+    clip = np.where(np.isfinite(clip), clip, 0.0)
+    rec = synth_recording(duration_s=2.0, seed=1)
+    t = np.arange(-60.0, 0.1, 1.0)
+    return {
+        "judge": {"exercise": "squat", "clip": {"fps": 30.0, "landmarks": clip[:100].tolist()}},
+        "heart_rate": {"fs": rec.fs, "ppg": rec.ppg.tolist(), "acc": rec.acc.tolist()},
+        "rest_forecast": {
+            "set_time_s": t.tolist(),
+            "set_hr": (100 + 0.6 * (t + 60)).tolist(),
+            "set_index": 1,
+        },
+        "classify_windows": {
+            "windows": [{"landmarks": clip[k : k + 15].tolist()} for k in range(WINDOWS_PER_REQUEST)]
+        },
+    }
+
+
+def _window_network(home: Path) -> str:
+    """A CNN trained for one short epoch on the built-in data: what matters here is its speed."""
+    import mlflow
+
+    from tests.conftest import SMALL_POSTURE, run_entry_point
+
+    proc = run_entry_point("train.py", home, *SMALL_POSTURE, "model=cnn")
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-2000:])
+    mlflow.set_tracking_uri(f"sqlite:///{home / 'mlflow.db'}")
+    (run,) = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")
+    return f"runs:/{run.info.run_id}/model"
+
+
+def main() -> None:
+    from serving.local import LocalServer
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64])
+    a = p.parse_args()
+    bodies = _bodies()
+    results: dict = {"apis": {}, "cold_start_s": [], "windows": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        model = _window_network(home)
+        for _ in range(3):  # cold start, three times
+            srv = LocalServer(home / "cold", LIFTSENSE_WINDOW_MODEL=model,
+                              MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}").start()  # fmt: skip
+            results["cold_start_s"].append(srv.cold_start_s)
+            srv.stop()
+        srv = LocalServer(home / "run", LIFTSENSE_WINDOW_MODEL=model,
+                          MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}").start()  # fmt: skip
+        try:
+            for api, body in bodies.items():
+                srv.post(api, _next_body(api, body, -1, 0, 0))  # warm: models loaded, forecaster fitted
+                rows = [asyncio.run(_load(f"{srv.url}/{api}", api, body, c, a.seconds)) for c in a.clients]
+                results["apis"][api] = rows
+            results["rss_mb"] = srv.rss_bytes() / 2**20
+        finally:
+            srv.stop()
+        srv = LocalServer(home / "nobatch", LIFTSENSE_WINDOW_MODEL=model, LIFTSENSE_BATCHING="0",
+                          MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}").start()  # fmt: skip
+        try:
+            srv.post("classify_windows", bodies["classify_windows"])
+            results["windows"]["batching off"] = [
+                asyncio.run(
+                    _load(
+                        f"{srv.url}/classify_windows",
+                        "classify_windows",
+                        bodies["classify_windows"],
+                        c,
+                        a.seconds,
+                    )
+                )
+                for c in a.clients
+            ]
+        finally:
+            srv.stop()
+    results["windows"]["batching on"] = results["apis"]["classify_windows"]
+    print(
+        f"cold start to /readyz: median {statistics.median(results['cold_start_s']):.1f} s of 3 (goal <= 10 s)"
+    )
+    print(f"resident memory of the whole service after the load: {results['rss_mb']:.0f} MB (goal <= 1.5 GB)")
+    print(f"{'api':<18} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>6}")
+    for api, rows in results["apis"].items():
+        for r in rows:
+            print(
+                f"{api:<18} {r['clients']:>7} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['requests_per_s']:>8.1f} {r['errors']:>6}"
+            )
+    for mode, rows in results["windows"].items():
+        for r in rows:
+            print(
+                f"classify_windows, {mode}, {r['clients']} clients: {r['requests_per_s'] * WINDOWS_PER_REQUEST:,.0f} windows/s"
+            )
+    print(f"wrote {write('service', results)}")
+
+
+if __name__ == "__main__":
+    main()

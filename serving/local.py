@@ -1,0 +1,95 @@
+"""`bentoml serve` of this service as a child process on a free port of 127.0.0.1: for tests and benchmarks.
+
+Its BentoML home, heart-rate state and (by default) MLflow registry live under `home`; `stop()` ends the whole
+process group. `start()` returns once `/readyz` answers 200 and records how long that took (the cold start).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalServer:
+    def __init__(self, home: Path, **env: str) -> None:
+        self.home, self.port, self.proc, self.extra_env = Path(home), free_port(), None, env
+        self.cold_start_s: float | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 60.0) -> LocalServer:
+        import httpx
+
+        env = {
+            **os.environ,
+            "BENTOML_HOME": str(self.home / "bentoml"),
+            "BENTOML_DO_NOT_TRACK": "True",
+            "LIFTSENSE_STATE_DIR": str(self.home / "state"),
+            "MLFLOW_TRACKING_URI": f"sqlite:///{self.home / 'mlflow.db'}",
+            **self.extra_env,
+        }
+        bentoml = Path(sys.executable).parent / "bentoml"
+        cmd = [
+            str(bentoml),
+            "serve",
+            "serving.service:LiftSense",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bentoml serve exited: {self.proc.stderr.read().decode()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    self.cold_start_s = time.perf_counter() - t0
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"bentoml serve was not ready within {timeout_s:.0f} s")
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and every process under it."""
+        import psutil
+
+        root = psutil.Process(self.proc.pid)
+        return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()
+
+    def post(self, api: str, body=None, **kw):
+        import httpx
+
+        return httpx.post(f"{self.url}/{api}", json=body, timeout=120, **kw)
