@@ -319,3 +319,38 @@ def test_compare_mae_reads_a_known_gain_and_says_when_the_rests_cannot_tell():
     assert compare_mae(0.5 * baseline, with_gaps).n == 200
     with pytest.raises(ValueError, match="shape"):
         compare_mae(baseline[:10], baseline)
+
+
+@pytest.mark.slow
+def test_four_recorded_sessions_train_with_one_fold_each_and_evaluate_scores_the_model(tmp_path):
+    # the README's `train.py task=rest_hr data=rest_garmin`: 4 sessions, fewer than the default 5 folds
+    require_real_data("hr", "garmin_strength_fit")
+    proc = run_entry_point("train.py", tmp_path, "task=rest_hr", "model=rest_lstm", "trainer=rest_smoke",
+                           "data=rest_garmin")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "4 groups only: 4 group folds instead of 5" in proc.stdout + proc.stderr
+    import json
+
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = mlflow.search_runs(experiment_names=["rest-hr"], output_format="list")
+    out = tmp_path / "rest_eval.json"
+    proc = run_entry_point("evaluate.py", tmp_path, "task=rest_hr", "data=rest_garmin", "subset=test",
+                           f"model_uri=runs:/{run.info.run_id}/model", f"output_json={out}")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scored = json.loads(out.read_text())
+    assert scored["mae_60s"] == pytest.approx(run.data.metrics["test_mae_60s"])  # the same test rests
+    assert "baseline_persistence_mae_60s" in scored and scored["rests"] >= 1
+    proc = run_entry_point("evaluate.py", tmp_path, "task=rest_hr", "data=builtin",
+                           f"model_uri=runs:/{run.info.run_id}/model")  # fmt: skip
+    assert proc.returncode != 0 and "scores rest data" in proc.stderr
+
+
+def test_too_few_groups_for_train_validation_and_test_is_a_clear_error():
+    from liftsense.datasets.splits import fitting_n_splits
+
+    assert fitting_n_splits(pd.DataFrame({"group": list("abcd")}), 5) == 4
+    assert fitting_n_splits(pd.DataFrame({"group": list("abcdefg")}), 5) == 5
+    with pytest.raises(ValueError, match="3 at least"):
+        fitting_n_splits(pd.DataFrame({"group": list("ab")}), 5)

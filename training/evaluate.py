@@ -2,6 +2,8 @@
 
 `output_json=FILE` writes the metrics and one row per clip (id, label, prediction, probability). A table without
 labels (`data=table data.path=mine.parquet` from the extraction CLI without --label) gets predictions only.
+Rest-HR models: `task=rest_hr data=rest_garmin|rest_physionet|rest_builtin|rest_table model_uri=...`, scored on
+every rest of the data (or its test fold) with the baselines beside them.
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ def main(cfg: DictConfig) -> None:
     from liftsense.datasets.loaders import load_sequences
     from liftsense.datasets.splits import train_val_test
     from liftsense.pipelines.posture import clip_predictions, load_classifier, score
-    from liftsense.tracking import flatten, setup_mlflow
+    from liftsense.tracking import setup_mlflow
 
     c = OmegaConf.to_container(cfg, resolve=True)
     experiment = c["logger"]["experiment"]
     if c["model_uri"]:  # runs:/ and models:/ URIs resolve against the tracking store
         setup_mlflow(c["logger"]["tracking_uri"], experiment, c["logger"]["artifact_location"])
+    if c["task"]["name"] == "rest_hr":
+        metrics, source = _score_rest(c)
+        _report(c, metrics, {"rests": metrics.get("rests")}, source)
+        return
     module = load_classifier(c["model_uri"], c["checkpoint"])
     seqs = load_sequences(c["data"])
     if c["subset"] == "test":
@@ -58,16 +64,57 @@ def main(cfg: DictConfig) -> None:
             log.info("%-34s %.4f", key, metrics[key])
     if c["output_json"]:
         Path(c["output_json"]).write_text(json.dumps({**metrics, "labelled": True, "clips": clips}, indent=2))
-    if c["log_to_mlflow"]:
-        import mlflow
+    _log(c, metrics, seqs.source)
 
-        exp_id = setup_mlflow(c["logger"]["tracking_uri"], experiment, c["logger"]["artifact_location"])
-        with mlflow.start_run(experiment_id=exp_id, run_name=c["logger"]["run_name"]):
-            mlflow.log_params({k: v for k, v in flatten(c).items() if not k.startswith("logger.")})
-            mlflow.set_tags(
-                {"evaluated_model": c["model_uri"] or c["checkpoint"], "data_source": seqs.source}
-            )
-            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+
+def _log(c: dict, metrics: dict, source: str) -> None:
+    if not c["log_to_mlflow"]:
+        return
+    import mlflow
+
+    from liftsense.tracking import flatten, setup_mlflow
+
+    exp_id = setup_mlflow(
+        c["logger"]["tracking_uri"], c["logger"]["experiment"], c["logger"]["artifact_location"]
+    )
+    with mlflow.start_run(experiment_id=exp_id, run_name=c["logger"]["run_name"]):
+        mlflow.log_params({k: v for k, v in flatten(c).items() if not k.startswith("logger.")})
+        mlflow.set_tags({"evaluated_model": c["model_uri"] or c["checkpoint"], "data_source": source})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+
+
+def _score_rest(c: dict) -> tuple[dict, str]:
+    """A rest-HR model on every rest of the data, or on its test fold (`subset=test`, the training split)."""
+    from liftsense.datasets.loaders import load_sessions
+    from liftsense.pipelines.rest_hr import load_rest_model, prepare, score_rest_model
+    from liftsense.resthr.examples import ExampleConfig, build_examples
+    from liftsense.resthr.recovery import TargetRule
+    from liftsense.resthr.sessions import SkipLog, bouts
+
+    if not str(c["data"]["name"]).startswith("rest_"):
+        raise ValueError(
+            f"task=rest_hr scores rest data (data=rest_builtin|rest_garmin|...), not {c['data']['name']}"
+        )
+    module = load_rest_model(c["model_uri"], c["checkpoint"])
+    sessions = load_sessions(c["data"])
+    task = c["task"]
+    if c["subset"] == "test":
+        examples = prepare({"task": task, "split": c["split"], "seed": c["seed"]}, sessions).test
+    else:
+        all_bouts = bouts(sessions, task.get("min_set_s", 5.0), task.get("max_set_s", 600.0), SkipLog())
+        examples = build_examples(all_bouts, ExampleConfig(**(task.get("examples") or {})))
+    return score_rest_model(module, examples, TargetRule(**(task.get("target_rule") or {}))), c["data"][
+        "name"
+    ]
+
+
+def _report(c: dict, metrics: dict, extra: dict, source: str) -> None:
+    for key in sorted(k for k in metrics if k.startswith(("mae_60s", "baseline_", "target_hr_mae"))):
+        if "60s" in key or key.startswith("target_hr"):
+            log.info("%-44s %.3f", key, metrics[key])
+    if c["output_json"]:
+        Path(c["output_json"]).write_text(json.dumps({**metrics, **extra}, indent=2))
+    _log(c, metrics, source)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,18 @@ def group_kfold(meta: pd.DataFrame, n_splits: int, seed: int = 0) -> list[tuple[
     return folds
 
 
+def fitting_n_splits(meta: pd.DataFrame, requested: int) -> int:
+    """The requested number of group folds, lowered to the number of groups when the data has fewer (a few
+    recorded sessions: each session is one test fold). Fewer than 3 groups cannot hold train, validation and
+    test apart: a clear error."""
+    groups = int(meta["group"].astype(str).nunique())
+    if groups < 3:
+        raise ValueError(
+            f"the data has {groups} group(s) (people or sessions); train, validation and test need 3 at least"
+        )
+    return min(requested, groups)
+
+
 def train_val_test(
     meta: pd.DataFrame, n_splits: int = 5, fold: int = 0, val_fraction: float = 0.2, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from liftsense.datasets.loaders import load_sessions
-from liftsense.datasets.splits import train_val_test
+from liftsense.datasets.splits import fitting_n_splits, train_val_test
 from liftsense.resthr.examples import ExampleConfig, Examples, build_examples
 from liftsense.resthr.recovery import BASELINES, TargetRule, horizon_mae, target_errors
 from liftsense.resthr.sessions import SkipLog, bouts
@@ -47,9 +47,17 @@ def prepare(cfg: dict[str, Any], sessions: pd.DataFrame) -> PreparedRest:
     groups = split_groups(examples)
     meta = pd.DataFrame({"group": groups, "label": "rest"})
     split = cfg.get("split", {})
+    n_splits = fitting_n_splits(meta, split.get("n_splits", 5))
+    if n_splits < split.get("n_splits", 5):
+        log.warning(
+            "%d groups only: %d group folds instead of %d (each test fold is one group)",
+            meta["group"].nunique(),
+            n_splits,
+            split.get("n_splits", 5),
+        )
     tr, va, te = train_val_test(
         meta,
-        split.get("n_splits", 5),
+        n_splits,
         split.get("fold", 0),
         split.get("val_fraction", 0.2),
         cfg.get("seed", 0),
@@ -122,6 +130,48 @@ def evaluate(forecast: np.ndarray, test: Examples, rule: TargetRule, train: Exam
         for k, v in {**horizon_mae(pred, test), **target_errors(pred, test, rule)}.items():
             if k.startswith(("mae", "target", "rest_time")):
                 metrics[f"baseline_{key}_{k}"] = v
+    return metrics
+
+
+def load_rest_model(model_uri: str | None = None, checkpoint: str | None = None):
+    """A trained rest-HR network from an MLflow model URI (runs:/ID/model, models:/name@alias) or a checkpoint."""
+    if bool(model_uri) == bool(checkpoint):
+        raise ValueError("give exactly one of model_uri or checkpoint")
+    if checkpoint:
+        from liftsense.models.rest_recovery import RestRecoveryLSTM
+
+        if not Path(checkpoint).exists():
+            raise FileNotFoundError(f"checkpoint {checkpoint} not found")
+        return RestRecoveryLSTM.load_from_checkpoint(checkpoint, map_location="cpu")
+    import mlflow.pytorch
+
+    return mlflow.pytorch.load_model(model_uri, map_location="cpu")
+
+
+def score_rest_model(module, examples: Examples, rule: TargetRule) -> dict[str, float]:
+    """A trained rest model on rests it never saw, with the baselines beside it, scored on the same rests.
+
+    Persistence needs no fitting. The fitted baselines are cross-fitted by group (person, else session): each
+    group's forecast comes from a baseline fitted on the other groups, so none is scored on its own rests.
+    """
+    forecast = module.forecast(examples)
+    metrics = {**horizon_mae(forecast, examples), **target_errors(forecast, examples, rule)}
+    groups = split_groups(examples).to_numpy()
+    for baseline in BASELINES:
+        pred = np.full_like(forecast, np.nan)
+        for g in np.unique(groups):
+            held = groups == g
+            if baseline.__name__ != "Persistence" and held.all():
+                break  # one group: nothing to fit on without seeing it
+            fitted = baseline().fit(examples.subset(np.flatnonzero(~held)) if (~held).any() else examples)
+            pred[held] = fitted.predict(examples.subset(np.flatnonzero(held)))
+        if not np.isfinite(pred).any():
+            continue
+        key = baseline().name.split(",")[0].replace(" ", "_").replace("-", "_")
+        for k, v in {**horizon_mae(pred, examples), **target_errors(pred, examples, rule)}.items():
+            if k.startswith(("mae", "target", "rest_time")):
+                metrics[f"baseline_{key}_{k}"] = v
+    metrics["rests"] = float(len(examples))
     return metrics
 
 
