@@ -112,3 +112,27 @@ def log_module(run_id: str, module, input_example=None, output_example=None) -> 
             pip_requirements=["torch==2.13.0", "pytorch-lightning==2.6.6"],
             signature=signature,
         )
+
+
+def load_trained(model_uri: str | None, checkpoint: str | None, module_class: str):
+    """A trained model from an MLflow model URI (runs:/ID/model, models:/name@alias) or a Lightning checkpoint
+    of `module_class` ("package.module:Class"). A URI holding a scikit-learn model (the clip models) loads as one."""
+    if bool(model_uri) == bool(checkpoint):
+        raise ValueError("give exactly one of model_uri or checkpoint")
+    if checkpoint:
+        import importlib
+
+        if not Path(checkpoint).exists():
+            raise FileNotFoundError(f"checkpoint {checkpoint} not found")
+        module_name, cls = module_class.split(":")
+        return getattr(importlib.import_module(module_name), cls).load_from_checkpoint(
+            checkpoint, map_location="cpu"
+        )
+    import mlflow.models
+    import mlflow.pytorch
+
+    if "sklearn" in mlflow.models.get_model_info(model_uri).flavors:
+        import mlflow.sklearn
+
+        return mlflow.sklearn.load_model(model_uri)
+    return mlflow.pytorch.load_model(model_uri, map_location="cpu")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from liftsense.coach import CoachReport
+
 #: the longest clip `judge` takes: 10 minutes at 30 frames/s
 MAX_FRAMES = 18_000
 #: the longest heart-rate chunk: 60 s at 125 Hz
@@ -44,47 +46,8 @@ class JudgeRequest(BaseModel):
     rotate: Annotated[int, Field(ge=0, le=270, multiple_of=90)] = 0
 
 
-class RepOut(BaseModel):
-    rep: int
-    start_s: float
-    end_s: float
-    top_deg: float | None
-    bottom_deg: float | None
-    depth_hips_above_knees: float | None
-    down_s: float | None
-    pause_s: float | None
-    up_s: float | None
-    verdict: str | None
-    probability: float | None
-    cue: str | None
-    no_reading: str | None = None
-    features_outside_training_range: float | None = None
-
-
-class SetSummaryOut(BaseModel):
-    reps: int
-    judged: int
-    mean_down_s: float | None
-    mean_pause_s: float | None
-    mean_up_s: float | None
-    faults: dict[str, int]
-    correct: int
-
-
-class JudgeResponse(BaseModel):
-    """The coach's per-rep report (`liftsense.coach.CoachReport`)."""
-
-    source: str
-    exercise: str
-    fps: float
-    frames: int
-    duration_s: float
-    driving_signal: str
-    model: str | None
-    reps: list[RepOut]
-    summary: SetSummaryOut | None
-    refused: str | None
-    warnings: list[str]
+#: the answer of `judge`: the coach's own typed report (a dataclass pydantic validates and documents as it is)
+JudgeResponse = CoachReport
 
 
 class WindowIn(BaseModel):

@@ -111,7 +111,7 @@ class LiftSense:
         references = _clip(request.references, "references") if request.references else None
         model, uri, _ = self._form_model(exercise)
         report = coach_clip(clip, exercise, model, references, uri, rotate=request.rotate)
-        return JudgeResponse.model_validate(report.to_dict())
+        return report
 
     def _windows_model(self) -> tuple[Any, str]:
         """(network, uri), or (None, why there is none): loaded once."""

@@ -513,23 +513,10 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
 
 
 def load_classifier(model_uri: str | None = None, checkpoint: str | None = None):
-    """A trained FormClassifier from an MLflow model URI (runs:/ID/model, models:/name@alias) or a checkpoint."""
-    if bool(model_uri) == bool(checkpoint):
-        raise ValueError("give exactly one of model_uri or checkpoint")
-    if checkpoint:
-        from liftsense.models.form_classifier import FormClassifier
+    """A trained form model (a FormClassifier network or a clip model) from an MLflow URI or a checkpoint."""
+    from liftsense.tracking import load_trained
 
-        if not Path(checkpoint).exists():
-            raise FileNotFoundError(f"checkpoint {checkpoint} not found")
-        return FormClassifier.load_from_checkpoint(checkpoint, map_location="cpu")
-    import mlflow.models
-    import mlflow.pytorch
-
-    if "sklearn" in mlflow.models.get_model_info(model_uri).flavors:  # a clip model (model=clip_*)
-        import mlflow.sklearn
-
-        return mlflow.sklearn.load_model(model_uri)
-    return mlflow.pytorch.load_model(model_uri, map_location="cpu")
+    return load_trained(model_uri, checkpoint, "liftsense.models.form_classifier:FormClassifier")
 
 
 def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.ndarray, Windows | None]:

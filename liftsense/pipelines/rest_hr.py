@@ -135,17 +135,9 @@ def evaluate(forecast: np.ndarray, test: Examples, rule: TargetRule, train: Exam
 
 def load_rest_model(model_uri: str | None = None, checkpoint: str | None = None):
     """A trained rest-HR network from an MLflow model URI (runs:/ID/model, models:/name@alias) or a checkpoint."""
-    if bool(model_uri) == bool(checkpoint):
-        raise ValueError("give exactly one of model_uri or checkpoint")
-    if checkpoint:
-        from liftsense.models.rest_recovery import RestRecoveryLSTM
+    from liftsense.tracking import load_trained
 
-        if not Path(checkpoint).exists():
-            raise FileNotFoundError(f"checkpoint {checkpoint} not found")
-        return RestRecoveryLSTM.load_from_checkpoint(checkpoint, map_location="cpu")
-    import mlflow.pytorch
-
-    return mlflow.pytorch.load_model(model_uri, map_location="cpu")
+    return load_trained(model_uri, checkpoint, "liftsense.models.rest_recovery:RestRecoveryLSTM")
 
 
 def score_rest_model(module, examples: Examples, rule: TargetRule) -> dict[str, float]:
