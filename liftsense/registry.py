@@ -11,12 +11,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 #: task -> (metric name, higher is better)
 VALIDATION_METRIC = {
     "binary": ("clip_f1", True),
     "fault": ("clip_macro_f1", True),
     "rest_hr": ("mae_60s", False),
 }
+
+
+#: posture task -> the validation metric of its trivial baseline, scored on the same clips by `evaluate`
+BASELINE_METRIC = {"binary": "baseline_always_correct_clip_f1", "fault": "baseline_majority_clip_macro_f1"}
 
 
 def registered_name(task: str, data: str, calibrated: bool = False) -> str:
@@ -118,12 +124,29 @@ class Decision:
     reason: str
 
 
-def decide(candidate: float, champion: float | None, higher_is_better: bool) -> Decision:
-    """The rule alone (testable without MLflow)."""
+def decide(
+    candidate: float,
+    champion: float | None,
+    higher_is_better: bool,
+    baseline: tuple[str, float] | None = None,
+) -> Decision:
+    """The rule alone (testable without MLflow). A candidate that does not beat its task's best simple baseline
+    on the same validation data never becomes champion, whatever the current champion."""
+    word = "higher" if higher_is_better else "lower"
+    if baseline is not None and np.isfinite(baseline[1]):
+        name, score = baseline
+        beats = candidate > score if higher_is_better else candidate < score
+        if not (np.isfinite(candidate) and beats):
+            return Decision(
+                "challenger",
+                candidate,
+                champion,
+                f"{candidate:.4f} does not beat the baseline ({name}: {score:.4f}, {word} is better): "
+                "never served",
+            )
     if champion is None:
         return Decision("champion", candidate, None, "no champion yet")
     better = candidate > champion if higher_is_better else candidate < champion
-    word = "higher" if higher_is_better else "lower"
     if better:
         return Decision(
             "champion",

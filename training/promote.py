@@ -2,7 +2,9 @@
 
 Other arguments are train.py overrides naming the task and data (`model=cnn`, `task=rest_hr model=rest_lstm`, ...): the
 candidate and the current champion are both scored on that config's validation split. The candidate gets the
-`champion` alias only if it is better; otherwise `challenger`, with the reason tagged on the version.
+`champion` alias only if it is better and beats the task's best simple baseline on the same validation data
+(posture: always "correct" / always the majority class; rest HR: persistence, population curve, mono-exponential,
+ridge); otherwise `challenger`, with the reason tagged on the version, and it is never served.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import argparse
 import os
 import sys
 
+import numpy as np
+
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
-def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object]:
+def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object, tuple[str, float]]:
     """The task's validation metric for a model, on the validation split of `cfg` (the same data for every model),
-    with the loaded model and the data it was scored on (rest HR: prepared examples; posture: the clips)."""
+    with the loaded model, the data it was scored on (rest HR: prepared examples; posture: the clips) and the best
+    simple baseline's score on the same data (rest HR: fitted on the training split)."""
     import mlflow.pytorch
 
     from liftsense.registry import VALIDATION_METRIC
@@ -27,10 +32,16 @@ def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object]:
         module = mlflow.pytorch.load_model(model_uri, map_location="cpu")
         from liftsense.datasets.loaders import load_sessions
         from liftsense.pipelines.rest_hr import prepare
-        from liftsense.resthr.recovery import horizon_mae
+        from liftsense.resthr.recovery import BASELINES, horizon_mae
 
         prep = prepare(cfg, load_sessions(cfg["data"]))
-        return horizon_mae(module.forecast(prep.val), prep.val, (60,))[metric], module, prep
+        scores = {}
+        for cls in BASELINES:
+            b = cls().fit(prep.train)
+            scores[b.name] = horizon_mae(b.predict(prep.val), prep.val, (60,))[metric]
+        best = min(scores, key=lambda k: scores[k] if np.isfinite(scores[k]) else np.inf)
+        model_score = horizon_mae(module.forecast(prep.val), prep.val, (60,))[metric]
+        return model_score, module, prep, (best, scores[best])
     from liftsense.datasets.loaders import load_sequences
     from liftsense.pipelines.posture import load_classifier, score, split_clips
 
@@ -38,7 +49,10 @@ def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object]:
     seqs = load_sequences(cfg["data"])
     val = seqs.subset(split_clips(cfg, seqs)[1])  # score() applies the model's own preprocessing
     metrics, _, _ = score(module, val, task)
-    return metrics[metric], module, val
+    from liftsense.registry import BASELINE_METRIC
+
+    baseline = BASELINE_METRIC[task]
+    return metrics[metric], module, val, (baseline.removeprefix("baseline_"), metrics.get(baseline, np.nan))
 
 
 def main(argv: list[str]) -> int:
@@ -63,7 +77,7 @@ def main(argv: list[str]) -> int:
     run_id = args.run_id or _best_trial_run(client, cfg, overrides)
     task, data = cfg["task"]["name"], cfg["data"]["name"]
     metric, higher = registry.VALIDATION_METRIC[task]
-    candidate, module, validation_data = validation_score(cfg, f"runs:/{run_id}/model")
+    candidate, module, validation_data, baseline = validation_score(cfg, f"runs:/{run_id}/model")
     if client.get_run(run_id).data.metrics.get("test_refit") == 1.0:
         print(
             "warning: this run's model was refitted on every group (split.refit=true), the validation groups "
@@ -81,8 +95,8 @@ def main(argv: list[str]) -> int:
     current = registry.champion_version(name)
     champion = None
     if current is not None and current != version:
-        champion, _, _ = validation_score(cfg, f"models:/{name}/{current}")
-    decision = registry.decide(candidate, champion, higher)
+        champion = validation_score(cfg, f"models:/{name}/{current}")[0]
+    decision = registry.decide(candidate, champion, higher, baseline)
     registry.apply(name, version, decision, metric)
     print(f"{name} v{version}: validation {metric} {candidate:.4f} -> {decision.alias} ({decision.reason})")
     return 0

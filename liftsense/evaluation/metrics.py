@@ -86,6 +86,11 @@ def evaluate(
         m["clip_macro_f1"] = float(
             f1_score(yc, pc, labels=sorted(set(yc) | set(pc)), average="macro", zero_division=0.0)
         )
+        if len(yc):  # the same score for "always the most frequent class"
+            majority = np.full_like(yc, np.bincount(yc[yc >= 0]).argmax())
+            m["baseline_majority_clip_macro_f1"] = float(
+                f1_score(yc, majority, labels=sorted(set(yc)), average="macro", zero_division=0.0)
+            )
         rec = recall_score(y_win, pred_win, labels=labels, average=None, zero_division=0.0)
         for c, r in zip(classes, rec, strict=True):
             m[f"recall_{c}"] = float(r)
