@@ -20,8 +20,10 @@ train:
 train-rest:
 	$(BIN)/python training/train.py task=rest_hr model=rest_lstm
 
-# the service on http://127.0.0.1:3000 (Swagger UI at /, OpenAPI at /docs.json); models from ./mlflow.db
+# the service on http://127.0.0.1:3000 (Swagger UI at /, OpenAPI at /docs.json); models from ./mlflow.db, where
+# the built-in ones are trained and promoted first if the registry has no champion for them
 serve:
+	$(BIN)/python -m serving.bootstrap
 	BENTOML_DO_NOT_TRACK=True $(BIN)/bentoml serve serving.service:LiftSense --host 127.0.0.1 --port 3000
 
 # the CI data-validation gate: built-in and real datasets (exit 1 = data fails, 2 = could not validate)

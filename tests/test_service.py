@@ -261,3 +261,24 @@ def test_the_bento_builds_offline_with_the_projects_own_pins(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert list((tmp_path / "bentoml" / "bentos" / "liftsense").glob("*/bento.yaml"))
+
+
+def test_bootstrap_trains_and_promotes_what_the_registry_lacks_once(tmp_path):
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "LIFTSENSE_HOME": str(tmp_path),
+    }
+    cmd = [sys.executable, "-m", "serving.bootstrap", *SMALL_POSTURE, "validation.enabled=false"]
+    first = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "posture-builtin-binary v1:" in first.stdout and "posture-builtin-fault v1:" in first.stdout
+    second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0 and "training" not in second.stdout  # nothing trained twice
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    for name in ("posture-builtin-binary", "posture-builtin-fault"):
+        (version,) = client.search_model_versions(f"name = '{name}'")
+        promoted = "champion" in client.get_registered_model(name).aliases
+        assert promoted == (version.tags["promotion_decision"] == "champion")  # the baseline rule decided
