@@ -360,3 +360,20 @@ def test_smoothing_helps_at_a_heart_rate_step():
         est = estimate_recording(rec, replace(SpectralConfig(), smoothing_lag=lag))
         errors[lag] = aae(est, rec.bpm_truth)
     assert errors[2] < errors[0]
+
+
+def test_a_stream_saved_after_every_chunk_gives_the_same_readings_and_stays_small():
+    # the service saves each stream's estimator after every chunk: what comes back must carry on identically,
+    # and the constant tables (megabytes) are rebuilt, not stored
+    import pickle
+
+    rec = synth_recording(duration_s=60.0, seed=8)
+    straight, saved = StreamingEstimator(fs=rec.fs), StreamingEstimator(fs=rec.fs)
+    out_straight, out_saved = [], []
+    for k in range(0, rec.ppg.shape[1], 250):
+        sl = slice(k, k + 250)
+        out_straight += straight.push(rec.ppg[:, sl], rec.acc[:, sl], seq=k)
+        saved = pickle.loads(pickle.dumps(saved))
+        out_saved += saved.push(rec.ppg[:, sl], rec.acc[:, sl], seq=k)
+    assert out_saved == out_straight and sum(e.ok for e in out_straight) > 10
+    assert len(pickle.dumps(saved)) < 300_000

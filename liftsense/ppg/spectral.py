@@ -81,9 +81,25 @@ class SpectralTracker:
     ) -> None:
         if not np.isfinite(fs) or fs < MIN_FS:
             raise ValueError(f"sample rate {fs!r} Hz is too low for heart rate: need at least {MIN_FS} Hz")
-        self.fs, self.n_ppg, self.hop_s = float(fs), n_ppg, hop_s
-        self.config = cfg = config or SpectralConfig()
-        self.window_len = round(window_s * fs)
+        self.fs, self.n_ppg, self.hop_s, self.window_s = float(fs), n_ppg, hop_s, window_s
+        self.config = config or SpectralConfig()
+        self._build_tables()
+        self.reset()
+
+    #: attributes derived from the configuration alone: rebuilt on unpickling instead of stored (megabytes)
+    _TABLES = ("_t", "grid", "_n_grid", "_cos", "_sin", "_gram", "_acc_grid", "_acc_dft", "_transition")
+
+    def __getstate__(self) -> dict:
+        """The tracker's state without its constant tables: a stream's state is saved after every chunk."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._TABLES}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._build_tables()
+
+    def _build_tables(self) -> None:
+        cfg, fs = self.config, self.fs
+        self.window_len = round(self.window_s * fs)
         self.decimation = max(1, int(fs // cfg.target_fs))
         self._t = t = np.arange(0, self.window_len, self.decimation) / fs
         self.grid = np.arange(cfg.bpm_min, cfg.bpm_max + 1e-9, cfg.grid_step_bpm)
@@ -97,7 +113,6 @@ class SpectralTracker:
         walk = np.exp(-0.5 * (step / cfg.random_walk_bpm) ** 2)
         walk /= walk.sum(axis=0, keepdims=True)
         self._transition = (1 - cfg.jump_probability) * walk + cfg.jump_probability / len(self.grid)
-        self.reset()
 
     def reset(self) -> None:
         """Forget the track: the next window starts from a flat prior over the whole range."""
