@@ -27,6 +27,7 @@ broad region of them lie within 0.05 BPM of each other (see benchmarks/RESULTS.m
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,36 @@ from liftsense.ppg.quality import nonfinite_reason, usable_ppg_channels
 
 #: below this rate the band-pass (4 Hz) and decimation to ~25 Hz have no room
 MIN_FS = 20.0
+
+
+@functools.lru_cache(maxsize=16)
+def _tables(fs: float, window_len: int, decimation: int, cfg: SpectralConfig) -> dict:
+    """The tracker's constant tables for one configuration, built once per process and shared, read-only: a
+    stream's state is loaded and saved for every chunk, and rebuilding these each time cost more than the chunk."""
+    t = np.arange(0, window_len, decimation) / fs
+    grid = np.arange(cfg.bpm_min, cfg.bpm_max + 1e-9, cfg.grid_step_bpm)
+    phase = 2 * np.pi * t[:, None] * (np.concatenate([grid, 2 * grid]) / 60)[None, :]
+    cos, sin = np.cos(phase), np.sin(phase)  # (time, grid then doubled grid)
+    acc_grid = np.arange(cfg.acc_min_bpm, cfg.bpm_max * 1.15, cfg.grid_step_bpm)
+    step = grid[:, None] - grid[None, :]
+    walk = np.exp(-0.5 * (step / cfg.random_walk_bpm) ** 2)
+    walk /= walk.sum(axis=0, keepdims=True)
+    tables = {
+        "_t": t,
+        "grid": grid,
+        "_n_grid": len(grid),
+        "_cos": cos,
+        "_sin": sin,
+        "_gram": ((cos**2).sum(0), (sin**2).sum(0), (cos * sin).sum(0)),
+        "_acc_grid": acc_grid,
+        "_acc_dft": (np.hanning(len(t)) * np.exp(-2j * np.pi * (acc_grid / 60)[:, None] * t)).T,
+        "_transition": (1 - cfg.jump_probability) * walk + cfg.jump_probability / len(grid),
+    }
+    for v in tables.values():
+        for arr in v if isinstance(v, tuple) else (v,):
+            if isinstance(arr, np.ndarray):
+                arr.setflags(write=False)
+    return tables
 
 
 @dataclass(frozen=True)
@@ -98,21 +129,9 @@ class SpectralTracker:
         self._build_tables()
 
     def _build_tables(self) -> None:
-        cfg, fs = self.config, self.fs
-        self.window_len = round(self.window_s * fs)
-        self.decimation = max(1, int(fs // cfg.target_fs))
-        self._t = t = np.arange(0, self.window_len, self.decimation) / fs
-        self.grid = np.arange(cfg.bpm_min, cfg.bpm_max + 1e-9, cfg.grid_step_bpm)
-        self._n_grid = len(self.grid)
-        phase = 2 * np.pi * t[:, None] * (np.concatenate([self.grid, 2 * self.grid]) / 60)[None, :]
-        self._cos, self._sin = np.cos(phase), np.sin(phase)  # (time, grid then doubled grid)
-        self._gram = ((self._cos**2).sum(0), (self._sin**2).sum(0), (self._cos * self._sin).sum(0))
-        self._acc_grid = np.arange(cfg.acc_min_bpm, cfg.bpm_max * 1.15, cfg.grid_step_bpm)
-        self._acc_dft = (np.hanning(len(t)) * np.exp(-2j * np.pi * (self._acc_grid / 60)[:, None] * t)).T
-        step = self.grid[:, None] - self.grid[None, :]
-        walk = np.exp(-0.5 * (step / cfg.random_walk_bpm) ** 2)
-        walk /= walk.sum(axis=0, keepdims=True)
-        self._transition = (1 - cfg.jump_probability) * walk + cfg.jump_probability / len(self.grid)
+        self.window_len = round(self.window_s * self.fs)
+        self.decimation = max(1, int(self.fs // self.config.target_fs))
+        self.__dict__.update(_tables(self.fs, self.window_len, self.decimation, self.config))
 
     def reset(self) -> None:
         """Forget the track: the next window starts from a flat prior over the whole range."""
