@@ -143,8 +143,8 @@ def squat_views_and_shift(per_clip: Path | None = None, media_videos: bool = Tru
         model = ClipFormModel(classes, normalization="canonical", coordinates="world")
         model.fit(seqs.subset(train_idx), y[train_idx])
         for k, v in as_seqs.items():
-            pred[k][test_idx] = model.predict_proba(v.subset(test_idx)).argmax(1)
-            outside[k][test_idx] = model.outside_training_range(v.subset(test_idx))
+            proba, outside[k][test_idx] = model.predict_proba_and_shift(v.subset(test_idx))
+            pred[k][test_idx] = proba.argmax(1)
     known = y >= 0
     print(f"squat fault verdicts, {known.sum()} clips scored by date (4 folds, {len(classes)} classes):")
     for k in views:

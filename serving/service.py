@@ -55,15 +55,14 @@ def _as_array(values: list, shape_tail: tuple[int, ...]) -> np.ndarray:
 
 
 def _clip(clip: LandmarkClipIn, source: str):
+    """The library's clip; its own checks (one world frame per frame) become a 400 naming the field."""
     from liftsense.coach import LandmarkClip
 
-    landmarks = _as_array(clip.landmarks, (33, 4))
     world = _as_array(clip.world, (33, 3)) if clip.world is not None else None
-    if world is not None and len(world) != len(landmarks):
-        raise InvalidArgument(
-            f"{source}.world: {len(world)} frames, but landmarks has {len(landmarks)}; give one world frame per frame"
-        )
-    return LandmarkClip(landmarks, float(clip.fps), source, world)
+    try:
+        return LandmarkClip(_as_array(clip.landmarks, (33, 4)), float(clip.fps), source, world)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
 
 
 @bentoml.service(name="liftsense", traffic={"timeout": 60}, workers=1)
@@ -78,24 +77,22 @@ class LiftSense:
         from serving.streams import StreamStore
 
         self.streams = StreamStore(state_dir / "streams.sqlite")
-        self._form_models: dict[str, tuple[Any, str | None, str]] = {}
+        self._form_models: dict[str, tuple[Any, str | None]] = {}
         self._window_model: tuple[Any, str] | None = None
         self._rest: Any = None
         self._lock = threading.Lock()
 
     # -- form ------------------------------------------------------------------------------------------------
-    def _form_model(self, exercise: str) -> tuple[Any, str | None, str]:
-        """(model or None, its URI, what serves) for an exercise, loaded once from the registry."""
+    def _form_model(self, exercise: str) -> tuple[Any, str | None]:
+        """(model, its URI) for an exercise, or (None, None) without a champion: loaded once from the registry."""
         from liftsense.coach import NoFormModel, load_form_model
 
         with self._lock:
             if exercise not in self._form_models:
                 try:
-                    model, uri = load_form_model(None, exercise, self.tracking_uri)
-                    self._form_models[exercise] = (model, uri, f"model {uri}")
-                except NoFormModel as exc:
-                    first = str(exc).splitlines()[0]
-                    self._form_models[exercise] = (None, None, f"no form model: {first}")
+                    self._form_models[exercise] = load_form_model(None, exercise, self.tracking_uri)
+                except NoFormModel:
+                    self._form_models[exercise] = (None, None)
             return self._form_models[exercise]
 
     @bentoml.api
@@ -109,9 +106,8 @@ class LiftSense:
             raise InvalidArgument(f"exercise: {exc}") from None
         clip = _clip(request.clip, "clip")
         references = _clip(request.references, "references") if request.references else None
-        model, uri, _ = self._form_model(exercise)
-        report = coach_clip(clip, exercise, model, references, uri, rotate=request.rotate)
-        return report
+        model, uri = self._form_model(exercise)
+        return coach_clip(clip, exercise, model, references, uri, rotate=request.rotate)
 
     def _windows_model(self) -> tuple[Any, str]:
         """(network, uri), or (None, why there is none): loaded once."""
@@ -186,17 +182,7 @@ class LiftSense:
             self.streams.drop(chunk.stream_id)
         return HeartRateResponse(
             stream_id=chunk.stream_id,
-            readings=[
-                Reading(
-                    window_index=e.window_index,
-                    end_sample=e.end_sample,
-                    bpm=e.bpm,
-                    sqi=e.sqi,
-                    confidence=e.confidence,
-                    reason=e.reason,
-                )
-                for e in estimates
-            ],
+            readings=[Reading.model_validate(e.to_dict()) for e in estimates],  # candidate_bpm stays inside
             next_sequence=nxt,
             samples_lost=lost,
             samples_duplicated=dup,

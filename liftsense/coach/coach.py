@@ -7,7 +7,7 @@ Hydra or server: the form model is passed in (see `load_form_model`).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ class LandmarkClip:
     fps: float
     source: str
     world: np.ndarray | None = None
+    _world_clip: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.landmarks.ndim != 3 or self.landmarks.shape[1:] != (33, 4):
@@ -49,38 +50,39 @@ class LandmarkClip:
 
     def world_or_image(self) -> np.ndarray:
         """(frames, 33, 4): world coordinates (`pose.normalize.world_clip`) with the image visibility when
-        there are any, else the image landmarks."""
+        there are any, else the image landmarks. Computed once per clip (depth and judging both read it)."""
         if self.world is None:
             return self.landmarks
-        return world_clip(self.world, self.landmarks, self.fps)
+        if self._world_clip is None:
+            self._world_clip = world_clip(self.world, self.landmarks, self.fps)
+        return self._world_clip
 
 
-def _trunk_from_vertical(landmarks: np.ndarray) -> float | None:
-    """Median angle (degrees) between the trunk (hips -> shoulders) and the image vertical over detected frames."""
+def _trunk_vectors(landmarks: np.ndarray) -> np.ndarray | None:
+    """Hips -> shoulders midpoints in the picture (x right, y down), detected frames only; None under 3."""
     mid = {
         p: 0.5 * (landmarks[:, BP[f"left_{p}"], :2] + landmarks[:, BP[f"right_{p}"], :2])
         for p in ("hip", "shoulder")
     }
     trunk = mid["shoulder"] - mid["hip"]
     ok = np.isfinite(trunk).all(axis=1) & (np.linalg.norm(trunk, axis=1) > 0)
-    if ok.sum() < 3:
+    return trunk[ok] if ok.sum() >= 3 else None
+
+
+def _trunk_from_vertical(landmarks: np.ndarray) -> float | None:
+    """Median angle (degrees) between the trunk (hips -> shoulders) and the image vertical over detected frames."""
+    trunk = _trunk_vectors(landmarks)
+    if trunk is None:
         return None
-    ang = np.degrees(np.arctan2(np.abs(trunk[ok, 0]), np.abs(trunk[ok, 1])))
-    return float(np.median(ang))
+    return float(np.median(np.degrees(np.arctan2(np.abs(trunk[:, 0]), np.abs(trunk[:, 1])))))
 
 
 def _trunk_direction(landmarks: np.ndarray) -> np.ndarray | None:
     """Median unit vector hips -> shoulders in the picture (x right, y down) over detected frames."""
-    mid = {
-        p: 0.5 * (landmarks[:, BP[f"left_{p}"], :2] + landmarks[:, BP[f"right_{p}"], :2])
-        for p in ("hip", "shoulder")
-    }
-    trunk = mid["shoulder"] - mid["hip"]
-    norm = np.linalg.norm(trunk, axis=1)
-    ok = np.isfinite(trunk).all(axis=1) & (norm > 0)
-    if ok.sum() < 3:
+    trunk = _trunk_vectors(landmarks)
+    if trunk is None:
         return None
-    d = np.median(trunk[ok] / norm[ok, None], axis=0)
+    d = np.median(trunk / np.linalg.norm(trunk, axis=1, keepdims=True), axis=0)
     return d / np.linalg.norm(d) if np.linalg.norm(d) > 0 else None
 
 
@@ -177,11 +179,11 @@ def _window(rep: Rep, fps: float, n: int) -> slice:
 
 def _rep_rows(clip: LandmarkClip, spec: RepSignal, reps: list[Rep], smooth: np.ndarray) -> list[RepReport]:
     rows = []
-    coords = clip.world_or_image()
+    coords = clip.world_or_image() if spec.exercise == "squat" else None  # depth is measured for squats only
     for k, rep in enumerate(reps, start=1):
         top = np.nanmean([smooth[rep.start], smooth[rep.end]])
         depth = None
-        if spec.exercise == "squat":
+        if coords is not None:
             depth = _depth(
                 coords[_window(rep, clip.fps, len(coords))][:, KEPT_LANDMARKS, :3].astype(np.float64)
             )
@@ -321,8 +323,7 @@ def _judge(report: CoachReport, clip, reps: list[Rep], exercise: str, model, ref
             _, ref_seg, _ = segment(references, exercise)
             ref_reps = ref_seg.reps or [Rep(0, 0, len(references.landmarks) - 1, 0, 0, 0)]
             refs = rep_clips(references, ref_reps, exercise, coordinates)
-        proba = model.predict_proba(seqs, references=refs)
-        outside = model.outside_training_range(seqs, references=refs)
+        proba, outside = model.predict_proba_and_shift(seqs, references=refs)
         classes = list(model.classes)
     else:
         from liftsense.pipelines.posture import window_model_clip_proba

@@ -30,8 +30,6 @@ def load_sequences(data: dict[str, Any]) -> PoseSequences:
 
         return load_pushup()
     if name == "table":
-        import pandas as pd
-
         from liftsense.pose.table import read_table, table_to_sequences
 
         labels = pd.read_csv(data["labels"], dtype=str) if data.get("labels") else None

@@ -203,12 +203,21 @@ class ClipFormModel:
     ) -> np.ndarray:
         """Per clip, the share of its features outside the range seen in training (a distribution-shift
         check: high means the clip looks like nothing the model learnt from); NaN without a reading or a range."""
-        values = self._model_input(seqs, references)
+        return self._outside(self._model_input(seqs, references))
+
+    def _outside(self, values: np.ndarray) -> np.ndarray:
         if self.feature_range_ is None:
             return np.full(len(values), np.nan)
         lo, hi = self.feature_range_
         share = ((values < lo) | (values > hi)).mean(axis=1) if values.shape[1] else np.zeros(len(values))
         return np.where(_has_reading(values), share, np.nan)
+
+    def predict_proba_and_shift(
+        self, seqs: PoseSequences, references: PoseSequences | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`predict_proba` and `outside_training_range` from one pass over the clips' features."""
+        values = self._model_input(seqs, references)
+        return self._proba(values), self._outside(values)
 
     def predict_proba(self, seqs: PoseSequences, references: PoseSequences | None = None) -> np.ndarray:
         """Class probabilities per clip; a NaN row where there is no reading (too few tracked frames).

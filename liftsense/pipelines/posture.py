@@ -100,14 +100,7 @@ def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
     scaler = FeatureScaler().fit(parts["train"][1].x)  # training windows only
     splits = {}
     for name, (sub, win) in parts.items():
-        y_clip = clip_targets(task, sub.meta, classes)
-        keep = y_clip[win.clip_index] >= 0
-        if not keep.all():
-            log.warning(
-                "%s: %d windows of labels unknown to the model are left out", name, int((~keep).sum())
-            )
-        win = Windows(win.x[keep], win.clip_index[keep], win.start_frame[keep], win.counts)
-        splits[name] = Split(sub, win, scaler.transform(win.x), y_clip[win.clip_index])
+        splits[name] = _labelled_split(task, classes, sub, win, scaler, name)
     splits["train"], unbalanced = _balance_groups(splits["train"], split.get("group_balance", "none"))
     summary = {
         "source": seqs.source,
@@ -124,6 +117,18 @@ def prepare(cfg: dict[str, Any], seqs: PoseSequences | None = None) -> Prepared:
             raise ValueError(f"the {n} split has no windows; check window length and gap policy")
     log.info("data: %s", summary)
     return Prepared(classes, fcfg, scaler, splits["train"], splits["val"], splits["test"], summary, te)
+
+
+def _labelled_split(
+    task: str, classes: list[str], seqs: PoseSequences, win: Windows, scaler: FeatureScaler, name: str
+) -> Split:
+    """The windows whose clip label the model knows, scaled, with their targets; the rest counted in the log."""
+    y_clip = clip_targets(task, seqs.meta, classes)
+    keep = y_clip[win.clip_index] >= 0
+    if not keep.all():
+        log.warning("%s: %d windows of labels unknown to the model are left out", name, int((~keep).sum()))
+    win = Windows(win.x[keep], win.clip_index[keep], win.start_frame[keep], win.counts)
+    return Split(seqs, win, scaler.transform(win.x), y_clip[win.clip_index])
 
 
 def _balance_groups(train: Split, policy: str) -> tuple[Split, int]:
@@ -294,11 +299,9 @@ def _refit_window_model(cfg: dict[str, Any], seqs: PoseSequences, prep: Prepared
 
     task = cfg["task"]["name"]
     windows = WindowFeaturizer(prep.feature_cfg).transform(seqs)
-    y_clip = clip_targets(task, seqs.meta, prep.classes)
-    keep = y_clip[windows.clip_index] >= 0
-    windows = Windows(windows.x[keep], windows.clip_index[keep], windows.start_frame[keep], windows.counts)
-    scaler = FeatureScaler().fit(windows.x)
-    everything = Split(seqs, windows, scaler.transform(windows.x), y_clip[windows.clip_index])
+    known = clip_targets(task, seqs.meta, prep.classes)[windows.clip_index] >= 0
+    scaler = FeatureScaler().fit(windows.x[known])  # the windows it will train on
+    everything = _labelled_split(task, prep.classes, seqs, windows, scaler, "refit")
     everything, _ = _balance_groups(everything, cfg["split"].get("group_balance", "none"))
     all_prep = Prepared(
         prep.classes,
@@ -598,6 +601,9 @@ def window_model_clip_proba(module, seqs: PoseSequences) -> tuple[np.ndarray, li
     proba = np.full((len(seqs), len(classes)), np.nan)
     if len(windows.x):
         window_proba = module.predict_proba(FeatureScaler.from_state(pre["scaler"]).transform(windows.x))
-        for i in np.unique(windows.clip_index):
-            proba[i] = window_proba[windows.clip_index == i].mean(axis=0)
+        sums = np.zeros_like(proba)
+        np.add.at(sums, windows.clip_index, window_proba)
+        counts = np.bincount(windows.clip_index, minlength=len(seqs))
+        has = counts > 0
+        proba[has] = sums[has] / counts[has, None]
     return proba, classes
