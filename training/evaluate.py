@@ -34,7 +34,7 @@ def main(cfg: DictConfig) -> None:
         setup_mlflow(c["logger"]["tracking_uri"], experiment, c["logger"]["artifact_location"])
     if c["task"]["name"] == "rest_hr":
         metrics, source = _score_rest(c)
-        _report(c, metrics, {"rests": metrics.get("rests")}, source)
+        _report(c, metrics, source)
         return
     module = load_classifier(c["model_uri"], c["checkpoint"])
     seqs = load_sequences(c["data"])
@@ -108,12 +108,12 @@ def _score_rest(c: dict) -> tuple[dict, str]:
     ]
 
 
-def _report(c: dict, metrics: dict, extra: dict, source: str) -> None:
+def _report(c: dict, metrics: dict, source: str) -> None:
     for key in sorted(k for k in metrics if k.startswith(("mae_60s", "baseline_", "target_hr_mae"))):
         if "60s" in key or key.startswith("target_hr"):
             log.info("%-44s %.3f", key, metrics[key])
     if c["output_json"]:
-        Path(c["output_json"]).write_text(json.dumps({**metrics, **extra}, indent=2))
+        Path(c["output_json"]).write_text(json.dumps(metrics, indent=2))
     _log(c, metrics, source)
 
 
