@@ -193,3 +193,22 @@ def test_whole_clip_resampling_keeps_ends_and_skips_missing_frames(rng):
     np.testing.assert_allclose(w.x[0, 0], first, rtol=1e-6)
     np.testing.assert_allclose(w.x[0, -1], last, rtol=1e-6)
     assert np.all(np.diff(w.x[0, :, 0]) > 0)  # the ramp stays monotonic across the skipped gap
+
+
+@pytest.mark.parametrize("normalization", ["raw", "body", "canonical", "floor"])
+@pytest.mark.parametrize("gap_policy", ["interpolate", "drop", "mask"])
+def test_a_batch_of_clips_is_featurised_as_each_clip_alone(rng, normalization, gap_policy):
+    """The service featurises thousands of windows as one array: no clip may leak into another (a batch-wide
+    median torso, a shared yaw, a gap filled from the next clip)."""
+    clips = [_clip(20, rng, start=0.1 * k) * (1 + k) for k in range(4)]
+    clips[1][5:7] = np.nan  # a short gap
+    clips[2][:] = np.nan  # no person at all
+    clips[3][:, KEPT_LANDMARKS[:12], 3] = 0.1  # barely visible throughout
+    featurizer = WindowFeaturizer(FeatureConfig(normalization=normalization, gap_policy=gap_policy))
+    x, clip_index, starts, counts = featurizer.clips_windows(np.stack(clips), "squat")
+    for k, clip in enumerate(clips):
+        alone_x, alone_starts, alone_counts = featurizer.clip_windows(clip.copy(), "squat")
+        np.testing.assert_allclose(x[clip_index == k], alone_x, atol=1e-6)
+        assert starts[clip_index == k].tolist() == alone_starts.tolist()
+        assert counts[k] == alone_counts
+    assert counts[2].windows_dropped == counts[2].windows > 0  # the empty clip yields nothing, and says so

@@ -76,20 +76,10 @@ def load_window_model(uri: str | None = None, tracking_uri: str | None = None):
 
 def classify_windows(module, windows: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """(n, 15, 33, 4) landmark windows -> (n, classes) probabilities (a NaN row: too many missing frames), and
-    the classes, through the network's own saved preprocessing."""
-    import pandas as pd
+    the classes, through the network's own saved preprocessing: all windows featurised as one batch."""
+    from liftsense.pipelines.posture import mean_window_proba
+    from liftsense.pose.features import FeatureConfig, WindowFeaturizer
 
-    from liftsense.pipelines.posture import window_model_clip_proba
-    from liftsense.pose.sequences import PoseSequences
-
-    meta = pd.DataFrame(
-        {
-            "sequence_id": [str(i) for i in range(len(windows))],
-            "exercise": "unknown",
-            "label": "unknown",
-            "correct": False,
-            "group": "windows",
-        }
-    )
-    seqs = PoseSequences.from_clips(list(windows), meta, fps=30.0, source="windows")
-    return window_model_clip_proba(module, seqs)
+    featurizer = WindowFeaturizer(FeatureConfig(**module.hparams.preprocessing["features"]))
+    x, clip_index, _, _ = featurizer.clips_windows(np.asarray(windows, dtype=np.float32), "unknown")
+    return mean_window_proba(module, x, clip_index, len(windows))

@@ -595,15 +595,23 @@ def clip_predictions(module, seqs: PoseSequences) -> list[dict[str, Any]]:
 def window_model_clip_proba(module, seqs: PoseSequences) -> tuple[np.ndarray, list[str]]:
     """A window network's mean class probabilities per clip, with its saved preprocessing, and its classes;
     a NaN row for a clip without a window (too short, or too many missing frames)."""
+    windows = WindowFeaturizer(FeatureConfig(**module.hparams.preprocessing["features"])).transform(seqs)
+    return mean_window_proba(module, windows.x, windows.clip_index, len(seqs))
+
+
+def mean_window_proba(
+    module, x: np.ndarray, clip_index: np.ndarray, n_clips: int
+) -> tuple[np.ndarray, list[str]]:
+    """(n_clips, classes) mean probabilities of a window network over each clip's featurised windows `x` (NaN for
+    a clip with none), scaled with the network's own saved scaler, and its classes."""
     pre = module.hparams.preprocessing
     classes = list(pre["classes"])
-    windows = WindowFeaturizer(FeatureConfig(**pre["features"])).transform(seqs)
-    proba = np.full((len(seqs), len(classes)), np.nan)
-    if len(windows.x):
-        window_proba = module.predict_proba(FeatureScaler.from_state(pre["scaler"]).transform(windows.x))
+    proba = np.full((n_clips, len(classes)), np.nan)
+    if len(x):
+        window_proba = module.predict_proba(FeatureScaler.from_state(pre["scaler"]).transform(x))
         sums = np.zeros_like(proba)
-        np.add.at(sums, windows.clip_index, window_proba)
-        counts = np.bincount(windows.clip_index, minlength=len(seqs))
+        np.add.at(sums, clip_index, window_proba)
+        counts = np.bincount(clip_index, minlength=n_clips)
         has = counts > 0
         proba[has] = sums[has] / counts[has, None]
     return proba, classes

@@ -86,17 +86,20 @@ def sliding_starts(n_frames: int, window: int, stride: int) -> np.ndarray:
 
 
 def frame_features(landmarks: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """(T, 33, 4) -> (T, 51 [+10]) per-frame features; invalid frames come out NaN."""
-    xyz = landmarks[:, KEPT_LANDMARKS, :3].astype(np.float64)
+    """(..., T, 33, 4) -> (..., T, 51 [+10]) per-frame features of one clip or of a batch of clips of the same
+    length; invalid frames come out NaN."""
+    if cfg.kinematic and landmarks.ndim > 3:
+        return np.stack([frame_features(c, cfg) for c in landmarks])
+    xyz = landmarks[..., KEPT_LANDMARKS, :3].astype(np.float64)
     normalized = normalize_clip(xyz, cfg.normalization)
-    parts = [normalized.reshape(len(xyz), -1)]
+    parts = [normalized.reshape(*xyz.shape[:-2], -1)]
     if cfg.include_angles:
         parts.append(joint_angles(xyz))
     if cfg.kinematic:
         # cues need body-relative coordinates whatever the coordinate choice for the model input
         body = normalized if cfg.normalization != "raw" else normalize_clip(xyz, "body")
         parts.append(np.stack(list(kinematic_cues(body).values()), axis=1))
-    return np.concatenate(parts, axis=1)
+    return np.concatenate(parts, axis=-1)
 
 
 class WindowFeaturizer:
@@ -106,44 +109,75 @@ class WindowFeaturizer:
         self.cfg = cfg
 
     def clip_windows(self, landmarks: np.ndarray, exercise: str) -> tuple[np.ndarray, np.ndarray, GapCounts]:
+        """One clip's windows, their start frames and what the gap handling did."""
+        x, _, starts, (counts,) = self.clips_windows(landmarks[None], exercise)
+        return x, starts, counts
+
+    def clips_windows(
+        self, landmarks: np.ndarray, exercise: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[GapCounts]]:
+        """The windows of n clips of the same length at once, (n, T, 33, 4): the windows, the clip each came from,
+        its start frame, and what the gap handling did per clip. Array work over the whole batch, so that many
+        short clips (the service's windows) cost little more than one long one."""
         cfg = self.cfg
-        counts = GapCounts(frames=len(landmarks))
+        n_clips, n_frames = landmarks.shape[:2]
         valid = valid_frames(landmarks, cfg.min_visibility, cfg.min_visible_fraction)
-        counts.frames_missing = int((~valid).sum())
-        masked = landmarks.copy()
-        masked[~valid] = np.nan  # a low-visibility frame is treated as missing, never trusted
+        missing = (~valid).sum(axis=1)
+        # a low-visibility frame is treated as missing, never trusted
+        masked = np.where(valid[..., None, None], landmarks, np.nan)
+        interpolated = np.zeros(n_clips, dtype=int)
         if cfg.gap_policy == "interpolate":
-            masked, now_valid = interpolate_short_gaps(masked, valid, cfg.max_gap)
-            counts.frames_interpolated = int((now_valid & ~valid).sum())
-            valid = now_valid
+            for i in np.flatnonzero(~valid.all(axis=1) & valid.any(axis=1)):
+                masked[i], now_valid = interpolate_short_gaps(masked[i], valid[i], cfg.max_gap)
+                interpolated[i] = int((now_valid & ~valid[i]).sum())
+                valid[i] = now_valid
         feats = frame_features(masked, cfg)
-        valid &= np.isfinite(feats).all(axis=1)  # e.g. a zero-length segment gives no angle
+        valid &= np.isfinite(feats).all(axis=-1)  # e.g. a zero-length segment gives no angle
         if cfg.clip_resample > 0:
-            return self._whole_clip(feats, valid, counts)
+            results = [
+                self._whole_clip(feats[i], valid[i], GapCounts(frames=n_frames)) for i in range(n_clips)
+            ]
+            for counts, m, k in zip((r[2] for r in results), missing, interpolated, strict=True):
+                counts.frames_missing, counts.frames_interpolated = int(m), int(k)
+            x = np.concatenate([r[0] for r in results])
+            clip_index = np.concatenate([np.full(len(r[0]), i) for i, r in enumerate(results)]).astype(int)
+            return x, clip_index, np.zeros(len(x), int), [r[2] for r in results]
         window = cfg.window_for(exercise)
-        starts = sliding_starts(len(landmarks), window, cfg.stride)
-        counts.windows = len(starts)
-        keep = []
-        for s in starts:
-            n_bad = int((~valid[s : s + window]).sum())
-            if cfg.gap_policy == "mask":
-                keep.append(n_bad <= cfg.max_missing_fraction * window)
-            else:
-                keep.append(n_bad == 0)
-        keep_arr = np.array(keep, dtype=bool)
-        counts.windows_dropped = int((~keep_arr).sum())
-        starts = starts[keep_arr] if len(starts) else starts
+        starts = sliding_starts(n_frames, window, cfg.stride)
+        bad_before = np.concatenate([np.zeros((n_clips, 1), int), np.cumsum(~valid, axis=1)], axis=1)
+        n_bad = bad_before[:, starts + window] - bad_before[:, starts]  # (clips, windows)
+        limit = cfg.max_missing_fraction * window if cfg.gap_policy == "mask" else 0
+        keep = n_bad <= limit
+        masked_frames = np.zeros(n_clips, dtype=int)
         if cfg.gap_policy == "mask":
-            counts.frames_masked = int((~valid).sum())
-            feats = np.where(valid[:, None], feats, 0.0)
-            feats = np.concatenate([feats, valid[:, None].astype(np.float64)], axis=1)
-        n_feat = feats.shape[1]
-        out = np.zeros((len(starts), cfg.max_window, n_feat), dtype=np.float32)
-        for k, s in enumerate(starts):
-            out[k, cfg.max_window - window :] = feats[s : s + window]
-        if counts.windows == 0:
-            counts.clips_without_window = 1
-        return out, starts, counts
+            masked_frames = (~valid).sum(axis=1)
+            feats = np.where(valid[..., None], feats, 0.0)
+            feats = np.concatenate([feats, valid[..., None].astype(np.float64)], axis=-1)
+        clip_index, start_index = np.nonzero(keep)
+        kept_starts = starts[start_index]
+        out = np.zeros((len(clip_index), cfg.max_window, feats.shape[-1]), dtype=np.float32)
+        frames = kept_starts[:, None] + np.arange(window)
+        out[:, cfg.max_window - window :] = feats[clip_index[:, None], frames]
+        per_clip = zip(
+            missing.tolist(),
+            interpolated.tolist(),
+            masked_frames.tolist(),
+            (~keep).sum(axis=1).tolist(),
+            strict=True,
+        )
+        counts = [
+            GapCounts(
+                frames=n_frames,
+                frames_missing=m,
+                frames_interpolated=k,
+                frames_masked=f,
+                windows=len(starts),
+                windows_dropped=d,
+                clips_without_window=int(len(starts) == 0),
+            )
+            for m, k, f, d in per_clip
+        ]
+        return out, clip_index, kept_starts, counts
 
     def _whole_clip(
         self, feats: np.ndarray, valid: np.ndarray, counts: GapCounts
@@ -154,7 +188,10 @@ class WindowFeaturizer:
         if valid.sum() < max(3, n // 8):
             counts.windows_dropped = 1
             counts.clips_without_window = 1
-            return np.zeros((0, n, feats.shape[1]), np.float32), np.zeros(0, int), counts
+            n_feat = feats.shape[1] + (
+                self.cfg.gap_policy == "mask"
+            )  # the validity column, as a kept clip has
+            return np.zeros((0, n, n_feat), np.float32), np.zeros(0, int), counts
         good = feats[valid]
         t = np.linspace(0, len(good) - 1, n)
         lo = np.floor(t).astype(int)
@@ -166,24 +203,40 @@ class WindowFeaturizer:
         return out[None].astype(np.float32), np.zeros(1, int), counts
 
     def transform(self, seqs: PoseSequences) -> Windows:
-        xs, clip_idx, starts_all = [], [], []
+        """Every clip's windows, in clip order; clips of the same length and window are featurised together."""
+        lengths = seqs.lengths()
+        exercises = seqs.meta["exercise"].astype(str).to_numpy()
+        groups: dict[tuple[int, str], list[int]] = {}
+        for i, (length, exercise) in enumerate(zip(lengths, exercises, strict=True)):
+            groups.setdefault((int(length), exercise), []).append(i)
+        per_clip: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(seqs)
         total = GapCounts()
-        for i in range(len(seqs)):
-            exercise = str(seqs.meta.at[i, "exercise"])
-            x, starts, counts = self.clip_windows(seqs.clip(i), exercise)
-            xs.append(x)
-            clip_idx.append(np.full(len(x), i))
-            starts_all.append(starts)
-            total.add(counts)
-            if counts.windows_dropped:
-                total.per_clip_dropped[str(seqs.meta.at[i, "sequence_id"])] = counts.windows_dropped
+        for (length, exercise), members in groups.items():
+            batch = (
+                np.stack([seqs.clip(i) for i in members]) if length else np.zeros((len(members), 0, 33, 4))
+            )
+            x, clip_index, starts, counts = self.clips_windows(batch, exercise)
+            bounds = np.searchsorted(clip_index, np.arange(len(members) + 1))  # clip_index is sorted
+            for k, i in enumerate(members):
+                mine = slice(bounds[k], bounds[k + 1])
+                per_clip[i] = (x[mine], starts[mine])
+                total.add(counts[k])
+                if counts[k].windows_dropped:
+                    total.per_clip_dropped[str(seqs.meta.at[i, "sequence_id"])] = counts[k].windows_dropped
         n_feat = len(self.cfg.feature_names())
+        xs = [p[0] for p in per_clip if p is not None]
         x = np.concatenate(xs) if xs else np.zeros((0, self.cfg.max_window, n_feat), np.float32)
         log.info("windows: %s", total.as_dict())
         return Windows(
             x=x,
-            clip_index=np.concatenate(clip_idx).astype(int) if clip_idx else np.zeros(0, int),
-            start_frame=np.concatenate(starts_all).astype(int) if starts_all else np.zeros(0, int),
+            clip_index=np.concatenate(
+                [np.full(len(p[0]), i) for i, p in enumerate(per_clip) if p is not None]
+            ).astype(int)
+            if xs
+            else np.zeros(0, int),
+            start_frame=np.concatenate([p[1] for p in per_clip if p is not None]).astype(int)
+            if xs
+            else np.zeros(0, int),
             counts=total,
         )
 

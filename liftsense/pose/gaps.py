@@ -43,17 +43,17 @@ class GapCounts:
 def valid_frames(
     landmarks: np.ndarray, min_visibility: float, min_visible_fraction: float = 0.5
 ) -> np.ndarray:
-    """(T, 33, 4) -> (T,) bool: all 17 kept landmarks present, and enough of them visible.
+    """(..., T, 33, 4) -> (..., T) bool: all 17 kept landmarks present, and enough of them visible.
 
     BlazePose still estimates occluded landmarks (the far side in a side view), with low visibility; on the
     real push-up videos fewer than 2% of frames have all 17 above 0.5. So a frame counts as missing when
     fewer than `min_visible_fraction` of the kept landmarks reach `min_visibility`.
     A NaN visibility (3-D datasets carry none) counts as visible; NaN coordinates never do.
     """
-    kept = landmarks[:, KEPT_LANDMARKS, :]
-    present = np.isfinite(kept[..., :3]).all(axis=(1, 2))
+    kept = landmarks[..., KEPT_LANDMARKS, :]
+    present = np.isfinite(kept[..., :3]).all(axis=(-2, -1))
     vis = kept[..., 3]
-    visible = np.where(np.isnan(vis), True, vis >= min_visibility).mean(axis=1) >= min_visible_fraction
+    visible = np.where(np.isnan(vis), True, vis >= min_visibility).mean(axis=-1) >= min_visible_fraction
     return present & visible
 
 

@@ -37,32 +37,43 @@ def torso_length(xyz: np.ndarray) -> np.ndarray:
 
 
 def normalize_clip(xyz: np.ndarray, mode: str) -> np.ndarray:
-    """Normalise one clip of kept landmarks, shape (T, 17, 3); NaN frames stay NaN."""
+    """Normalise clips of kept landmarks, shape (..., T, 17, 3): one clip, or a batch of clips of the same length,
+    each normalised on its own; NaN frames stay NaN."""
     if mode == "raw":
         return xyz.copy()
     if mode not in NORMALIZATIONS:
         raise ValueError(f"unknown normalization {mode!r}; expected one of {NORMALIZATIONS}")
     if mode == "floor":
+        if xyz.ndim > 3:
+            return np.stack([normalize_clip(c, mode) for c in xyz.reshape(-1, *xyz.shape[-3:])]).reshape(
+                xyz.shape
+            )
         from liftsense.pose.rep_features import floor_frame
 
         try:
             return floor_frame(xyz) * np.array([1.0, -1.0, 1.0])  # y down, as in every other mode
         except ValueError:  # no standing pose to align to: no coordinates rather than made-up ones
             return np.full_like(xyz, np.nan)
-    centred = xyz - hip_centre(xyz)[:, None, :]
-    scale = np.nanmedian(torso_length(xyz)) if np.isfinite(xyz).any() else np.nan
-    if not np.isfinite(scale) or scale <= 0:
-        return np.full_like(xyz, np.nan)
+    centred = xyz - hip_centre(xyz)[..., None, :]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a clip without a frame: NaN, handled below
+        scale = np.nanmedian(torso_length(xyz), axis=-1)[..., None, None, None]
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, np.nan)
     out = centred / scale
     if mode == "canonical":
-        hip_axis = out[:, KEPT["left_hip"], :] - out[:, KEPT["right_hip"], :]
-        mean_axis = np.nanmean(hip_axis, axis=0)  # the mean vector, not a mean angle: no wrap-around
-        yaw = np.arctan2(mean_axis[2], mean_axis[0])
-        if np.isfinite(yaw):
-            c, s = np.cos(yaw), np.sin(yaw)
-            # rotation about y that sends the hip axis (cos yaw, ., sin yaw) to (+1, ., 0)
-            rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
-            out = out @ rot.T
+        hip_axis = out[..., KEPT["left_hip"], :] - out[..., KEPT["right_hip"], :]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean_axis = np.nanmean(hip_axis, axis=-2)  # the mean vector, not a mean angle: no wrap-around
+        yaw = np.arctan2(mean_axis[..., 2], mean_axis[..., 0])
+        yaw = np.where(np.isfinite(yaw), yaw, 0.0)  # no hip line to align to: left as it is
+        c, s = np.cos(yaw), np.sin(yaw)
+        zero, one = np.zeros_like(c), np.ones_like(c)
+        # rotation about y that sends the hip axis (cos yaw, ., sin yaw) to (+1, ., 0)
+        rot = np.stack(
+            [np.stack([c, zero, s], -1), np.stack([zero, one, zero], -1), np.stack([-s, zero, c], -1)], -2
+        )
+        out = np.einsum("...tkj,...ij->...tki", out, rot)
     return out
 
 
