@@ -1,7 +1,9 @@
-"""A request-body size limit in front of every API: 413 before a byte of an oversized body is parsed.
+"""What the service reads at all, checked before any API sees a byte: the body's size and its media type.
 
 pydantic's length limits say which field is too long, but only after the whole body is in memory; a clip of a
-million frames (gigabytes of JSON) must be turned away by its size, as it arrives.
+million frames (gigabytes of JSON) must be turned away by its size, as it arrives (413). BentoML also accepts
+Python pickles (`application/vnd.bentoml+pickle`, meant for its own service-to-service calls): unpickling a
+stranger's bytes runs their code, so such a body is refused (415) before it is read.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ import json
 
 #: the largest body the service reads: a 10-minute clip with world landmarks is about 50 MB of JSON
 MAX_BODY_BYTES = 64 * 1024 * 1024
+#: media types that deserialise by running code: never from the network
+REFUSED_MEDIA_TYPES = (b"application/vnd.bentoml+pickle",)
 
 
 class BodySizeLimit:
-    """ASGI middleware: 413 when Content-Length says too much, or when a streamed body grows past the limit."""
+    """ASGI middleware: 413 when Content-Length says too much, or when a streamed body grows past the limit;
+    415 for a pickled body."""
 
     def __init__(self, app, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -22,7 +27,12 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if media_type in REFUSED_MEDIA_TYPES:
+            await self._send(send, 415, f"{media_type.decode()} bodies are not accepted; send application/json")
+            return
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(send, int(declared))
             return
@@ -50,13 +60,15 @@ class BodySizeLimit:
         await self.app(scope, replayed_receive, send)
 
     async def _reject(self, send, size: int) -> None:
-        body = json.dumps(
-            {"error": f"request body of {size} bytes is over the limit of {self.max_bytes} bytes"}
-        ).encode()
+        await self._send(send, 413, f"request body of {size} bytes is over the limit of {self.max_bytes} bytes")
+
+    @staticmethod
+    async def _send(send, status: int, error: str) -> None:
+        body = json.dumps({"error": error}).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),

@@ -81,6 +81,21 @@ class LiftSense:
         self._window_model: tuple[Any, str] | None = None
         self._rest: Any = None
         self._lock = threading.Lock()
+        # the models load behind /readyz, not before it: loading a network imports Lightning and MLflow (about
+        # 10 s), and an API that needs a model still loading waits for it rather than answering without it
+        threading.Thread(target=self._load_models, name="load-models", daemon=True).start()
+
+    def _load_models(self) -> None:
+        """Every model the APIs use, loaded once, in the order a lifter needs them."""
+        from liftsense.coach import EXERCISE_REPS
+
+        try:
+            self._rest_forecaster()
+            for exercise in EXERCISE_REPS:
+                self._form_model(exercise)
+            self._windows_model()
+        except Exception:  # each API reports its own failure to load when it is called
+            log.exception("loading the served models failed")
 
     # -- form ------------------------------------------------------------------------------------------------
     def _form_model(self, exercise: str) -> tuple[Any, str | None]:
@@ -107,7 +122,8 @@ class LiftSense:
         clip = _clip(request.clip, "clip")
         references = _clip(request.references, "references") if request.references else None
         model, uri = self._form_model(exercise)
-        return coach_clip(clip, exercise, model, references, uri, rotate=request.rotate)
+        report = coach_clip(clip, exercise, model, references, uri, rotate=request.rotate)
+        return JudgeResponse(**report.__dict__)
 
     def _windows_model(self) -> tuple[Any, str]:
         """(network, uri), or (None, why there is none): loaded once."""
@@ -135,9 +151,7 @@ class LiftSense:
             return [
                 WindowVerdict(verdict=None, probabilities=None, no_reading=uri_or_reason) for _ in windows
             ]
-        proba, classes = classify_windows(
-            module, np.stack([_as_array(w.landmarks, (33, 4)) for w in windows])
-        )
+        proba, classes = classify_windows(module, np.stack([w.array for w in windows]))
         out = []
         for p in proba:
             if not np.isfinite(p).all():
@@ -310,6 +324,9 @@ class LiftSense:
         )
 
 
+# BentoML wraps a list answer in a root model and rebuilds that model's JSON schema on every response to learn its
+# media type, unless the type is given: it is JSON
+LiftSense.apis["classify_windows"].output_spec.media_type = "application/json"
 LiftSense.add_asgi_middleware(
     BodySizeLimit, max_bytes=int(os.environ.get("LIFTSENSE_MAX_BODY_BYTES", MAX_BODY_BYTES))
 )

@@ -26,6 +26,13 @@ def server(tmp_path_factory):
     srv.stop()
 
 
+def pack_window(window: np.ndarray) -> str:
+    """A window as the service's `packed` form: little-endian float32 in base64."""
+    import base64
+
+    return base64.b64encode(np.asarray(window, dtype="<f4").tobytes()).decode()
+
+
 def _json_clip(landmarks: np.ndarray) -> list:
     return np.where(np.isfinite(landmarks), landmarks.astype(float), None).tolist()
 
@@ -139,6 +146,14 @@ def test_bad_input_is_a_400_naming_what_is_wrong(server):
     assert r.status_code == 400
     r = server.post("judge", content=b"not json")
     assert r.status_code == 400
+    import pickle
+
+    r = server.post(  # BentoML would unpickle it, running whatever the sender put in
+        "judge",
+        content=pickle.dumps({"exercise": "squat"}),
+        headers={"Content-Type": "application/vnd.bentoml+pickle"},
+    )
+    assert r.status_code == 415 and "application/json" in r.text
     ok = {"stream_id": "x", "first_sequence": 0, "fs": 125.0, "ppg": [[0.0] * 10], "acc": [[0.0] * 10] * 3}
     assert server.post("heart_rate", ok).status_code == 200
     for change, field in [
@@ -170,6 +185,12 @@ def test_classify_windows_answers_what_the_network_answers(tmp_path):
     srv = LocalServer(tmp_path, LIFTSENSE_WINDOW_MODEL=model_uri).start()
     try:
         r = srv.post("classify_windows", {"windows": [{"landmarks": _json_clip(w)} for w in windows]})
+        packed = srv.post("classify_windows", {"windows": [{"packed": pack_window(w)} for w in windows]})
+        short = srv.post("classify_windows", {"windows": [{"packed": pack_window(windows[0, :14])}]})
+        both = srv.post(
+            "classify_windows",
+            {"windows": [{"packed": pack_window(windows[0]), "landmarks": _json_clip(windows[0])}]},
+        )
     finally:
         srv.stop()
     assert r.status_code == 200, r.text
@@ -179,6 +200,9 @@ def test_classify_windows_answers_what_the_network_answers(tmp_path):
         if np.isfinite(p).all():
             assert g["verdict"] == classes[int(np.argmax(p))]
             assert np.allclose([g["probabilities"][c] for c in classes], p, atol=1e-4)
+    assert packed.status_code == 200 and packed.json() == got  # the same windows, as float32 in base64
+    assert short.status_code == 400 and "packed" in short.text
+    assert both.status_code == 400 and "exactly one" in both.text
 
 
 def test_a_body_over_the_size_limit_is_a_413_before_it_is_read(tmp_path):
