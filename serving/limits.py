@@ -30,7 +30,9 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if media_type in REFUSED_MEDIA_TYPES:
-            await self._send(send, 415, f"{media_type.decode()} bodies are not accepted; send application/json")
+            await self._send(
+                send, 415, f"{media_type.decode()} bodies are not accepted; send application/json"
+            )
             return
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
@@ -60,7 +62,9 @@ class BodySizeLimit:
         await self.app(scope, replayed_receive, send)
 
     async def _reject(self, send, size: int) -> None:
-        await self._send(send, 413, f"request body of {size} bytes is over the limit of {self.max_bytes} bytes")
+        await self._send(
+            send, 413, f"request body of {size} bytes is over the limit of {self.max_bytes} bytes"
+        )
 
     @staticmethod
     async def _send(send, status: int, error: str) -> None:

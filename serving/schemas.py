@@ -32,13 +32,72 @@ WorldFrame = Annotated[list[WorldLandmark], Field(min_length=33, max_length=33)]
 Sample = Annotated[float, Field(allow_inf_nan=False)]
 
 
+def _b64_length(n_floats: int) -> int:
+    return 4 * ((4 * n_floats + 2) // 3)
+
+
+def unpack_float32(text: str, tail: tuple[int, ...], field: str) -> np.ndarray:
+    """base64 of little-endian float32 -> (n, *tail) array; NaN marks a missing value, inf is refused."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"{field}: not base64 ({exc})") from None
+    per_row = int(np.prod(tail))
+    if len(raw) % (4 * per_row) or not raw:
+        raise ValueError(
+            f"{field}: whole rows of {' x '.join(map(str, tail))} float32 values, got {len(raw)} bytes"
+        )
+    values = np.frombuffer(raw, dtype="<f4")
+    if np.isinf(values).any():
+        raise ValueError(f"{field}: infinite values (NaN marks a missing landmark; inf is never valid)")
+    return values.reshape(-1, *tail)
+
+
+def _pick(listed: list | None, packed: str | None, tail: tuple[int, ...], name: str) -> np.ndarray | None:
+    """The array of a field sent either as JSON lists (`name`) or packed (`name_packed`), never both."""
+    if listed is not None and packed is not None:
+        raise ValueError(f"`{name}` or `{name}_packed`, exactly one of them")
+    if packed is not None:
+        return unpack_float32(packed, tail, f"{name}_packed")
+    if listed is not None:
+        return np.array(listed, dtype=np.float32).reshape(-1, *tail)  # null -> NaN: missing
+    return None
+
+
+_PACKED = (
+    "the same values as little-endian float32 in base64, NaN where missing: a sixth of the bytes, no parsing"
+)
+
+
 class LandmarkClipIn(BaseModel):
-    """One set as BlazePose landmarks (the landmark table's layout): frames x 33 x (x, y, z, visibility)."""
+    """One set as BlazePose landmarks (the landmark table's layout): frames x 33 x (x, y, z, visibility), as JSON
+    lists or packed; optionally the world landmarks (frames x 33 x (x, y, z) in metres), one per frame."""
 
     model_config = _strict
     fps: Annotated[float, Field(ge=1.0, le=240.0, description="frames per second")]
-    landmarks: Annotated[list[Frame], Field(min_length=1, max_length=MAX_FRAMES)]
+    landmarks: Annotated[list[Frame] | None, Field(min_length=1, max_length=MAX_FRAMES)] = None
+    landmarks_packed: Annotated[
+        str | None, Field(min_length=1, max_length=_b64_length(MAX_FRAMES * 33 * 4), description=_PACKED)
+    ] = None
     world: Annotated[list[WorldFrame] | None, Field(max_length=MAX_FRAMES)] = None
+    world_packed: Annotated[
+        str | None, Field(min_length=1, max_length=_b64_length(MAX_FRAMES * 33 * 3), description=_PACKED)
+    ] = None
+    _landmarks: np.ndarray = PrivateAttr()
+    _world: np.ndarray | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _arrays(self) -> LandmarkClipIn:
+        landmarks = _pick(self.landmarks, self.landmarks_packed, (33, 4), "landmarks")
+        if landmarks is None:
+            raise ValueError("`landmarks` or `landmarks_packed` is required")
+        self._landmarks = landmarks
+        self._world = _pick(self.world, self.world_packed, (33, 3), "world")
+        return self
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(frames, 33, 4) landmarks and (frames, 33, 3) world landmarks or None, float32 with NaN where missing."""
+        return self._landmarks, self._world
 
 
 class JudgeRequest(BaseModel):
@@ -67,9 +126,6 @@ def _model_of(cls: type, doc: str) -> type[BaseModel]:
 #: the answer of `judge`: the coach's own typed report, field for field
 JudgeResponse = _model_of(CoachReport, "The coach's report of one set: a row per rep and the set's summary.")
 
-#: one window's values: 15 frames x 33 landmarks x (x, y, z, visibility)
-WINDOW_VALUES = 15 * 33 * 4
-
 
 class WindowIn(BaseModel):
     """One 15-frame window of BlazePose landmarks for the paper's CNN/LSTM/RNN: either `landmarks` as JSON (null
@@ -79,12 +135,7 @@ class WindowIn(BaseModel):
     model_config = _strict
     landmarks: Annotated[list[Frame] | None, Field(min_length=15, max_length=15)] = None
     packed: Annotated[
-        str | None,
-        Field(
-            min_length=4 * WINDOW_VALUES * 4 // 3,
-            max_length=4 * WINDOW_VALUES * 4 // 3 + 4,
-            description="base64 of 15 x 33 x 4 little-endian float32",
-        ),
+        str | None, Field(min_length=1, max_length=_b64_length(15 * 33 * 4), description=_PACKED)
     ] = None
     _array: np.ndarray = PrivateAttr()
 
@@ -92,21 +143,10 @@ class WindowIn(BaseModel):
     def _one_form(self) -> WindowIn:
         if (self.landmarks is None) == (self.packed is None):
             raise ValueError("a window is either `landmarks` or `packed`, exactly one of them")
-        if self.packed is not None:
-            try:
-                raw = base64.b64decode(self.packed, validate=True)
-            except binascii.Error as exc:
-                raise ValueError(f"packed: not base64 ({exc})") from None
-            values = np.frombuffer(raw, dtype="<f4")
-            if values.size != WINDOW_VALUES:
-                raise ValueError(
-                    f"packed: {WINDOW_VALUES} float32 values (15 x 33 x 4), got {len(raw) / 4:g}"
-                )
-            if np.isinf(values).any():
-                raise ValueError("packed: infinite values (NaN marks a missing landmark; inf is never valid)")
-            self._array = values.reshape(15, 33, 4)
-        else:
-            self._array = np.array(self.landmarks, dtype=np.float32)
+        array = _pick(self.landmarks, self.packed, (33, 4), "packed")
+        if len(array) != 15:
+            raise ValueError(f"packed: 15 frames of 33 x 4 float32 values, got {len(array)} frames")
+        self._array = array
         return self
 
     @property

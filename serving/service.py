@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 import bentoml
 import numpy as np
 from bentoml.exceptions import InvalidArgument
@@ -44,23 +46,20 @@ from serving.schemas import (
 
 log = logging.getLogger("liftsense.serving")
 REPO_ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+#: larger inputs are worked on in a thread, off the event loop: about 20 ms of work
+SLOW_FRAMES, SLOW_SAMPLES = 600, 1_000
 #: adaptive batching of classify_windows across concurrent requests (LIFTSENSE_BATCHING=0: off, to measure it)
 BATCHING = os.environ.get("LIFTSENSE_BATCHING", "1") != "0"
-
-
-def _as_array(values: list, shape_tail: tuple[int, ...]) -> np.ndarray:
-    """JSON lists (null = missing) -> float32 array with NaN; the schema has already checked the shape."""
-    arr = np.array(values, dtype=np.float32)
-    return arr.reshape(-1, *shape_tail)
 
 
 def _clip(clip: LandmarkClipIn, source: str):
     """The library's clip; its own checks (one world frame per frame) become a 400 naming the field."""
     from liftsense.coach import LandmarkClip
 
-    world = _as_array(clip.world, (33, 3)) if clip.world is not None else None
+    landmarks, world = clip.arrays()
     try:
-        return LandmarkClip(_as_array(clip.landmarks, (33, 4)), float(clip.fps), source, world)
+        return LandmarkClip(landmarks, float(clip.fps), source, world)
     except ValueError as exc:
         raise InvalidArgument(str(exc)) from None
 
@@ -83,6 +82,7 @@ class LiftSense:
         self._lock = threading.Lock()
         # the models load behind /readyz, not before it: loading a network imports Lightning and MLflow (about
         # 10 s), and an API that needs a model still loading waits for it rather than answering without it
+        self._loaded = threading.Event()
         threading.Thread(target=self._load_models, name="load-models", daemon=True).start()
 
     def _load_models(self) -> None:
@@ -96,6 +96,16 @@ class LiftSense:
             self._windows_model()
         except Exception:  # each API reports its own failure to load when it is called
             log.exception("loading the served models failed")
+        finally:
+            self._loaded.set()
+
+    async def _off_the_loop_if(self, slow: bool, work: Callable[[], T]) -> T:
+        """Quick work runs on the event loop: handing it to a thread cost 3.5 ms a request, more than a heart-rate
+        chunk's own work. Slow work (a long clip) and anything that must wait for the models still loading go to
+        a thread, so that /livez, /readyz and other requests are never held up behind them."""
+        if slow or not self._loaded.is_set():
+            return await anyio.to_thread.run_sync(work)
+        return work()
 
     # -- form ------------------------------------------------------------------------------------------------
     def _form_model(self, exercise: str) -> tuple[Any, str | None]:
@@ -111,7 +121,7 @@ class LiftSense:
             return self._form_models[exercise]
 
     @bentoml.api
-    def judge(self, request: JudgeRequest, /) -> JudgeResponse:
+    async def judge(self, request: JudgeRequest, /) -> JudgeResponse:
         """Count, measure and judge every rep of one set (`liftsense.coach.coach_clip`)."""
         from liftsense.coach import coach_clip, rep_signal_of
 
@@ -121,9 +131,14 @@ class LiftSense:
             raise InvalidArgument(f"exercise: {exc}") from None
         clip = _clip(request.clip, "clip")
         references = _clip(request.references, "references") if request.references else None
-        model, uri = self._form_model(exercise)
-        report = coach_clip(clip, exercise, model, references, uri, rotate=request.rotate)
-        return JudgeResponse(**report.__dict__)
+
+        def judged() -> JudgeResponse:
+            model, uri = self._form_model(exercise)
+            report = coach_clip(clip, exercise, model, references, uri, rotate=request.rotate)
+            return JudgeResponse(**report.__dict__)
+
+        frames = len(clip.landmarks) + (len(references.landmarks) if references else 0)
+        return await self._off_the_loop_if(frames > SLOW_FRAMES, judged)
 
     def _windows_model(self) -> tuple[Any, str]:
         """(network, uri), or (None, why there is none): loaded once."""
@@ -169,7 +184,7 @@ class LiftSense:
 
     # -- heart rate ------------------------------------------------------------------------------------------------
     @bentoml.api
-    def heart_rate(self, chunk: HeartRateChunk, /) -> HeartRateResponse:
+    async def heart_rate(self, chunk: HeartRateChunk, /) -> HeartRateResponse:
         """The readings a chunk completes on its stream; the stream's state survives restarts and replicas."""
         from liftsense.ppg import StreamError, StreamingEstimator
 
@@ -186,10 +201,13 @@ class LiftSense:
                 estimates += stream.flush()
             return estimates, stream.next_sequence, stream.stats.samples_lost, stream.stats.samples_duplicated
 
-        try:
-            estimates, nxt, lost, dup = self.streams.update(
+        def update():
+            return self.streams.update(
                 chunk.stream_id, lambda: StreamingEstimator(fs=chunk.fs, n_ppg=ppg.shape[0]), step
             )
+
+        try:
+            estimates, nxt, lost, dup = await self._off_the_loop_if(ppg.shape[1] > SLOW_SAMPLES, update)
         except StreamError as exc:
             raise InvalidArgument(f"stream {chunk.stream_id}: {exc}") from None
         if chunk.end_of_stream:
@@ -252,20 +270,26 @@ class LiftSense:
         )  # fmt: skip
 
     @bentoml.api
-    def rest_forecast(self, done: SetDoneIn, /) -> RestForecastOut:
+    async def rest_forecast(self, done: SetDoneIn, /) -> RestForecastOut:
         """The recovery forecast every 5 s with its 10-90% band, the target HR and the predicted rest."""
-        forecast = self._rest_forecaster().forecast(self._set_done(done))
+        set_done = self._set_done(done)
+        forecast = await self._off_the_loop_if(False, lambda: self._rest_forecaster().forecast(set_done))
         return RestForecastOut.model_validate(forecast.__dict__)
 
     @bentoml.api
-    def rest_update(self, update: RestUpdateIn, /) -> RestForecastOut:
+    async def rest_update(self, update: RestUpdateIn, /) -> RestForecastOut:
         """The forecast refined by the rest's heart-rate samples so far (seconds since the set's end)."""
         if len(update.rest_time_s) != len(update.rest_hr):
             raise InvalidArgument(
                 f"rest_time_s and rest_hr: {len(update.rest_time_s)} times but {len(update.rest_hr)} heart rates"
             )
-        forecast = self._rest_forecaster().update(
-            self._set_done(update.done), np.asarray(update.rest_time_s), np.asarray(update.rest_hr)
+        set_done, rest_t, rest_hr = (
+            self._set_done(update.done),
+            np.asarray(update.rest_time_s),
+            np.asarray(update.rest_hr),
+        )
+        forecast = await self._off_the_loop_if(
+            False, lambda: self._rest_forecaster().update(set_done, rest_t, rest_hr)
         )
         return RestForecastOut.model_validate(forecast.__dict__)
 

@@ -27,7 +27,7 @@ def server(tmp_path_factory):
 
 
 def pack_window(window: np.ndarray) -> str:
-    """A window as the service's `packed` form: little-endian float32 in base64."""
+    """A window or clip as the service's packed form: little-endian float32 in base64."""
     import base64
 
     return base64.b64encode(np.asarray(window, dtype="<f4").tobytes()).decode()
@@ -53,6 +53,14 @@ def test_judge_answers_what_the_coach_answers_on_a_real_squat(server):
     expected = coach_clip(LandmarkClip(clip, 30.0, "clip", world), "squat").to_dict()
     assert r.json() == expected
     assert len(expected["reps"]) == 1
+    packed = {"fps": 30.0, "landmarks_packed": pack_window(clip), "world_packed": pack_window(world)}
+    r = server.post("judge", {"exercise": "squat", "clip": packed})
+    assert r.status_code == 200 and r.json() == expected  # the same clip as float32 in base64
+    for bad, field in [({"world_packed": pack_window(world)[:-8]}, "world_packed"),
+                       ({"landmarks": body["clip"]["landmarks"]}, "exactly one"),
+                       ({"landmarks_packed": "not base64!"}, "base64")]:  # fmt: skip
+        r = server.post("judge", {"exercise": "squat", "clip": packed | bad})
+        assert r.status_code == 400 and field in r.text, (bad.keys(), r.text[:300])
 
 
 def test_a_heart_rate_stream_survives_a_restart_with_identical_readings(tmp_path):
