@@ -122,6 +122,11 @@ class Decision:
     candidate: float
     champion: float | None
     reason: str
+    beats_baseline: bool | None = None  # None: no baseline score to compare with
+
+
+#: the version tag that lets a champion be served: "true" only when it beat its baseline at promotion
+BASELINE_TAG = "beats_baseline"
 
 
 def decide(
@@ -133,19 +138,23 @@ def decide(
     """The rule alone (testable without MLflow). A candidate that does not beat its task's best simple baseline
     on the same validation data never becomes champion, whatever the current champion."""
     word = "higher" if higher_is_better else "lower"
+    passed = None
     if baseline is not None and np.isfinite(baseline[1]):
         name, score = baseline
-        beats = candidate > score if higher_is_better else candidate < score
-        if not (np.isfinite(candidate) and beats):
+        passed = bool(
+            np.isfinite(candidate) and (candidate > score if higher_is_better else candidate < score)
+        )
+        if not passed:
             return Decision(
                 "challenger",
                 candidate,
                 champion,
                 f"{candidate:.4f} does not beat the baseline ({name}: {score:.4f}, {word} is better): "
                 "never served",
+                False,
             )
     if champion is None:
-        return Decision("champion", candidate, None, "no champion yet")
+        return Decision("champion", candidate, None, "no champion yet", passed)
     better = candidate > champion if higher_is_better else candidate < champion
     if better:
         return Decision(
@@ -153,12 +162,14 @@ def decide(
             candidate,
             champion,
             f"{candidate:.4f} beats the champion's {champion:.4f} ({word} is better)",
+            passed,
         )
     return Decision(
         "challenger",
         candidate,
         champion,
         f"{candidate:.4f} does not beat the champion's {champion:.4f} ({word} is better)",
+        passed,
     )
 
 
@@ -182,5 +193,26 @@ def apply(name: str, version: str, decision: Decision, metric: str) -> None:
         "promotion_reason": decision.reason,
         f"validation_{metric}": f"{decision.candidate:.6f}",
         "champion_validation_" + metric: "" if decision.champion is None else f"{decision.champion:.6f}",
+        BASELINE_TAG: {True: "true", False: "false", None: "unknown"}[decision.beats_baseline],
     }.items():
         client.set_model_version_tag(name, version, k, v)
+
+
+def serving_refusal(model_uri: str) -> str | None:
+    """Why a registry alias (`models:/NAME@ALIAS`) must not be served, or None. Only a version that beat its
+    task's baseline at promotion is served: one promoted before that check existed, or by setting the alias by
+    hand, may be worse than always answering the majority class, so it waits for `training/promote.py`."""
+    if not model_uri.startswith("models:/") or "@" not in model_uri:
+        return None  # a run or a version the user named: their choice
+    import mlflow
+
+    name, alias = model_uri.removeprefix("models:/").split("@", 1)
+    version = mlflow.MlflowClient().get_model_version_by_alias(name, alias)
+    verdict = version.tags.get(BASELINE_TAG)
+    if verdict == "true":
+        return None
+    why = "lost to its baseline" if verdict == "false" else "was never checked against its baseline"
+    return (
+        f"{name} v{version.version} is {alias} but {why}: not served (promote one that beats the baseline with "
+        "training/promote.py)"
+    )

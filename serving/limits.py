@@ -2,8 +2,9 @@
 
 pydantic's length limits say which field is too long, but only after the whole body is in memory; a clip of a
 million frames (gigabytes of JSON) must be turned away by its size, as it arrives (413). BentoML also accepts
-Python pickles (`application/vnd.bentoml+pickle`, meant for its own service-to-service calls): unpickling a
-stranger's bytes runs their code, so such a body is refused (415) before it is read.
+Python pickles (`application/vnd.bentoml+pickle`, meant for its own service-to-service calls; unpickling a
+stranger's bytes runs their code) and multipart forms: every API here takes JSON, so any other media type is
+refused (415) before the body is read.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import json
 
 #: the largest body the service reads: a 10-minute clip with world landmarks is about 50 MB of JSON
 MAX_BODY_BYTES = 64 * 1024 * 1024
-#: media types that deserialise by running code: never from the network
-REFUSED_MEDIA_TYPES = (b"application/vnd.bentoml+pickle",)
+#: every API takes JSON (none declared: JSON too). Any other type would reach BentoML's other parsers: pickle runs
+#: the sender's code, and multipart without a boundary was a 500
+ACCEPTED_MEDIA_TYPES = (b"application/json", b"")
 
 
 class BodySizeLimit:
     """ASGI middleware: 413 when Content-Length says too much, or when a streamed body grows past the limit;
-    415 for a pickled body."""
+    415 for a body that is not JSON."""
 
     def __init__(self, app, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -29,10 +31,9 @@ class BodySizeLimit:
             return
         headers = dict(scope.get("headers") or [])
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if media_type in REFUSED_MEDIA_TYPES:
-            await self._send(
-                send, 415, f"{media_type.decode()} bodies are not accepted; send application/json"
-            )
+        if scope.get("method") == "POST" and media_type not in ACCEPTED_MEDIA_TYPES:
+            shown = media_type.decode("latin-1")[:80]
+            await self._send(send, 415, f"{shown} bodies are not accepted; send application/json")
             return
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:

@@ -166,9 +166,12 @@ class HeartRateChunk(BaseModel):
 
     model_config = _strict
     stream_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-    first_sequence: Annotated[int, Field(ge=0, description="the stream's index of the chunk's first sample")]
+    first_sequence: Annotated[
+        int, Field(ge=0, le=2**53, description="the stream's index of the chunk's first sample")
+    ]
     fs: Annotated[
-        float, Field(ge=1.0, le=2000.0, description="sample rate (Hz); a stream keeps the rate it began with")
+        float,
+        Field(ge=20.0, le=2000.0, description="sample rate (Hz); a stream keeps the rate it began with"),
     ]
     ppg: Annotated[
         list[Annotated[list[Sample], Field(max_length=MAX_CHUNK_SAMPLES)]], Field(min_length=1, max_length=2)
@@ -209,6 +212,8 @@ class DenoiseResponse(BaseModel):
     bandpassed: list[float]
     motion_removed: list[float]
     motion_artifact: list[float]
+    spectral_cleaned: list[float] = Field(description="the spectral tracker's cleaned PPG, at spectral_fs")
+    spectral_fs: float
 
 
 class ServedModel(BaseModel):

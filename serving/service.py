@@ -186,14 +186,14 @@ class LiftSense:
     @bentoml.api
     async def heart_rate(self, chunk: HeartRateChunk, /) -> HeartRateResponse:
         """The readings a chunk completes on its stream; the stream's state survives restarts and replicas."""
-        from liftsense.ppg import StreamError, StreamingEstimator
+        from liftsense.ppg import StreamingEstimator
 
-        ppg, acc = np.asarray(chunk.ppg, dtype=np.float64), np.asarray(chunk.acc, dtype=np.float64)
-        if ppg.ndim != 2 or acc.ndim != 2 or ppg.shape[1] != acc.shape[1]:
+        if len({len(channel) for channel in [*chunk.ppg, *chunk.acc]}) != 1:
             raise InvalidArgument(
                 "ppg and acc: every channel must hold the same number of samples "
                 f"(ppg {[len(c) for c in chunk.ppg]}, acc {[len(c) for c in chunk.acc]})"
             )
+        ppg, acc = np.asarray(chunk.ppg, dtype=np.float64), np.asarray(chunk.acc, dtype=np.float64)
 
         def step(stream: StreamingEstimator):
             estimates = stream.push(ppg, acc, seq=chunk.first_sequence, fs=chunk.fs)
@@ -208,7 +208,9 @@ class LiftSense:
 
         try:
             estimates, nxt, lost, dup = await self._off_the_loop_if(ppg.shape[1] > SLOW_SAMPLES, update)
-        except StreamError as exc:
+        except (
+            ValueError
+        ) as exc:  # StreamError, or a stream that cannot begin (a rate too low for heart rate)
             raise InvalidArgument(f"stream {chunk.stream_id}: {exc}") from None
         if chunk.end_of_stream:
             self.streams.drop(chunk.stream_id)
@@ -222,26 +224,30 @@ class LiftSense:
 
     @bentoml.api
     def denoise(self, request: DenoiseRequest, /) -> DenoiseResponse:
-        """The paper's cleaning of one PPG chunk: 0.5-4 Hz band-pass, then the accelerometer's Lasso fit removed."""
-        from liftsense.ppg import denoise
+        """The paper's cleaning of one PPG chunk (0.5-4 Hz band-pass, then the accelerometer's Lasso fit removed) and
+        the spectral tracker's (band-pass, decimation, the accelerometer's strongest lines projected out)."""
+        from liftsense.ppg import denoise, spectral_clean
 
-        ppg, acc = np.asarray(request.ppg, dtype=np.float64), np.asarray(request.acc, dtype=np.float64)
-        if acc.shape != (3, len(ppg)):
+        if any(len(axis) != len(request.ppg) for axis in request.acc):
             raise InvalidArgument(
-                f"acc: 3 axes of {len(ppg)} samples each (as many as ppg), got {[len(a) for a in request.acc]}"
+                f"acc: 3 axes of {len(request.ppg)} samples each (as many as ppg), got {[len(a) for a in request.acc]}"
             )
+        ppg, acc = np.asarray(request.ppg, dtype=np.float64), np.asarray(request.acc, dtype=np.float64)
         if len(ppg) < 2 * request.fs:
             raise InvalidArgument(
                 f"ppg: at least 2 s of samples ({int(2 * request.fs)} at {request.fs:g} Hz), got {len(ppg)}"
             )
         try:
             clean, removed, artifact = denoise(ppg, acc, request.fs)
+            tracker_clean, tracker_fs = spectral_clean(ppg, acc, request.fs)
         except ValueError as exc:
             raise InvalidArgument(f"fs: {exc}") from None
         return DenoiseResponse(
             bandpassed=clean.tolist(),
             motion_removed=removed.tolist(),
             motion_artifact=artifact.tolist(),
+            spectral_cleaned=tracker_clean.tolist(),
+            spectral_fs=tracker_fs,
         )
 
     # -- rest ----------------------------------------------------------------------------------------------------
@@ -333,6 +339,9 @@ class LiftSense:
                 task=task, name=name, version=None, alias=None, validation_metric={}, training_commit=None,
                 data_fingerprint=None, serving="nothing registered: counts, range and tempo without verdicts",
             )  # fmt: skip
+        from liftsense.registry import serving_refusal
+
+        refusal = serving_refusal(f"models:/{name}@champion")
         metrics = {
             k: float(v) for k, v in run.data.metrics.items() if k.startswith("val_") or k == f"test_{metric}"
         }
@@ -344,7 +353,7 @@ class LiftSense:
             validation_metric=metrics,
             training_commit=run.data.tags.get("mlflow.source.git.commit") or run.data.tags.get("git_commit"),
             data_fingerprint=run.data.tags.get("data_fingerprint"),
-            serving=f"model models:/{name}@champion",
+            serving=refusal or f"model models:/{name}@champion",
         )
 
 

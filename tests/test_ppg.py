@@ -377,3 +377,22 @@ def test_a_stream_saved_after_every_chunk_gives_the_same_readings_and_stays_smal
         out_saved += saved.push(rec.ppg[:, sl], rec.acc[:, sl], seq=k)
     assert out_saved == out_straight and sum(e.ok for e in out_straight) > 10
     assert len(pickle.dumps(saved)) < 300_000
+
+
+def test_the_spectral_trackers_cleaned_signal_keeps_the_pulse_and_drops_the_arm_swing():
+    """A 1.5 Hz pulse plus a 2.5 Hz arm swing that the accelerometer also sees: the cleaned chunk keeps the pulse
+    and loses the swing."""
+    from liftsense.ppg import spectral_clean
+
+    fs, n = 125.0, 1000
+    t = np.arange(n) / fs
+    pulse, swing = np.sin(2 * np.pi * 1.5 * t), 3 * np.sin(2 * np.pi * 2.5 * t + 0.4)
+    acc = np.vstack([np.sin(2 * np.pi * 2.5 * t), 0.5 * np.cos(2 * np.pi * 2.5 * t), 0.01 * t])
+    clean, out_fs = spectral_clean(pulse + swing, acc, fs)
+    assert out_fs == fs / (len(t) // len(clean))
+    spectrum = np.abs(np.fft.rfft(clean * np.hanning(len(clean))))
+    freqs = np.fft.rfftfreq(len(clean), 1 / out_fs)
+    at = lambda f: spectrum[np.argmin(np.abs(freqs - f))]  # noqa: E731
+    assert at(1.5) > 20 * at(2.5)  # the swing was 3x the pulse before
+    with pytest.raises(ValueError, match="too low"):
+        spectral_clean(pulse[:40], acc[:, :40], 10.0)

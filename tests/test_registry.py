@@ -23,6 +23,8 @@ def test_promotion_rule():
     # never worse than a baseline: not even the first candidate becomes champion below it
     below = decide(0.45, None, True, ("always_correct_clip_f1", 0.5))
     assert below.alias == "challenger" and "does not beat the baseline" in below.reason
+    assert below.beats_baseline is False and decide(0.6, None, True).beats_baseline is None
+    assert decide(0.55, 0.9, True, ("always_correct_clip_f1", 0.5)).beats_baseline is True
     assert decide(0.55, None, True, ("always_correct_clip_f1", 0.5)).alias == "champion"
     assert decide(0.9, 0.6, True, ("always_correct_clip_f1", 0.95)).alias == "challenger"
     assert decide(14.0, None, False, ("persistence", 13.5)).alias == "challenger"  # MAE: lower is better

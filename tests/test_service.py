@@ -109,6 +109,7 @@ def test_a_heart_rate_stream_survives_a_restart_with_identical_readings(tmp_path
 
 
 def test_denoise_answers_the_papers_pipeline(server):
+    from liftsense.ppg import spectral_clean
     from liftsense.ppg.baselines import lasso_motion_artifact
     from liftsense.ppg.filters import bandpass
     from liftsense.ppg.synth import synth_recording
@@ -120,6 +121,8 @@ def test_denoise_answers_the_papers_pipeline(server):
     artifact = lasso_motion_artifact(clean, bandpass(rec.acc, rec.fs))
     assert np.allclose(r.json()["motion_removed"], clean - artifact)
     assert np.allclose(r.json()["bandpassed"], clean)
+    tracker_clean, tracker_fs = spectral_clean(rec.ppg[0], rec.acc, rec.fs)
+    assert np.allclose(r.json()["spectral_cleaned"], tracker_clean) and r.json()["spectral_fs"] == tracker_fs
     r = server.post("denoise", {"fs": 4.0, "ppg": [0.0] * 20, "acc": [[0.0] * 20] * 3})
     assert r.status_code == 400 and "fs" in r.text  # 4 Hz cannot hold a 0.5-4 Hz band
 
@@ -314,3 +317,30 @@ def test_bootstrap_trains_and_promotes_what_the_registry_lacks_once(tmp_path):
         (version,) = client.search_model_versions(f"name = '{name}'")
         promoted = "champion" in client.get_registered_model(name).aliases
         assert promoted == (version.tags["promotion_decision"] == "champion")  # the baseline rule decided
+
+
+def test_a_champion_that_never_beat_its_baseline_is_not_served(tmp_path):
+    """A version made champion by hand (or promoted before the baseline check existed) carries no proof that it
+    beats always answering the majority class: the service answers without it and says why."""
+    proc = run_entry_point("train.py", tmp_path, *SMALL_POSTURE, "model=clip_logistic", "task=fault")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = mlflow.search_runs(experiment_names=["posture-fault"], output_format="list")
+    name = "posture-builtin-fault"
+    version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name).version
+    mlflow.MlflowClient().set_registered_model_alias(name, "champion", version)  # no promote.py, no check
+    frame = [[0.5, 0.5, 0.0, 0.9]] * 33
+    srv = LocalServer(tmp_path).start()
+    try:
+        judged = srv.post("judge", {"exercise": "curl", "clip": {"fps": 30.0, "landmarks": [frame] * 40}})
+        models = srv.post("models", {}).json()["models"]
+    finally:
+        srv.stop()
+    assert judged.status_code == 200 and judged.json()["model"] is None, judged.text[:500]
+    (entry,) = [m for m in models if m["name"] == name]
+    assert (
+        entry["version"] == str(version)
+        and "never checked against its baseline: not served" in entry["serving"]
+    )

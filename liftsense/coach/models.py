@@ -37,18 +37,24 @@ def load_form_model(uri: str | None, exercise: str, tracking_uri: str | None = N
 
     tracking_uri = tracking_uri or default_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
+    from liftsense.registry import serving_refusal
+
     if uri:
         return load_classifier(model_uri=uri), uri
     tried = champion_uris(exercise)
+    refused = []
     for candidate in tried:
         try:
+            if why := serving_refusal(candidate):
+                refused.append(why)
+                continue
             return load_classifier(model_uri=candidate), candidate
         except Exception:
             continue
     data = DATASET_OF_EXERCISE.get(rep_signal_of(exercise).exercise, "builtin")
     raise NoFormModel(
-        f"no form model for {exercise}: the registry at {tracking_uri} has no champion "
-        f"({', '.join(tried)}). Train and promote one:\n"
+        f"no form model for {exercise}: the registry at {tracking_uri} has no champion to serve "
+        f"({'; '.join(refused) or ', '.join(tried)}). Train and promote one:\n"
         f"  python training/train.py model=clip_logistic data={data} task=fault split.refit=true\n"
         f"  python training/promote.py --run-id <the run id it prints> model=clip_logistic data={data} task=fault\n"
         "or name one with --model models:/NAME@champion (or runs:/RUN_ID/model). Until then the coach reports "
@@ -62,10 +68,12 @@ def load_window_model(uri: str | None = None, tracking_uri: str | None = None):
     import mlflow
 
     from liftsense.pipelines.posture import load_classifier
-    from liftsense.registry import registered_name
+    from liftsense.registry import registered_name, serving_refusal
 
     uri = uri or f"models:/{registered_name('binary', 'builtin')}@champion"
     mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
+    if why := serving_refusal(uri):
+        raise ValueError(why)
     module = load_classifier(model_uri=uri)
     if "preprocessing" not in getattr(module, "hparams", {}):
         raise ValueError(

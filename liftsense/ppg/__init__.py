@@ -5,11 +5,12 @@ The public API, used as-is by the service and the gateway:
 - `Recording`, `load_recording` (SPC-2015 `.mat`, both layouts, or CSV), `load_spc2015`.
 - `SpectralTracker` (the online frequency-domain estimator) and, in `baselines`, the paper's Lasso + peaks.
 - `StreamingEstimator`: feed chunks of samples, get one `HeartRateEstimate` per 2 s hop over 8 s windows.
-- `denoise`: the paper's cleaning of a chunk (band-pass, then the accelerometer's Lasso fit removed).
+- `denoise`: the paper's cleaning of a chunk (band-pass, then the accelerometer's Lasso fit removed);
+  `spectral_clean`: the spectral tracker's (band-pass, decimation, the accelerometer's lines projected out).
 - `HeartRateEstimate`: a BPM value with a signal-quality index, or an explicit "no reading" with its reason.
 """
 
-from liftsense.ppg.baselines import denoise
+from liftsense.ppg.baselines import denoise, spectral_clean
 from liftsense.ppg.estimate import HeartRateEstimate
 from liftsense.ppg.recording import Recording, RecordingError, load_recording, load_spc2015
 from liftsense.ppg.spectral import SpectralConfig, SpectralTracker
@@ -27,4 +28,5 @@ __all__ = [
     "estimate_recording",
     "load_recording",
     "load_spc2015",
+    "spectral_clean",
 ]

@@ -57,6 +57,16 @@ def denoise(ppg: np.ndarray, acc: np.ndarray, fs: float) -> tuple[np.ndarray, np
     return clean, clean - artifact, artifact
 
 
+def spectral_clean(ppg: np.ndarray, acc: np.ndarray, fs: float) -> tuple[np.ndarray, float]:
+    """The spectral tracker's cleaned signal of one PPG chunk and its sample rate: band-passed, decimated, and the
+    accelerometer's strongest lines projected out over the whole chunk. Raises ValueError for a rate too low."""
+    from liftsense.ppg.spectral import SpectralTracker
+
+    tracker = SpectralTracker(fs, n_ppg=1, window_s=len(ppg) / fs)
+    clean = tracker.motion_free(np.vstack([ppg, acc]))[0]
+    return clean, fs / tracker.decimation
+
+
 def peak_rate(trace: np.ndarray, fs: float, refractory_s: float = REFRACTORY_S) -> tuple[float | None, str]:
     """Peaks with a refractory period and an amplitude floor -> RR intervals -> 60 / median RR."""
     from scipy.signal import find_peaks

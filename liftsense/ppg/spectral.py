@@ -178,6 +178,18 @@ class SpectralTracker:
         self.last_evidence, self.last_amplitude, self.last_channels = evidence, amplitude, channels
         return self.judge(window_index, end_sample, bpm, self.posterior, evidence)
 
+    def motion_free(self, window: np.ndarray) -> np.ndarray:
+        """What the tracker hears in one window: the PPG channels band-passed, decimated to `fs / decimation`, with
+        the accelerometer's strongest lines projected out (the same projection `step` fits heart rate to)."""
+        window = np.asarray(window, dtype=np.float64)
+        cfg = self.config
+        filtered = bandpass(window, self.fs, *cfg.band_hz, cfg.filter_order)[:, :: self.decimation]
+        ppg, motion = filtered[: self.n_ppg], self._motion_basis(filtered[self.n_ppg :])
+        if motion is None:
+            return ppg
+        q, _ = np.linalg.qr(motion)
+        return ppg - (ppg @ q) @ q.T
+
     @property
     def transition(self) -> np.ndarray:
         """P(rate now | rate one hop ago) on the grid: a Gaussian random walk plus a small uniform jump."""
