@@ -25,9 +25,13 @@ COPY liftsense liftsense
 COPY data_validation data_validation
 COPY conf conf
 COPY serving serving
-# CPU torch pinned in the same command, as `make setup` does, so pip never swaps in the multi-GB CUDA build
+# pip settings of the building machine (container/build.sh passes them), and TORCH_INDEX for the CPU wheels where
+# the registry's torch is the multi-GB CUDA build; the build fails rather than ship CUDA torch
+ARG PIP_INDEX_URL= PIP_EXTRA_INDEX_URL= PIP_FIND_LINKS= PIP_CONSTRAINT= PIP_CERT= TORCH_INDEX=
 RUN python3 -m venv /opt/venv \
- && pip install --no-cache-dir --disable-pip-version-check torch==2.13.0 . \
+ && pip install --no-cache-dir --disable-pip-version-check ${TORCH_INDEX:+--extra-index-url $TORCH_INDEX} \
+      torch==2.13.0 . \
+ && python3 -c "import torch, sys; sys.exit(torch.version.cuda and 'CUDA torch in a CPU image')" \
  && useradd --create-home --uid 10001 liftsense \
  && mkdir -p /data/state && chown -R liftsense /data \
  && find /app -name __pycache__ -prune -exec rm -rf {} +

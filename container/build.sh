@@ -23,14 +23,27 @@ if ! buildah "${store[@]}" inspect --type image "$base" >/dev/null 2>&1; then
   buildah "${store[@]}" rm "$ctr" >/dev/null
 fi
 
-# pip inside the build sees this machine's pip settings and the local wheel folders they name (read-only), so the
-# image installs exactly what `make setup` installs here, CPU torch included
+# pip inside the build installs what `make setup` installs here: this machine's pip settings (from its config files
+# and PIP_* variables, passed as build arguments) and the local wheel folders they name, mounted read-only. Here that is
+# what keeps torch the CPU build; elsewhere pass TORCH_INDEX=https://download.pytorch.org/whl/cpu.
+pip_python=.venv/bin/python
+[ -x "$pip_python" ] || pip_python=python3
 volumes=()
-for path in /etc/pip.conf /etc/xdg/pip $(python3 -m pip config list 2>/dev/null | grep -o "/[^ ']*" | sort -u); do
-  path=${path%/simple}
-  [ -e "$path" ] && volumes+=(--volume "$path:$path:ro")
+build_args=()
+settings=$("$pip_python" -m pip config list 2>/dev/null || true)
+for key in index-url extra-index-url find-links constraint cert; do
+  value=$(printf '%s\n' "$settings" | grep -E "^[a-z:.]*\.$key=" | tail -1 | cut -d= -f2- | tr -d "'" || true)
+  var=PIP_$(echo "$key" | tr a-z- A-Z_)
+  value=${!var:-$value}
+  [ -n "$value" ] || continue
+  build_args+=(--build-arg "$var=$value")
+  for path in $(printf '%s\n' "$value" | tr ' ' '\n' | sed 's|^file://||; s|/simple$||'); do
+    [ -e "$path" ] && volumes+=(--volume "$path:$path:ro")
+  done
 done
+[ -n "${TORCH_INDEX:-}" ] && build_args+=(--build-arg "TORCH_INDEX=$TORCH_INDEX")
 echo "image $image: building the Dockerfile on $base ..."
-buildah "${store[@]}" bud --quiet --isolation chroot "${volumes[@]}" --build-arg BASE="$base" \
+buildah "${store[@]}" bud --quiet --format docker --isolation chroot "${volumes[@]}" "${build_args[@]}" --build-arg BASE="$base" \
   --layers=false -t "$image" -f Dockerfile . >/dev/null
 buildah "${store[@]}" images --format '{{.Name}}:{{.Tag}} {{.Size}}' "$image"
+buildah "${store[@]}" rmi --prune >/dev/null 2>&1 || true  # the image this one replaced: vfs stores every layer whole
