@@ -79,7 +79,8 @@ class LiftSense:
         self._form_models: dict[str, tuple[Any, str | None]] = {}
         self._window_model: tuple[Any, str] | None = None
         self._rest: Any = None
-        self._lock = threading.Lock()
+        # one lock per kind of model: a judge must not wait behind the window network loading (9 s)
+        self._form_lock, self._window_lock, self._rest_lock = threading.Lock(), threading.Lock(), threading.Lock()
         # the models load behind /readyz, not before it: loading a network imports Lightning and MLflow (about
         # 10 s), and an API that needs a model still loading waits for it rather than answering without it
         self._loaded = threading.Event()
@@ -112,7 +113,7 @@ class LiftSense:
         """(model, its URI) for an exercise, or (None, None) without a champion: loaded once from the registry."""
         from liftsense.coach import NoFormModel, load_form_model
 
-        with self._lock:
+        with self._form_lock:
             if exercise not in self._form_models:
                 try:
                     self._form_models[exercise] = load_form_model(None, exercise, self.tracking_uri)
@@ -144,7 +145,7 @@ class LiftSense:
         """(network, uri), or (None, why there is none): loaded once."""
         from liftsense.coach import load_window_model
 
-        with self._lock:
+        with self._window_lock:
             if self._window_model is None:
                 try:
                     self._window_model = load_window_model(
@@ -256,7 +257,7 @@ class LiftSense:
         validated best answers, and says so."""
         from liftsense.resthr import fitted_rest_forecaster
 
-        with self._lock:
+        with self._rest_lock:
             if self._rest is None:
                 self._rest = fitted_rest_forecaster()
             return self._rest
