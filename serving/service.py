@@ -80,7 +80,11 @@ class LiftSense:
         self._window_model: tuple[Any, str] | None = None
         self._rest: Any = None
         # one lock per kind of model: a judge must not wait behind the window network loading (9 s)
-        self._form_lock, self._window_lock, self._rest_lock = threading.Lock(), threading.Lock(), threading.Lock()
+        self._form_lock, self._window_lock, self._rest_lock = (
+            threading.Lock(),
+            threading.Lock(),
+            threading.Lock(),
+        )
         # the models load behind /readyz, not before it: loading a network imports Lightning and MLflow (about
         # 10 s), and an API that needs a model still loading waits for it rather than answering without it
         self._loaded = threading.Event()
