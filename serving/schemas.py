@@ -143,7 +143,10 @@ class WindowIn(BaseModel):
     def _one_form(self) -> WindowIn:
         if (self.landmarks is None) == (self.packed is None):
             raise ValueError("a window is either `landmarks` or `packed`, exactly one of them")
-        array = _pick(self.landmarks, self.packed, (33, 4), "packed")
+        if self.packed is None:
+            self._array = np.array(self.landmarks, dtype=np.float32)  # the schema fixed its shape
+            return self
+        array = unpack_float32(self.packed, (33, 4), "packed")
         if len(array) != 15:
             raise ValueError(f"packed: 15 frames of 33 x 4 float32 values, got {len(array)} frames")
         self._array = array

@@ -209,7 +209,7 @@ class WindowFeaturizer:
         groups: dict[tuple[int, str], list[int]] = {}
         for i, (length, exercise) in enumerate(zip(lengths, exercises, strict=True)):
             groups.setdefault((int(length), exercise), []).append(i)
-        per_clip: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(seqs)
+        per_clip: list[tuple[np.ndarray, np.ndarray]] = [None] * len(seqs)  # type: ignore[list-item]  # every slot is filled below
         total = GapCounts()
         for (length, exercise), members in groups.items():
             batch = (
@@ -223,20 +223,15 @@ class WindowFeaturizer:
                 total.add(counts[k])
                 if counts[k].windows_dropped:
                     total.per_clip_dropped[str(seqs.meta.at[i, "sequence_id"])] = counts[k].windows_dropped
-        n_feat = len(self.cfg.feature_names())
-        xs = [p[0] for p in per_clip if p is not None]
-        x = np.concatenate(xs) if xs else np.zeros((0, self.cfg.max_window, n_feat), np.float32)
         log.info("windows: %s", total.as_dict())
+        if not len(seqs):
+            n_feat = len(self.cfg.feature_names())
+            empty = np.zeros(0, int)
+            return Windows(np.zeros((0, self.cfg.max_window, n_feat), np.float32), empty, empty, total)
         return Windows(
-            x=x,
-            clip_index=np.concatenate(
-                [np.full(len(p[0]), i) for i, p in enumerate(per_clip) if p is not None]
-            ).astype(int)
-            if xs
-            else np.zeros(0, int),
-            start_frame=np.concatenate([p[1] for p in per_clip if p is not None]).astype(int)
-            if xs
-            else np.zeros(0, int),
+            x=np.concatenate([x for x, _ in per_clip]),
+            clip_index=np.concatenate([np.full(len(x), i) for i, (x, _) in enumerate(per_clip)]).astype(int),
+            start_frame=np.concatenate([starts for _, starts in per_clip]).astype(int),
             counts=total,
         )
 
