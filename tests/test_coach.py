@@ -121,6 +121,25 @@ def test_a_side_bend_is_measured_against_the_thighs_and_a_forward_fold_is_not_on
     assert abs(_side_signal(figure(0.0, 0.6), "trunk_bend", "left")[0]) < 0.5  # folding forward: no side bend
 
 
+def test_the_upright_reference_is_the_thighs_over_the_clip_so_knee_jitter_does_not_reach_the_bend():
+    from liftsense.coach.exercises import _side_signal
+
+    rng = np.random.default_rng(0)
+    n, roll = 60, np.radians(6.0)  # a camera rolled by 6 degrees: the whole figure leans
+    rot = np.array([[np.cos(roll), -np.sin(roll), 0], [np.sin(roll), np.cos(roll), 0], [0, 0, 1]])
+    bend = np.radians(np.where(np.arange(n) < 30, 0.0, 12.0))
+    xyz = np.zeros((n, 33, 3))
+    for side, x in (("left", 0.1), ("right", -0.1)):
+        xyz[:, BP[f"{side}_hip"]] = (x, 0.0, 0.0)
+        xyz[:, BP[f"{side}_knee"]] = (x, 0.45, 0.0)
+        xyz[:, BP[f"{side}_knee"], 0] += rng.normal(0, 0.02, n)  # a jittery knee, about 2.5 degrees of thigh
+        xyz[:, BP[f"{side}_shoulder"], 0] = x + 0.5 * np.sin(bend)
+        xyz[:, BP[f"{side}_shoulder"], 1] = -0.5 * np.cos(bend)
+    got = _side_signal(xyz @ rot.T, "trunk_bend", "left")
+    assert np.abs(np.abs(got[:30]) - 0.0).max() < 0.5, got[:30]
+    assert np.abs(np.abs(got[30:]) - 12.0).max() < 0.5, got[30:]
+
+
 def _fault_model():
     from liftsense.evaluation.metrics import clip_targets, task_classes
     from liftsense.models.clip_model import ClipFormModel

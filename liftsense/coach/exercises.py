@@ -118,12 +118,15 @@ def _side_signal(xyz: np.ndarray, signal: str, side: str) -> np.ndarray:
     if signal == "trunk_bend":
         # the side bend: how far the trunk (hip -> shoulder) leans along the lifter's left-right line beyond the
         # thigh (knee -> hip), signed. A forward fold does not move it, whichever way the camera looks. The
-        # thigh rather than the whole leg, because the ankles leave the frame first; the legs stay straight.
+        # thigh rather than the whole leg, because the ankles leave the frame first. The legs stay straight, so
+        # the thigh's tilt over the clip (its median) is the upright reference: taken frame by frame, the short
+        # thigh's jitter doubled the signal's noise and small bends drowned in it.
         across = _hip_line(xyz)
         trunk = _unit(xyz[:, BP[f"{side}_shoulder"]] - xyz[:, BP[f"{side}_hip"]])
         thigh = _unit(xyz[:, BP[f"{side}_hip"]] - xyz[:, BP[f"{side}_knee"]])
-        tilt = np.arcsin(np.clip(trunk @ across, -1, 1)) - np.arcsin(np.clip(thigh @ across, -1, 1))
-        return np.degrees(tilt)
+        thigh_tilt = np.arcsin(np.clip(thigh @ across, -1, 1))
+        upright = np.nanmedian(thigh_tilt) if np.isfinite(thigh_tilt).any() else 0.0
+        return np.degrees(np.arcsin(np.clip(trunk @ across, -1, 1)) - upright)
     p, v, d = (xyz[:, BP[f"{side}_{name}"]] for name in _ANGLE_SIGNALS[signal])
     return angle_at(p, v, d)
 
