@@ -7,7 +7,8 @@ and state, not logic. Bad input is a 400 naming the field and the rule, never a 
 
 Configuration (environment): `MLFLOW_TRACKING_URI` (default: sqlite ./mlflow.db), `LIFTSENSE_STATE_DIR` (default:
 ./.liftsense; heart-rate streams live there), `LIFTSENSE_WINDOW_MODEL` (the window network for `classify_windows`;
-default: the built-in binary champion), `LIFTSENSE_BATCHING=0` (no adaptive batching), `LIFTSENSE_MAX_BODY_BYTES`.
+default: the built-in binary champion), `LIFTSENSE_REST_MODEL` (the rest network offered to `rest_forecast`;
+default: models:/rest-hr-rest_builtin@champion), `LIFTSENSE_BATCHING=0` (no adaptive batching), `LIFTSENSE_MAX_BODY_BYTES`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ class LiftSense:
         self._form_models: dict[str, tuple[Any, str | None]] = {}
         self._window_model: tuple[Any, str] | None = None
         self._rest: Any = None
+        self._rest_offered: tuple[str, str | None] = (
+            "",
+            None,
+        )  # the rest network's URI, and why it is not served
         # one lock per kind of model: a judge must not wait behind the window network loading (9 s)
         self._form_lock, self._window_lock, self._rest_lock = (
             threading.Lock(),
@@ -257,13 +262,25 @@ class LiftSense:
 
     # -- rest ----------------------------------------------------------------------------------------------------
     def _rest_forecaster(self):
-        """The rest forecaster, fitted once on the built-in sessions (split by person): the baseline that
-        validated best answers, and says so."""
-        from liftsense.resthr import fitted_rest_forecaster
+        """The rest forecaster, fitted once on the built-in sessions (split by person, as `train.py` splits them):
+        the registry's rest network when it beats the simple forecasters on the same validation rests, else the
+        simple one that validated best. Every forecast names what produced it."""
+        from liftsense.pipelines.rest_hr import servable_rest_network
+        from liftsense.registry import registered_name
+        from liftsense.resthr import TrainedNetwork, fitted_rest_forecaster
 
         with self._rest_lock:
             if self._rest is None:
-                self._rest = fitted_rest_forecaster()
+                uri = os.environ.get("LIFTSENSE_REST_MODEL") or (
+                    f"models:/{registered_name('rest_hr', 'rest_builtin')}@champion"
+                )
+                try:
+                    network, why_not = servable_rest_network(uri, self.tracking_uri)
+                except Exception as exc:  # a broken artifact: the simple forecasters still answer
+                    network, why_not = None, f"{uri} could not be loaded ({type(exc).__name__}: {exc})"
+                networks = (TrainedNetwork(network, uri),) if network is not None else ()
+                self._rest = fitted_rest_forecaster(networks=networks)
+                self._rest_offered = (uri, why_not)
             return self._rest
 
     @staticmethod
@@ -316,21 +333,37 @@ class LiftSense:
                 served.append(
                     self._registry_entry(task, registered_name(task, data), VALIDATION_METRIC[task][0])
                 )
-        rest = self._rest_forecaster()
-        served.append(
-            ServedModel(
-                task="rest_hr",
-                name=registered_name("rest_hr", "rest_builtin"),
-                version=None,
-                alias=None,
-                validation_metric={f"val_mae_60s {k}": v for k, v in rest.scores_.items()},
-                training_commit=None,
-                data_fingerprint=None,
-                serving=f"baseline: {rest.best_}, the best simple forecaster on validation rests "
-                "(no trained rest network is served: none has beaten it yet)",
-            )
-        )
+        served.append(self._rest_entry())
         return ModelsResponse(tracking_uri=self.tracking_uri, models=served)
+
+    def _rest_entry(self) -> ServedModel:
+        """What forecasts rests: the registry network, or the best simple forecaster and why no network."""
+        from liftsense.registry import registered_name
+
+        rest = self._rest_forecaster()
+        uri, why_not = self._rest_offered
+        scores = {f"val_mae_60s {k}": v for k, v in rest.scores_.items()}
+        if rest.network_answers:
+            entry = self._registry_entry("rest_hr", uri.removeprefix("models:/").split("@")[0], "mae_60s")
+            if uri.startswith("models:/") and uri.endswith("@champion"):
+                return entry.model_copy(
+                    update={
+                        "validation_metric": {**entry.validation_metric, **scores},
+                        "serving": f"model {uri}",
+                    }
+                )
+            return ServedModel(
+                task="rest_hr", name=None, version=None, alias=None, validation_metric=scores,
+                training_commit=None, data_fingerprint=None, serving=f"model {uri}",
+            )  # fmt: skip
+        if why_not is None:
+            why_not = f"{uri} did not beat the simple forecasters on the service's validation rests"
+        return ServedModel(
+            task="rest_hr", name=registered_name("rest_hr", "rest_builtin"), version=None, alias=None,
+            validation_metric=scores, training_commit=None, data_fingerprint=None,
+            serving=f"baseline: {rest.best_}, the best simple forecaster on validation rests (no rest network "
+            f"served: {why_not})",
+        )  # fmt: skip
 
     def _registry_entry(self, task: str, name: str, metric: str) -> ServedModel:
         from mlflow import MlflowClient

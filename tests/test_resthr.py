@@ -354,3 +354,63 @@ def test_too_few_groups_for_train_validation_and_test_is_a_clear_error():
     assert fitting_n_splits(pd.DataFrame({"group": list("abcdefg")}), 5) == 5
     with pytest.raises(ValueError, match="3 at least"):
         fitting_n_splits(pd.DataFrame({"group": list("ab")}), 5)
+
+
+# -- a trained network among the forecasters ---------------------------------------------------------------------------
+class _FixedForecast:
+    """A stand-in for a trained network's `forecast`: the validation rests' own future (unbeatable) or that future
+    shifted by `offset_bpm` (beaten by the simple forecasters)."""
+
+    def __init__(self, offset_bpm: float) -> None:
+        self.offset_bpm = offset_bpm
+
+    def forecast(self, examples) -> np.ndarray:
+        return np.nan_to_num(examples.target, nan=0.0) + self.offset_bpm
+
+
+@pytest.mark.parametrize("offset_bpm, answers", [(0.0, True), (25.0, False)])
+def test_a_trained_network_answers_only_when_it_beats_the_simple_forecasters_on_the_validation_rests(
+    offset_bpm, answers
+):
+    from liftsense.resthr import SetDone, TrainedNetwork, fitted_rest_forecaster
+
+    sessions = simulate_sessions(SimConfig(subjects=12, sessions_per_subject=1, seed=3))
+    forecaster = fitted_rest_forecaster(
+        sessions, networks=(TrainedNetwork(_FixedForecast(offset_bpm), "net"),)
+    )
+    assert list(forecaster.scores_) == ["persistence", "mono-exponential, population tau", "net"]
+    simple_best = min(v for k, v in forecaster.scores_.items() if k != "net")
+    assert (forecaster.scores_["net"] < simple_best) == answers
+    assert forecaster.network_answers == answers
+    t = np.arange(-30.0, 0.1, 1.0)
+    forecast = forecaster.forecast(SetDone(t, 120 + 0.5 * (t + 30)))
+    assert forecast.produced_by.startswith("net" if answers else ("persistence", "mono-exponential"))
+    if answers:  # the network's own output: no change at any horizon for a request without a rest
+        assert forecast.hr == [forecast.hr_end] * len(forecast.hr)
+
+
+def test_a_rest_network_is_offered_only_when_it_beat_its_baseline_at_promotion(tmp_path):
+    import mlflow
+
+    from liftsense.pipelines.rest_hr import servable_rest_network
+    from liftsense.registry import BASELINE_TAG
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert servable_rest_network("models:/rest-hr-rest_builtin@champion", uri)[1].startswith(
+        "no rest network registered"
+    )
+    proc = run_entry_point(
+        "train.py", tmp_path, "task=rest_hr", "model=rest_lstm", "trainer=rest_smoke",
+        "data.sim.subjects=8", "data.sim.sessions_per_subject=2",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    mlflow.set_tracking_uri(uri)
+    (run,) = mlflow.search_runs(experiment_names=["rest-hr"], output_format="list")
+    client = mlflow.MlflowClient()
+    version = mlflow.register_model(f"runs:/{run.info.run_id}/model", "rest-hr-rest_builtin").version
+    client.set_registered_model_alias("rest-hr-rest_builtin", "champion", version)
+    for tag, offered in (("false", False), ("true", True)):
+        client.set_model_version_tag("rest-hr-rest_builtin", version, BASELINE_TAG, tag)
+        network, why_not = servable_rest_network("models:/rest-hr-rest_builtin@champion", uri)
+        assert (network is not None) == offered, why_not
+        assert offered or "lost to its baseline" in why_not

@@ -26,6 +26,10 @@ def server(tmp_path_factory):
     srv.stop()
 
 
+def _url_safe(text: str) -> str:
+    return text.replace("+", "-").replace("/", "_").rstrip("=")
+
+
 def pack_window(window: np.ndarray) -> str:
     """A window or clip as the service's packed form: little-endian float32 in base64."""
     import base64
@@ -197,6 +201,11 @@ def test_classify_windows_answers_what_the_network_answers(tmp_path):
     try:
         r = srv.post("classify_windows", {"windows": [{"landmarks": _json_clip(w)} for w in windows]})
         packed = srv.post("classify_windows", {"windows": [{"packed": pack_window(w)} for w in windows]})
+        url_safe = srv.post(  # the URL-safe alphabet without padding decodes to the same bytes
+            "classify_windows",
+            {"windows": [{"packed": _url_safe(pack_window(w))} for w in windows]},
+        )
+        not_b64 = srv.post("classify_windows", {"windows": [{"packed": "not base64!"}]})
         short = srv.post("classify_windows", {"windows": [{"packed": pack_window(windows[0, :14])}]})
         both = srv.post(
             "classify_windows",
@@ -212,6 +221,9 @@ def test_classify_windows_answers_what_the_network_answers(tmp_path):
             assert g["verdict"] == classes[int(np.argmax(p))]
             assert np.allclose([g["probabilities"][c] for c in classes], p, atol=1e-4)
     assert packed.status_code == 200 and packed.json() == got  # the same windows, as float32 in base64
+    assert url_safe.status_code == 200 and url_safe.json() == got
+    assert not_b64.status_code == 400 and "base64" in not_b64.text
+    assert not_b64.json()["detail"][0]["loc"] == ["windows", 0, "packed"]
     assert short.status_code == 400 and "packed" in short.text
     assert both.status_code == 400 and "exactly one" in both.text
 
@@ -344,3 +356,48 @@ def test_a_champion_that_never_beat_its_baseline_is_not_served(tmp_path):
         entry["version"] == str(version)
         and "never checked against its baseline: not served" in entry["serving"]
     )
+
+
+def test_a_registry_rest_network_competes_with_the_simple_forecasters_on_the_services_validation_rests(
+    tmp_path,
+):
+    """A rest network that beat its baseline at promotion is offered; it answers only if it also beats the simple
+    forecasters on the rests the service validates on, and `models` and every forecast say which answered."""
+    proc = run_entry_point(
+        "train.py", tmp_path, "task=rest_hr", "model=rest_lstm", "trainer=rest_smoke",
+        "data.sim.subjects=8", "data.sim.sessions_per_subject=2",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import mlflow
+
+    from liftsense.registry import BASELINE_TAG
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = mlflow.search_runs(experiment_names=["rest-hr"], output_format="list")
+    name, client = "rest-hr-rest_builtin", mlflow.MlflowClient()
+    version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name).version
+    client.set_registered_model_alias(name, "champion", version)
+    client.set_model_version_tag(name, version, BASELINE_TAG, "true")  # as promote.py tags a winner
+    t = np.arange(-40.0, 0.1, 1.0)
+    srv = LocalServer(tmp_path).start()
+    try:
+        forecast = srv.post(
+            "rest_forecast", {"set_time_s": t.tolist(), "set_hr": (110 + 0.5 * (t + 40)).tolist()}
+        )
+        models = srv.post("models", {}).json()["models"]
+    finally:
+        srv.stop()
+    (entry,) = [m for m in models if m["task"] == "rest_hr"]
+    uri = f"models:/{name}@champion"
+    scores = {
+        k.removeprefix("val_mae_60s "): v for k, v in entry["validation_metric"].items() if "val_mae" in k
+    }
+    assert uri in scores and len(scores) == 3, scores
+    best = min(scores, key=scores.get)
+    assert forecast.status_code == 200 and forecast.json()["produced_by"].startswith(best), forecast.text[
+        :300
+    ]
+    if best == uri:
+        assert entry["serving"] == f"model {uri}" and entry["version"] == str(version)
+    else:
+        assert "did not beat the simple forecasters on the service's validation rests" in entry["serving"]

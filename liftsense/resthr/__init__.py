@@ -9,6 +9,12 @@
   target and rest; `update` from the rest's samples), `SetDone`, `fitted_rest_forecaster`.
 """
 
-from liftsense.resthr.forecast import RestForecast, RestForecaster, SetDone, fitted_rest_forecaster
+from liftsense.resthr.forecast import (
+    RestForecast,
+    RestForecaster,
+    SetDone,
+    TrainedNetwork,
+    fitted_rest_forecaster,
+)
 
-__all__ = ["RestForecast", "RestForecaster", "SetDone", "fitted_rest_forecaster"]
+__all__ = ["RestForecast", "RestForecaster", "SetDone", "TrainedNetwork", "fitted_rest_forecaster"]

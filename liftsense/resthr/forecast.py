@@ -55,6 +55,24 @@ class RestForecast:
     validation_mae_60s: dict[str, float] = field(default_factory=dict)
 
 
+class TrainedNetwork:
+    """A trained rest network (a registry version) as one more candidate: already fitted, it only forecasts.
+
+    It answers only if it beats the simple forecasters on the same validation rests, whatever it scored when it
+    was promoted: what is served must be the best on the rests the service can check it on.
+    """
+
+    def __init__(self, module, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    def fit(self, train: Examples) -> TrainedNetwork:
+        return self
+
+    def predict(self, examples: Examples) -> np.ndarray:
+        return self.module.forecast(examples)
+
+
 class RestForecaster:
     """fit(train, val) picks the candidate with the lowest validation MAE at 60 s; forecast(set) answers with it."""
 
@@ -62,11 +80,14 @@ class RestForecaster:
         self.rule = rule or TargetRule()
         self.config = config or ExampleConfig()
 
-    def fit(self, train: Examples, val: Examples) -> RestForecaster:
+    def fit(
+        self, train: Examples, val: Examples, networks: tuple[TrainedNetwork, ...] = ()
+    ) -> RestForecaster:
+        """The simple forecasters fitted on `train`, then any trained `networks`, all scored on `val`; a network
+        must do strictly better than every simple one to answer (ties go to the simpler)."""
         scores = {}
         fitted = {}
-        for cls in CANDIDATES:
-            model = cls().fit(train)
+        for model in [cls().fit(train) for cls in CANDIDATES] + list(networks):
             err = horizon_errors(model.predict(val), val, VALIDATION_HORIZON_S)
             scores[model.name] = float(np.nanmean(np.abs(err))) if np.isfinite(err).any() else float("inf")
             fitted[model.name] = model
@@ -124,14 +145,21 @@ class RestForecaster:
             validation_mae_60s={k: round(v, 3) for k, v in self.scores_.items()},
         )
 
+    @property
+    def network_answers(self) -> bool:
+        return isinstance(self.model_, TrainedNetwork)
 
-def fitted_rest_forecaster(sessions=None, seed: int = 0) -> RestForecaster:
+
+def fitted_rest_forecaster(
+    sessions=None, seed: int = 0, networks: tuple[TrainedNetwork, ...] = ()
+) -> RestForecaster:
     """A forecaster fitted on `sessions` (default: the built-in simulated ones), split by person when there
-    are enough people, else by session (`pipelines.rest_hr.prepare`, the training split)."""
+    are enough people, else by session (`pipelines.rest_hr.prepare`, the training split); trained `networks`
+    compete with the simple forecasters on the same validation rests."""
     from liftsense.datasets.loaders import load_sessions
     from liftsense.pipelines.rest_hr import prepare
 
     if sessions is None:
         sessions = load_sessions({"name": "rest_builtin", "sim": {"subjects": 40, "sessions_per_subject": 3}})
     prep = prepare({"task": {}, "split": {}, "seed": seed}, sessions)
-    return RestForecaster().fit(prep.train, prep.val)
+    return RestForecaster().fit(prep.train, prep.val, networks)
