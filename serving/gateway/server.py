@@ -1,0 +1,272 @@
+"""The gateway: many bands over TCP, every accepted sample journaled before it is acknowledged.
+
+Per connection: resynchronise after corrupt bytes (COBS framing), refuse what is not protocol v1 with a reason,
+drop duplicates, ask for a resend when a frame is missing (a corrupt one was dropped), and count every sample the
+band says it lost. Receiving never waits for the disk: accepted frames wait in memory for the next commit (every
+`commit_interval_s`, in a worker thread), and each band's ACK goes out once its frames are durable. A bounded
+backlog protects memory: when the disk falls behind, new frames are refused (not acknowledged, so the band keeps
+and resends them) and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from serving.gateway import protocol as p
+from serving.gateway.journal import Journal, PendingFrame, StreamState
+
+log = logging.getLogger("liftsense.gateway")
+
+#: a connection silent this long is closed (a band streams 125 samples a second; WiFi stalls last < 1 s)
+IDLE_TIMEOUT_S = 10.0
+#: frames waiting for the disk, all bands together: beyond this new frames are refused until a commit
+MAX_BACKLOG_FRAMES = 50_000
+
+
+@dataclass
+class Counters:
+    connections: int = 0
+    frames: int = 0
+    corrupt_frames: int = 0
+    refused_frames: int = 0  # valid frames refused: before HELLO, another band's id, unexpected type
+    hello_conflicts: int = 0  # a HELLO for a band already connected elsewhere
+    backlog_refused: int = 0  # frames refused because the disk was behind (the band resends them)
+    last_refusals: list[str] = field(default_factory=list)
+
+    def refuse(self, reason: str) -> None:
+        self.refused_frames += 1
+        self.last_refusals = [*self.last_refusals[-9:], reason]
+
+
+class Connection:
+    def __init__(self, gateway: Gateway, writer: asyncio.StreamWriter) -> None:
+        self.gateway, self.writer = gateway, writer
+        self.reader = p.FrameReader()
+        self.band_id: int | None = None
+        self.stream: StreamState | None = None
+        self.resend_asked_at: int | None = None  # the hole a RESEND was sent for (one request per hole ...)
+        self.resend_asked_s = (
+            0.0  # ... unless it is still open a second later (the resent frame was corrupt too)
+        )
+        self.acked: int = -1
+
+    def send(self, frame: p.Frame) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(p.encode(frame))
+
+
+class Gateway:
+    def __init__(self, journal_path: str | Path, commit_interval_s: float = 0.02) -> None:
+        self.journal = Journal(journal_path)
+        self.streams: dict[tuple[int, int], StreamState] = self.journal.streams()
+        self.live: dict[int, Connection] = {}
+        self.counters = Counters()
+        self.commit_interval_s = commit_interval_s
+        self._pending: list[PendingFrame] = []
+        self._dirty: dict[tuple[int, int], StreamState] = {}
+        self._events: list[tuple[int, int, int, str, str, float]] = []
+        self._disk = ThreadPoolExecutor(1, thread_name_prefix="journal")
+        self._servers: list[asyncio.base_events.Server] = []
+        self._committer: asyncio.Task | None = None
+        self.ack_latency_s: list[float] = []  # receipt to ACK, for the benchmark (newest 100,000)
+
+    # -- lifecycle -------------------------------------------------------------------------------------------------
+    async def start(self, host: str, port: int, status_port: int | None = None) -> int:
+        server = await asyncio.start_server(self._serve, host, port)
+        self._servers.append(server)
+        if status_port is not None:
+            self._servers.append(await asyncio.start_server(self._serve_status, host, status_port))
+        self._committer = asyncio.create_task(self._commit_loop())
+        return server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        for conn in list(self.live.values()):
+            conn.writer.close()
+        if self._committer:
+            self._committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._committer
+        await self._commit()
+        self._disk.shutdown(wait=True)
+        self.journal.close()
+
+    # -- receiving -------------------------------------------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = Connection(self, writer)
+        self.counters.connections += 1
+        try:
+            while True:
+                data = await asyncio.wait_for(reader.read(65536), IDLE_TIMEOUT_S)
+                if not data:
+                    break
+                frames = conn.reader.feed(data)
+                for frame in frames:
+                    if not self._on_frame(conn, frame):
+                        return
+                self.counters.frames += len(frames)
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.counters.corrupt_frames += conn.reader.corrupt
+            if conn.band_id is not None and self.live.get(conn.band_id) is conn:
+                del self.live[conn.band_id]
+            writer.close()
+
+    def _on_frame(self, conn: Connection, frame: p.Frame) -> bool:
+        """Handle one frame; False closes the connection."""
+        if frame.type is p.FrameType.HELLO:
+            return self._on_hello(conn, frame)
+        if conn.stream is None:
+            self.counters.refuse(f"{frame.type.name} before HELLO")
+            return True
+        if frame.band_id != conn.band_id:
+            self.counters.refuse(
+                f"{frame.type.name} for band {frame.band_id} on band {conn.band_id}'s connection"
+            )
+            return True
+        if frame.type is p.FrameType.SAMPLES:
+            self._on_samples(conn, frame)
+        elif frame.type is p.FrameType.EVENT:
+            code, arg = frame.event()
+            s = conn.stream
+            self._events.append(
+                (s.band_id, s.boot_id, frame.seq, code.name.lower(), json.dumps({"arg": arg}), time.time())
+            )
+        elif frame.type is p.FrameType.BYE:
+            return False
+        elif frame.type is p.FrameType.TIME_SYNC:
+            pass  # the clock fit is the processing stage's (it reads device_ms from the journal)
+        else:
+            self.counters.refuse(f"{frame.type.name} is not sent by a band")
+        return True
+
+    def _on_hello(self, conn: Connection, frame: p.Frame) -> bool:
+        try:
+            hello = frame.hello()
+        except p.ProtocolError as exc:
+            self.counters.refuse(str(exc))
+            return True
+        if conn.band_id is not None and frame.band_id != conn.band_id:
+            conn.send(p.error(frame.band_id, f"this connection is band {conn.band_id}'s"))
+            self.counters.refuse(f"HELLO for band {frame.band_id} on band {conn.band_id}'s connection")
+            return False
+        other = self.live.get(frame.band_id)
+        if other is not None and other is not conn:
+            self.counters.hello_conflicts += 1
+            conn.send(p.error(frame.band_id, f"band {frame.band_id} is connected elsewhere"))
+            return False
+        key = (frame.band_id, hello.boot_id)
+        stream = self.streams.get(key)
+        if stream is None:
+            stream = self.streams[key] = StreamState(frame.band_id, hello.boot_id, asdict(hello))
+            self._dirty[key] = stream
+        conn.band_id, conn.stream, conn.resend_asked_at = frame.band_id, stream, None
+        self.live[frame.band_id] = conn
+        conn.acked = stream.next_seq
+        conn.send(p.ack(frame.band_id, hello.boot_id, stream.next_seq))  # resume from here
+        return True
+
+    def _on_samples(self, conn: Connection, frame: p.Frame) -> None:
+        s = conn.stream
+        end = frame.seq + frame.count
+        if end <= s.next_seq:
+            s.samples_duplicated += frame.count
+            self._dirty[(s.band_id, s.boot_id)] = s
+            return
+        if frame.seq > s.next_seq:
+            if frame.flags & p.Flag.GAP_BEFORE:
+                s.samples_lost += frame.seq - s.next_seq
+                self._events.append((s.band_id, s.boot_id, s.next_seq, "samples_lost",
+                                     json.dumps({"count": frame.seq - s.next_seq}), time.time()))  # fmt: skip
+                s.next_seq = frame.seq
+            else:  # the frame before was dropped (corrupt): ask for everything from the hole, once
+                s.frames_ahead += 1
+                if conn.resend_asked_at != s.next_seq or time.monotonic() - conn.resend_asked_s > 1.0:
+                    conn.resend_asked_at, conn.resend_asked_s = s.next_seq, time.monotonic()
+                    conn.send(p.ack(s.band_id, s.boot_id, s.next_seq, resend=True))
+                return
+        if len(self._pending) >= MAX_BACKLOG_FRAMES:
+            self.counters.backlog_refused += 1
+            return  # not acknowledged: the band keeps it and resends
+        skip = s.next_seq - frame.seq  # a resent frame that overlaps what is stored: keep the new tail
+        s.samples_duplicated += skip
+        self._pending.append(
+            PendingFrame(
+                s.band_id,
+                s.boot_id,
+                s.next_seq,
+                frame.count - skip,
+                frame.device_ms,
+                frame.flags,
+                time.time(),
+                frame.payload[skip * p.SAMPLE_BYTES :],
+            )
+        )
+        s.samples_stored += frame.count - skip
+        s.next_seq = end
+        self._dirty[(s.band_id, s.boot_id)] = s
+
+    # -- durability and acknowledgement ---------------------------------------------------------------------------
+    async def _commit_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.commit_interval_s)
+            try:
+                await self._commit()
+            except Exception:  # a disk error: nothing is acknowledged; the bands keep their frames
+                log.exception("journal commit failed")
+
+    async def _commit(self) -> None:
+        if not (self._pending or self._dirty or self._events):
+            return
+        frames, self._pending = self._pending, []
+        states = [StreamState(**asdict(s)) for s in self._dirty.values()]  # a snapshot: receiving goes on
+        self._dirty = {}
+        events, self._events = self._events, []
+        await asyncio.get_running_loop().run_in_executor(
+            self._disk, self.journal.commit, frames, states, events
+        )
+        now = time.time()
+        for f in frames:
+            self.ack_latency_s.append(now - f.received_s)
+        del self.ack_latency_s[:-100_000]
+        durable = {(s.band_id, s.boot_id): s.next_seq for s in states}
+        for band_id, conn in list(self.live.items()):
+            if conn.stream is None:
+                continue
+            upto = durable.get((band_id, conn.stream.boot_id))
+            if upto is not None and upto > conn.acked:
+                conn.acked = upto
+                conn.send(p.ack(band_id, conn.stream.boot_id, upto))
+
+    # -- status ----------------------------------------------------------------------------------------------------
+    def status(self) -> dict:
+        bands = {}
+        for (band_id, _boot_id), s in sorted(self.streams.items()):
+            bands.setdefault(str(band_id), []).append(
+                {k: v for k, v in asdict(s).items() if k not in ("band_id", "hello")}
+                | {"connected": band_id in self.live and self.live[band_id].stream is s}
+            )
+        return {"counters": asdict(self.counters), "pending_frames": len(self._pending), "bands": bands}
+
+    async def _serve_status(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """GET /status: the status as JSON (a plain HTTP/1.0 answer; any other path is a 404)."""
+        try:
+            request = await asyncio.wait_for(reader.readline(), 5.0)
+            ok = request.split(b" ")[1:2] == [b"/status"]
+            body = json.dumps(self.status() if ok else {"error": "GET /status"}).encode()
+            head = f"HTTP/1.0 {'200 OK' if ok else '404 Not Found'}\r\nContent-Type: application/json\r\n"
+            writer.write(head.encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            await writer.drain()
+        except (TimeoutError, ConnectionError, IndexError):
+            pass
+        finally:
+            writer.close()

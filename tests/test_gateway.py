@@ -1,0 +1,282 @@
+"""The wristband gateway: protocol v1 (round trips, the shared vectors, every refusal), and the gateway under the
+faults real bands meet (disconnects, corrupt bytes, duplicates, a reboot, a SIGKILL and restart, fuzzed input):
+every sample a band sent is in the journal exactly once, equal to what was sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from serving.gateway import Gateway, Journal
+from serving.gateway import protocol as p
+from serving.gateway.emulate import EmulatedBand, Faults
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- protocol ------------------------------------------------------------------------------------------------------
+def test_cobs_matches_the_published_examples_and_round_trips():
+    assert p.cobs_encode(b"\x00") == b"\x01\x01"
+    assert p.cobs_encode(b"\x11\x22\x00\x33") == b"\x03\x11\x22\x02\x33"
+    assert p.cobs_encode(bytes(range(1, 255))) == b"\xff" + bytes(range(1, 255)) + b"\x01"
+    assert p.cobs_encode(bytes(range(1, 256))) == b"\xff" + bytes(range(1, 255)) + b"\x02\xff"
+    rng = random.Random(0)
+    for n in (0, 1, 253, 254, 255, 508, 800):
+        data = bytes(rng.choice([0, 0, rng.randrange(256)]) for _ in range(n))
+        wire = p.cobs_encode(data)
+        assert b"\x00" not in wire and p.cobs_decode(wire) == data
+
+
+def test_the_shared_vectors_are_what_the_codec_writes_and_reads():
+    shared = json.loads((ROOT / p.VECTORS_PATH).read_text())
+    assert shared["protocol_version"] == p.VERSION
+    assert shared["vectors"] == p.vectors()  # regenerate with serving.gateway.protocol.write_vectors()
+    for v in shared["vectors"]:
+        wire = bytes.fromhex(v["wire_hex"])
+        assert wire.endswith(b"\x00") and b"\x00" not in wire[:-1]
+        frame = p.decode(p.cobs_decode(wire[:-1]))
+        got = {"type": frame.type.name, "band_id": frame.band_id, "seq": frame.seq, "device_ms": frame.device_ms,
+               "flags": frame.flags, "count": frame.count, "payload_hex": frame.payload.hex()}  # fmt: skip
+        assert got == {k: v[k] for k in got}, v["name"]
+
+
+def test_samples_round_trip_at_the_sensors_full_range():
+    rng = np.random.default_rng(1)
+    ppg = rng.integers(0, 1 << 18, (2, 64)).astype(np.uint32)
+    acc = rng.integers(-32768, 32768, (3, 64)).astype(np.int16)
+    frame = p.FrameReader().feed(p.encode(p.samples(3, 2**32 - 64, 2**32 - 1, ppg, acc)))[0]
+    got_ppg, got_acc = frame.samples()
+    assert np.array_equal(got_ppg, ppg) and np.array_equal(got_acc, acc)
+    assert (frame.seq, frame.device_ms, frame.count) == (2**32 - 64, 2**32 - 1, 64)
+    with pytest.raises(p.ProtocolError, match="1-64 samples"):
+        p.samples(3, 0, 0, np.zeros((2, 65), np.uint32), np.zeros((3, 65), np.int16))
+    with pytest.raises(p.ProtocolError, match="24-bit"):
+        p.samples(3, 0, 0, np.full((2, 1), 1 << 24), np.zeros((3, 1), np.int16))
+
+
+def _raw(version=1, kind=2, count=1, payload=b"\x00" * 12, crc_ok=True) -> bytes:
+    import zlib
+
+    body = p.HEADER.pack(version, kind, 0, 1, 0, 0, count) + payload
+    crc = zlib.crc32(body) ^ (0 if crc_ok else 1)
+    return body + p.CRC.pack(crc)
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (_raw(version=2), "protocol version 2 is not supported"),
+        (_raw(kind=99), "unknown frame type 99"),
+        (_raw(crc_ok=False), "CRC mismatch"),
+        (_raw(count=2), "says 2 samples but holds 12 bytes"),
+        (_raw(count=0, payload=b""), "says 0 samples"),
+        (_raw(kind=1, count=0, payload=b"\x01"), "HELLO payload of 1 bytes"),
+        (_raw(kind=3, count=1, payload=b""), "ACK frame with a sample count"),
+        (b"\x01\x02", "shorter than a header"),
+    ],
+)
+def test_what_is_not_protocol_v1_is_refused_with_the_reason(raw, reason):
+    with pytest.raises(p.ProtocolError, match=reason):
+        p.decode(raw)
+
+
+def test_the_reader_resynchronises_after_garbage_and_stays_bounded():
+    rng = random.Random(2)
+    good = p.encode(p.samples(1, 0, 0, np.ones((2, 5), np.uint32), np.ones((3, 5), np.int16)))
+    reader = p.FrameReader()
+    frames = reader.feed(good[:10])  # a frame split across reads
+    frames += reader.feed(good[10:] + bytes(rng.randrange(1, 256) for _ in range(100_000)))  # no delimiter
+    assert len(reader._pending) <= p.MAX_WIRE_BYTES
+    frames += reader.feed(b"\x00" + good + good[:-5] + b"\x00" + good)  # garbage ends; a truncated frame
+    assert [f.type for f in frames] == [p.FrameType.SAMPLES] * 3
+    assert reader.corrupt == 2 and "longer than any valid one" in reader.refused[0]
+
+
+# -- the gateway under faults ----------------------------------------------------------------------------------------
+def _signals(n: int, seconds: float, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per band: (2, k) PPG and (3, k) acceleration counts of a simulated strength session, each band its own."""
+    from liftsense.ppg.band import strength_session, to_counts
+
+    rec, _ = strength_session(seed)
+    k = int(seconds * 125)
+    return [
+        to_counts(np.roll(rec.ppg, -i * 997, axis=1)[:, :k], np.roll(rec.acc, -i * 997, axis=1)[:, :k])
+        for i in range(n)
+    ]
+
+
+def _assert_every_sample_once(journal: Journal, bands: list[EmulatedBand]) -> None:
+    streams = journal.streams()
+    for band in bands:
+        assert sum(n for _, _, n in band.boots) == band.ppg.shape[1]
+        for boot, offset, n in band.boots:
+            seq, ppg, acc = journal.samples(band.band_id, boot)
+            assert np.array_equal(seq, np.arange(n)), (band.band_id, boot, len(seq), n)
+            assert np.array_equal(ppg, band.ppg[:, offset : offset + n])
+            assert np.array_equal(acc, band.acc[:, offset : offset + n])
+            assert streams[(band.band_id, boot)].samples_lost == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_disconnects_corruption_and_duplicates_lose_and_repeat_nothing(tmp_path):
+    faults = Faults(disconnect_every_s=0.25, corrupt=0.02, duplicate=0.02, stall=0.01)
+    bands = [EmulatedBand(i + 1, ppg, acc, speed=12, faults=faults, seed=i)
+             for i, (ppg, acc) in enumerate(_signals(3, 40))]  # fmt: skip
+
+    async def run():
+        gateway = Gateway(tmp_path / "journal.sqlite")
+        port = await gateway.start("127.0.0.1", 0)
+        stats = await asyncio.wait_for(asyncio.gather(*(b.run("127.0.0.1", port) for b in bands)), 60)
+        status = gateway.status()
+        await gateway.stop()
+        return stats, status
+
+    stats, status = asyncio.run(run())
+    assert all(s.connects >= 10 for s in stats), [s.connects for s in stats]  # at least 10 disconnects each
+    assert sum(s.corrupted for s in stats) > 0 and sum(s.duplicated for s in stats) > 0
+    assert status["counters"]["corrupt_frames"] >= sum(s.corrupted for s in stats) // 2
+    assert sum(b[0]["samples_duplicated"] for b in status["bands"].values()) > 0  # seen, and dropped
+    _assert_every_sample_once(Journal(tmp_path / "journal.sqlite"), bands)
+
+
+def test_a_reboot_starts_a_new_stream_and_both_are_kept(tmp_path):
+    ((ppg, acc),) = _signals(1, 20)
+    band = EmulatedBand(9, ppg, acc, speed=10, faults=Faults(reboot_at_s=8.0))
+
+    async def run():
+        gateway = Gateway(tmp_path / "journal.sqlite")
+        port = await gateway.start("127.0.0.1", 0)
+        await asyncio.wait_for(band.run("127.0.0.1", port), 30)
+        await gateway.stop()
+
+    asyncio.run(run())
+    assert (
+        len(band.boots) == 2 and band.boots[1][1] == 1000
+    )  # sample 1000 of the recording is the new boot's 0
+    # what the band held unacknowledged when it rebooted is gone from RAM: the journal has everything it kept
+    journal = Journal(tmp_path / "journal.sqlite")
+    (boot0, _, n0), (boot1, off1, n1) = band.boots
+    assert len(journal.samples(9, boot0)[0]) + band.stats.dropped_samples == n0
+    seq, got, _ = journal.samples(9, boot1)
+    assert np.array_equal(seq, np.arange(n1)) and np.array_equal(got, ppg[:, off1 : off1 + n1])
+
+
+def test_a_full_band_buffer_drops_its_oldest_and_the_gateway_counts_them_lost(tmp_path, monkeypatch):
+    import serving.gateway.emulate as emulate
+
+    monkeypatch.setattr(emulate, "BUFFER_FRAMES", 10)  # 2 s of samples: a 3 s outage overflows it
+    ((ppg, acc),) = _signals(1, 12)
+    band = EmulatedBand(4, ppg, acc, speed=2)
+
+    async def run():
+        port = _free_port()
+        gateway = Gateway(tmp_path / "journal.sqlite")
+        await gateway.start("127.0.0.1", port)
+        task = asyncio.create_task(band.run("127.0.0.1", port))
+        await asyncio.sleep(1.0)
+        await gateway.stop()  # the gateway is away for 1.5 s (3 s of stream time at twice real time)
+        await asyncio.sleep(1.5)
+        gateway = Gateway(tmp_path / "journal.sqlite")
+        await gateway.start("127.0.0.1", port)
+        await asyncio.wait_for(task, 30)
+        await gateway.stop()
+
+    asyncio.run(run())
+    journal = Journal(tmp_path / "journal.sqlite")
+    ((boot, _, n),) = band.boots
+    state = journal.streams()[(4, boot)]
+    assert band.stats.dropped_samples > 0
+    assert state.samples_lost == band.stats.dropped_samples and state.samples_stored + state.samples_lost == n
+    seq, got, _ = journal.samples(4, boot)
+    assert np.array_equal(got, ppg[:, seq])  # what is stored is what was sent, at its own sequence numbers
+
+
+def test_a_sigkilled_gateway_restarts_and_loses_nothing_it_acknowledged(tmp_path):
+    port, journal = _free_port(), tmp_path / "journal.sqlite"
+    cmd = [sys.executable, "-m", "serving.gateway", "--port", str(port), "--journal", str(journal)]
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert "gateway on" in proc.stdout.readline()
+        return proc
+
+    bands = [EmulatedBand(i + 1, ppg, acc, speed=8, seed=i) for i, (ppg, acc) in enumerate(_signals(4, 40))]
+    kills = 0
+
+    async def run():
+        nonlocal kills
+        proc = start()
+        task = asyncio.gather(*(b.run("127.0.0.1", port) for b in bands))
+        try:
+            for _ in range(2):
+                await asyncio.sleep(1.2)
+                os.kill(proc.pid, signal.SIGKILL)  # no chance to commit what waits for the disk
+                proc.wait()
+                kills += 1
+                await asyncio.sleep(0.3)
+                proc = start()
+            await asyncio.wait_for(task, 60)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+
+    asyncio.run(run())
+    assert kills == 2 and all(b.stats.connects >= 3 for b in bands)
+    _assert_every_sample_once(Journal(journal), bands)
+
+
+def test_fuzzed_connections_are_counted_and_other_bands_are_unaffected(tmp_path):
+    ((ppg, acc),) = _signals(1, 30)
+    band = EmulatedBand(1, ppg, acc, speed=6)
+    rng = random.Random(5)
+    good = p.encode(p.samples(1, 0, 0, np.ones((2, 3), np.uint32), np.ones((3, 3), np.int16)))
+    attacks = [
+        bytes(rng.randrange(256) for _ in range(5000)),  # random bytes
+        p.encode(p.hello(2, band.hello))[:-6] + b"\x00",  # a truncated frame
+        good[:-3] + bytes([good[-3] ^ 0xFF]) + good[-2:],  # a wrong CRC
+        bytes(rng.randrange(1, 256) for _ in range(200_000)),  # an absurd length
+        p.encode(p.hello(1, band.hello)) + good,  # a HELLO with the streaming band's id
+        p.encode(p.samples(1, 0, 0, np.ones((2, 3), np.uint32), np.ones((3, 3), np.int16))),  # before HELLO
+    ]
+
+    async def attack(port: int, data: bytes) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for k in range(0, len(data), 4096):
+            writer.write(data[k : k + 4096])
+            await writer.drain()
+        writer.write_eof()
+        with __import__("contextlib").suppress(ConnectionError):
+            await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+
+    async def run():
+        gateway = Gateway(tmp_path / "journal.sqlite")
+        port = await gateway.start("127.0.0.1", 0)
+        task = asyncio.create_task(band.run("127.0.0.1", port))
+        await asyncio.sleep(0.5)
+        await asyncio.gather(*(attack(port, a) for a in attacks))
+        await asyncio.wait_for(task, 30)
+        status = gateway.status()
+        await gateway.stop()
+        return status
+
+    status = asyncio.run(run())
+    c = status["counters"]
+    assert c["hello_conflicts"] == 1 and c["corrupt_frames"] >= 3 and c["refused_frames"] >= 1, c
+    assert list(status["bands"]) == ["1"]  # no stream was opened by the attacks
+    _assert_every_sample_once(Journal(tmp_path / "journal.sqlite"), [band])
