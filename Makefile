@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MODEL ?= cnn
 
-.PHONY: setup train train-rest serve image image-check test validate lint format bench mlflow-ui clean
+.PHONY: setup train train-rest serve gateway emulate image image-check test validate lint format bench mlflow-ui clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,6 +25,14 @@ train-rest:
 serve:
 	$(BIN)/python -m serving.bootstrap
 	BENTOML_DO_NOT_TRACK=True $(BIN)/bentoml serve serving.service:LiftSense --host 127.0.0.1 --port 3000
+
+# the wristband gateway on 127.0.0.1:7100 (status as JSON on :7101/status), journal in ./.liftsense; `make emulate`
+# plays 4 simulated strength sessions to it as bands, in real time
+gateway:
+	$(BIN)/python -m serving.gateway --port 7100 --status-port 7101
+
+emulate:
+	$(BIN)/python -m serving.gateway.emulate --bands 4 --port 7100
 
 # the service image (Dockerfile), built with buildah on a Debian base made here by debootstrap (root; Debian packages
 # buildah and debootstrap); image-check runs it once with `buildah run` and waits for /readyz

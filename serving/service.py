@@ -265,9 +265,8 @@ class LiftSense:
         """The rest forecaster, fitted once on the built-in sessions (split by person, as `train.py` splits them):
         the registry's rest network when it beats the simple forecasters on the same validation rests, else the
         simple one that validated best. Every forecast names what produced it."""
-        from liftsense.pipelines.rest_hr import servable_rest_network
         from liftsense.registry import registered_name
-        from liftsense.resthr import TrainedNetwork, fitted_rest_forecaster
+        from liftsense.resthr import TrainedNetwork, fitted_rest_forecaster, servable_rest_network
 
         with self._rest_lock:
             if self._rest is None:

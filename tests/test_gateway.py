@@ -105,7 +105,7 @@ def test_the_reader_resynchronises_after_garbage_and_stays_bounded():
 # -- the gateway under faults ----------------------------------------------------------------------------------------
 def _signals(n: int, seconds: float, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per band: (2, k) PPG and (3, k) acceleration counts of a simulated strength session, each band its own."""
-    from liftsense.ppg.band import strength_session, to_counts
+    from liftsense.ppg import strength_session, to_counts
 
     rec, _ = strength_session(seed)
     k = int(seconds * 125)
@@ -125,6 +125,26 @@ def _assert_every_sample_once(journal: Journal, bands: list[EmulatedBand]) -> No
             assert np.array_equal(ppg, band.ppg[:, offset : offset + n])
             assert np.array_equal(acc, band.acc[:, offset : offset + n])
             assert streams[(band.band_id, boot)].samples_lost == 0
+
+
+def _assert_readings_as_uninterrupted(journal: Journal, bands: list[EmulatedBand]) -> None:
+    """The journal's readings per stream equal those of the library run on the whole recording at once."""
+    from liftsense.ppg import from_counts
+    from liftsense.resthr import LiveSession
+    from serving.gateway.processing import readings
+
+    for band in bands:
+        for boot, offset, n in band.boots:
+            session = LiveSession(None)
+            ppg, acc = from_counts(band.ppg[:, offset : offset + n], band.acc[:, offset : offset + n])
+            expected = []
+            for k in range(0, n, 25):
+                expected += [
+                    (r.t_s, r.bpm, r.sqi)
+                    for r in session.push(ppg[:, k : k + 25], acc[:, k : k + 25]).readings
+                ]
+            got = readings(journal, band.band_id, boot)
+            assert len(expected) > 5 and got == expected, (band.band_id, len(got), len(expected))
 
 
 def _free_port() -> int:
@@ -152,6 +172,7 @@ def test_disconnects_corruption_and_duplicates_lose_and_repeat_nothing(tmp_path)
     assert status["counters"]["corrupt_frames"] >= sum(s.corrupted for s in stats) // 2
     assert sum(b[0]["samples_duplicated"] for b in status["bands"].values()) > 0  # seen, and dropped
     _assert_every_sample_once(Journal(tmp_path / "journal.sqlite"), bands)
+    _assert_readings_as_uninterrupted(Journal(tmp_path / "journal.sqlite"), bands)
 
 
 def test_a_reboot_starts_a_new_stream_and_both_are_kept(tmp_path):
@@ -238,6 +259,7 @@ def test_a_sigkilled_gateway_restarts_and_loses_nothing_it_acknowledged(tmp_path
     asyncio.run(run())
     assert kills == 2 and all(b.stats.connects >= 3 for b in bands)
     _assert_every_sample_once(Journal(journal), bands)
+    _assert_readings_as_uninterrupted(Journal(journal), bands)  # the processor resumed from its saved state
 
 
 def test_fuzzed_connections_are_counted_and_other_bands_are_unaffected(tmp_path):
@@ -280,3 +302,41 @@ def test_fuzzed_connections_are_counted_and_other_bands_are_unaffected(tmp_path)
     assert c["hello_conflicts"] == 1 and c["corrupt_frames"] >= 3 and c["refused_frames"] >= 1, c
     assert list(status["bands"]) == ["1"]  # no stream was opened by the attacks
     _assert_every_sample_once(Journal(tmp_path / "journal.sqlite"), [band])
+
+
+def test_rest_over_reaches_the_band_and_the_sessions_pass_the_hr_data_gate(tmp_path):
+    """A replayed strength session: the gateway tells the band each rest is over (the command carries the HR and
+    the reason, within 2 s of stream time of the decision), and the journal exports as a valid session table."""
+    from serving.gateway.processing import in_process_forecaster
+
+    ((ppg, acc),) = _signals(1, 600)
+    speed = 8.0
+    band = EmulatedBand(5, ppg, acc, speed=speed)
+    journal = tmp_path / "journal.sqlite"
+
+    async def run():
+        gateway = Gateway(journal, forecast=in_process_forecaster(), process_interval_s=0.05)
+        port = await gateway.start("127.0.0.1", 0)
+        await asyncio.wait_for(band.run("127.0.0.1", port), 120)
+        await asyncio.sleep(0.5)
+        await gateway.stop()
+
+    asyncio.run(run())
+    db = Journal(journal).db
+    ends = db.execute(
+        "SELECT t_s, reason, detail FROM decisions WHERE kind = 'rest_over' ORDER BY t_s"
+    ).fetchall()
+    assert len(ends) >= 1
+    got = [c for c in band.stats.commands if c[1] == "REST_OVER"]
+    assert [c[3] for c in got] == [reason for _, reason, _ in ends]
+    for (t_s, _, detail), (wall_s, _, arg, _) in zip(ends, got, strict=True):
+        assert arg == round(json.loads(detail)["hr"] or 0)
+        assert wall_s * speed - t_s <= 2.0  # stream seconds from the deciding sample's frame to the band
+
+    out = tmp_path / "sessions.csv"
+    proc = subprocess.run([sys.executable, "-m", "serving.gateway", "--journal", str(journal), "--export", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0 and "1 sessions" in proc.stdout, proc.stdout + proc.stderr
+    gate = subprocess.run([sys.executable, "-m", "data_validation", "validate", "hr", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert gate.returncode == 0, gate.stdout[-2000:] + gate.stderr[-2000:]

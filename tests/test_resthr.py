@@ -392,8 +392,8 @@ def test_a_trained_network_answers_only_when_it_beats_the_simple_forecasters_on_
 def test_a_rest_network_is_offered_only_when_it_beat_its_baseline_at_promotion(tmp_path):
     import mlflow
 
-    from liftsense.pipelines.rest_hr import servable_rest_network
     from liftsense.registry import BASELINE_TAG
+    from liftsense.resthr import servable_rest_network
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert servable_rest_network("models:/rest-hr-rest_builtin@champion", uri)[1].startswith(
@@ -414,3 +414,111 @@ def test_a_rest_network_is_offered_only_when_it_beat_its_baseline_at_promotion(t
         network, why_not = servable_rest_network("models:/rest-hr-rest_builtin@champion", uri)
         assert (network is not None) == offered, why_not
         assert offered or "lost to its baseline" in why_not
+
+
+# -- a live session: heart rate, sets and rests, rest over -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def strength():
+    from liftsense.ppg import from_counts, strength_session, to_counts
+    from liftsense.resthr import fitted_rest_forecaster
+
+    rec, state = strength_session(0)
+    ppg, acc = from_counts(*to_counts(rec.ppg, rec.acc))  # as the gateway reads a band's counts
+    return ppg, acc, state, rec.meta["hr"], fitted_rest_forecaster()
+
+
+def _live(ppg, acc, forecast, events=(), frame=25):
+    from liftsense.resthr import LiveSession
+
+    session = LiveSession(forecast)
+    readings, phases, decisions = [], [], []
+    for k in range(0, ppg.shape[1], frame):
+        out = session.push(
+            ppg[:, k : k + frame], acc[:, k : k + frame], [e for e in events if k <= e[0] < k + frame]
+        )
+        readings += out.readings
+        phases += out.phases
+        decisions += out.decisions
+    return readings, phases, decisions
+
+
+def _library_forecast(forecaster):
+    return lambda done, t, hr: forecaster.forecast(done) if len(t) == 0 else forecaster.update(done, t, hr)
+
+
+def test_a_live_session_finds_the_sets_and_ends_rests_by_heart_rate_within_the_guard_rails(strength):
+    from liftsense.resthr.live import CONSECUTIVE_BELOW
+
+    ppg, acc, state, true_hr, forecaster = strength
+    readings, phases, decisions = _live(ppg, acc, _library_forecast(forecaster))
+    truth = [(k / 125, "set" if state[k] else "rest") for k in np.flatnonzero(np.diff(state)) + 1]
+    assert [p.state for p in phases] == [s for _, s in truth]
+    assert (
+        max(abs(p.t_s - t) for p, (t, _) in zip(phases, truth, strict=True)) <= 3.0
+    )  # 1 s blocks, 2-5 to decide
+    ok = [r for r in readings if r.bpm is not None]
+    assert len(ok) > 0.9 * len(readings)
+    assert np.median([abs(r.bpm - true_hr[int(r.t_s * 125) - 500]) for r in ok]) < 3  # the window's middle
+    ends = [d for d in decisions if d.kind == "rest_over"]
+    assert len(ends) >= 3
+    rests = [p for p in phases if p.state == "rest"]
+    for d in ends:
+        start = max(p.t_s for p in rests if p.t_s <= d.t_s)
+        assert 30.0 <= d.t_s - start <= 180.0 + 0.2  # never before the minimum rest, always by the maximum
+        if (
+            d.hr is not None
+        ):  # ended by heart rate: the deciding readings arrived within the last 2 s of stream
+            below = [r for r in ok if start <= r.t_s and r.bpm <= d.target_hr + 1e-9 and r.t_s <= d.t_s]
+            assert len(below) >= CONSECUTIVE_BELOW and d.hr <= d.target_hr
+            lookahead = 8.0 / 2 + 2 * 2.0  # the window's second half and the smoother's two hops
+            assert d.t_s - (below[-1].t_s + lookahead) <= 2.0
+
+
+def test_without_a_forecast_the_maximum_rest_decides_and_without_readings_the_forecasts_rest(strength):
+    ppg, acc, _, _, forecaster = strength
+
+    def down(*_):
+        raise ConnectionError("service unreachable")
+
+    n = 125 * 420
+    resting = acc[:, :n].copy()
+    resting[:, 125 * 135 :] = acc[:, 125 * 135 : 125 * 136].mean(axis=1, keepdims=True)  # no second set
+    _, phases, decisions = _live(ppg[:, :n], resting, down)
+    assert any(d.kind == "no_forecast" and "service unreachable" in d.reason for d in decisions)
+    (end,) = [d for d in decisions if d.kind == "rest_over"]
+    rest_start = next(p.t_s for p in phases if p.state == "rest")
+    assert end.reason == "maximum rest (180 s)" and abs(end.t_s - rest_start - 180.0) <= 0.2
+
+    flat = ppg.copy()
+    flat[:, 125 * 130 :] = np.random.default_rng(0).normal(
+        0, 1e-3, flat[:, 125 * 130 :].shape
+    )  # the sensor slips
+    readings, _, decisions = _live(flat[:, :n], resting, _library_forecast(forecaster))
+    (end,) = [d for d in decisions if d.kind == "rest_over"]
+    assert end.reason.startswith("HR unreadable") and end.hr is None
+    forecast = [d for d in decisions if d.kind == "forecast" and d.t_s <= end.t_s][-1]
+    assert max(forecast.rest_s, 30.0) <= end.rest_s < 180.0  # the forecast's rest, before the maximum
+    last_adequate = max(r.t_s for r in readings if r.bpm is not None and r.sqi >= 0.3 and r.t_s <= end.t_s)
+    assert end.t_s - last_adequate >= 10.0
+
+
+def test_button_presses_set_the_phases_and_the_session_continues_after_pickling(strength):
+    import pickle
+
+    ppg, acc, _, _, forecaster = strength
+    n = 125 * 200
+    still = np.broadcast_to(acc[:, :1], (3, n)).copy()  # an arm that does not move: only the buttons tell
+    _, phases, _ = _live(ppg[:, :n], still, None, events=[(125 * 40, "set"), (125 * 90, "rest")])
+    assert [(p.t_s, p.state, p.source) for p in phases] == [(40.0, "set", "button"), (90.0, "rest", "button")]
+
+    from liftsense.resthr import LiveSession
+
+    whole, half = LiveSession(_library_forecast(forecaster)), LiveSession(_library_forecast(forecaster))
+    a = [whole.push(ppg[:, k : k + 25], acc[:, k : k + 25]) for k in range(0, n, 25)]
+    b = [half.push(ppg[:, k : k + 25], acc[:, k : k + 25]) for k in range(0, n // 2, 25)]
+    restored = pickle.loads(pickle.dumps(half))
+    restored.forecast_fn = _library_forecast(forecaster)
+    b += [restored.push(ppg[:, k : k + 25], acc[:, k : k + 25]) for k in range(n // 2, n, 25)]
+    assert [o.readings for o in a] == [o.readings for o in b] and [o.phases for o in a] == [
+        o.phases for o in b
+    ]

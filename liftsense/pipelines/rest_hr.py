@@ -140,35 +140,6 @@ def load_rest_model(model_uri: str | None = None, checkpoint: str | None = None)
     return load_trained(model_uri, checkpoint, "liftsense.models.rest_recovery:RestRecoveryLSTM")
 
 
-def servable_rest_network(model_uri: str, tracking_uri: str | None = None):
-    """(network, None), or (None, why none is served) for a registry URI such as `models:/rest-hr-rest_builtin@champion`.
-
-    Only a version that beat its baselines at promotion (`registry.serving_refusal`), forecasting the horizons the
-    service answers, is offered; whether it then answers is decided on the service's own validation rests.
-    """
-    import mlflow
-
-    from liftsense.registry import serving_refusal
-    from liftsense.resthr.examples import ExampleConfig
-
-    if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
-    try:
-        refusal = serving_refusal(model_uri)
-    except Exception as exc:  # no such registered model or alias
-        return None, f"no rest network registered at {model_uri} ({type(exc).__name__})"
-    if refusal:
-        return None, refusal
-    module = load_rest_model(model_uri)
-    wanted = len(ExampleConfig().horizons)
-    if int(module.hparams.n_horizons) != wanted:
-        return (
-            None,
-            f"{model_uri} forecasts {module.hparams.n_horizons} horizons, the service answers {wanted}",
-        )
-    return module, None
-
-
 def score_rest_model(module, examples: Examples, rule: TargetRule) -> dict[str, float]:
     """A trained rest model on rests it never saw, with the baselines beside it, scored on the same rests.
 

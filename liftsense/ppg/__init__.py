@@ -8,8 +8,11 @@ The public API, used as-is by the service and the gateway:
 - `denoise`: the paper's cleaning of a chunk (band-pass, then the accelerometer's Lasso fit removed);
   `spectral_clean`: the spectral tracker's (band-pass, decimation, the accelerometer's lines projected out).
 - `HeartRateEstimate`: a BPM value with a signal-quality index, or an explicit "no reading" with its reason.
+- `to_counts` / `from_counts`: a recording as the band's sensors count it, and back; `strength_session`: a
+  simulated strength session (sets and rests) as a band measures it.
 """
 
+from liftsense.ppg.band import from_counts, strength_session, to_counts
 from liftsense.ppg.baselines import denoise, spectral_clean
 from liftsense.ppg.estimate import HeartRateEstimate
 from liftsense.ppg.recording import Recording, RecordingError, load_recording, load_spc2015
@@ -26,7 +29,10 @@ __all__ = [
     "StreamingEstimator",
     "denoise",
     "estimate_recording",
+    "from_counts",
     "load_recording",
     "load_spc2015",
     "spectral_clean",
+    "strength_session",
+    "to_counts",
 ]

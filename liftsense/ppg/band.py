@@ -36,8 +36,8 @@ def from_counts(
 
 
 def strength_session(seed: int = 0, fs: float = SPC_FS) -> tuple[Recording, np.ndarray]:
-    """One simulated strength session as a band would measure it: sets and rests from the built-in HR simulator,
-    the pulse and arm movement from the PPG synthesiser (lifting during sets, still during rests).
+    """One simulated strength session as a band would measure it: sets, rests and the true HR from the built-in HR
+    simulator; the pulse, the arm's movement during the sets and its artifact in the PPG from the PPG synthesiser.
 
     Returns the recording and the state per sample (1 in a set, 0 at rest).
     """
@@ -48,18 +48,15 @@ def strength_session(seed: int = 0, fs: float = SPC_FS) -> tuple[Recording, np.n
     t_s, hr = session["time"].to_numpy(float), session["heart_rate_true"].to_numpy(float)
     t_s = t_s - t_s[0]
     state_1hz = session["state"].to_numpy(int)
-    rec = synth_recording("lifting", duration_s=float(t_s[-1]), fs=fs, seed=seed,
+
+    def in_set(t: np.ndarray) -> np.ndarray:
+        return state_1hz[np.clip(np.searchsorted(t_s, t, side="right") - 1, 0, len(t_s) - 1)]
+
+    rec = synth_recording("lifting", duration_s=float(t_s[-1]), fs=fs, seed=seed, in_set=in_set,
                           heart_rate=lambda t: np.interp(t, t_s, hr))  # fmt: skip
     t = np.arange(rec.ppg.shape[1]) / fs
-    state = state_1hz[np.clip(np.searchsorted(t_s, t, side="right") - 1, 0, len(t_s) - 1)]
-    gravity = rec.acc.mean(axis=1, keepdims=True)
-    still = gravity + 0.01 * (rec.acc - gravity)  # at rest the arm hangs still: gravity and a tremor
-    acc = np.where(state[None, :] == 1, rec.acc, still)
-    ppg = rec.ppg.copy()
-    rest = state == 0
-    quiet = synth_recording("rest", duration_s=float(t_s[-1]), fs=fs, seed=seed,
-                            heart_rate=lambda t: np.interp(t, t_s, hr))  # fmt: skip
-    ppg[:, rest] = quiet.ppg[:, rest]  # no motion artifact while resting
+    state = in_set(t)
+    ppg, acc = rec.ppg, rec.acc
     out = Recording(f"strength_session_{seed}", fs, ppg, acc, bpm_truth=rec.bpm_truth,
                     meta={"hr": np.interp(t, t_s, hr), "source": "simulated strength session"})  # fmt: skip
     return out, state

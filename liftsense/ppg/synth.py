@@ -46,8 +46,11 @@ def heart_rate_profile(activity: str, t: np.ndarray, rng: np.random.Generator) -
     return hr + 1.5 * _smooth_noise(rng, len(t), 1 / (t[1] - t[0]), 0.05)
 
 
-def _arm_acceleration(activity: str, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(3, n) wrist acceleration in g: gravity along a slowly turning axis plus the movement."""
+def _arm_acceleration(
+    activity: str, t: np.ndarray, rng: np.random.Generator, in_set: np.ndarray | None = None
+) -> np.ndarray:
+    """(3, n) wrist acceleration in g: gravity along a slowly turning axis plus the movement (lifting: during the
+    samples where `in_set` is 1; default the first 30 s of every 90 s)."""
     tilt = 0.3 * _smooth_noise(rng, len(t), 1 / (t[1] - t[0]), 0.05)
     gravity = np.vstack([np.sin(tilt), np.zeros_like(t), -np.cos(tilt)])
     if activity == "rest":
@@ -59,7 +62,7 @@ def _arm_acceleration(activity: str, t: np.ndarray, rng: np.random.Generator) ->
         return gravity + swing
     # lifting: a rep every ~3 s during the first 30 s of each 90 s, a smooth raise-and-lower profile
     rep_hz = rng.uniform(0.3, 0.4)
-    in_set = ((t % 90.0) < 30.0).astype(float)
+    in_set = ((t % 90.0) < 30.0).astype(float) if in_set is None else np.asarray(in_set, dtype=float)
     rep = np.sin(2 * np.pi * rep_hz * t)
     curl = in_set * np.vstack(
         [0.5 * rep, 0.2 * np.sin(4 * np.pi * rep_hz * t + 0.4), 0.4 * np.cos(2 * np.pi * rep_hz * t)]
@@ -89,11 +92,13 @@ def synth_recording(
     heart_rate: Callable[[np.ndarray], np.ndarray] | None = None,
     motion_gain: float = 2.0,
     saturate: bool = True,
+    in_set: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Recording:
     """A two-channel PPG + accelerometer recording with `bpm_truth` per 8 s / 2 s window.
 
     `heart_rate` overrides the activity's profile (a function of time in s -> BPM). `motion_gain` scales the
-    motion artifact relative to the pulse amplitude.
+    motion artifact relative to the pulse amplitude. `in_set` (time in s -> 1 in a set, 0 at rest) overrides
+    the lifting activity's own sets (30 s of every 90 s).
     """
     if activity not in ACTIVITIES:
         raise ValueError(f"unknown activity {activity!r}; choose from {ACTIVITIES}")
@@ -104,7 +109,7 @@ def synth_recording(
     beats = np.cumsum(hr / 60.0) / fs
     breathing = np.sin(2 * np.pi * rng.uniform(0.2, 0.3) * t)
     pulse = _pulse(beats) * (1 + 0.1 * breathing)
-    acc = _arm_acceleration(activity, t, rng)
+    acc = _arm_acceleration(activity, t, rng, None if in_set is None else in_set(t))
     dynamic = acc - acc.mean(axis=1, keepdims=True)
     ppg = []
     for _channel in range(2):

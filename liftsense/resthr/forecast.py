@@ -163,3 +163,32 @@ def fitted_rest_forecaster(
         sessions = load_sessions({"name": "rest_builtin", "sim": {"subjects": 40, "sessions_per_subject": 3}})
     prep = prepare({"task": {}, "split": {}, "seed": seed}, sessions)
     return RestForecaster().fit(prep.train, prep.val, networks)
+
+
+def servable_rest_network(model_uri: str, tracking_uri: str | None = None):
+    """(network, None), or (None, why none is served) for a registry URI such as `models:/rest-hr-rest_builtin@champion`.
+
+    Only a version that beat its baselines at promotion (`registry.serving_refusal`), forecasting the horizons the
+    service answers, is offered; whether it then answers is decided on the service's own validation rests.
+    """
+    import mlflow
+
+    from liftsense.pipelines.rest_hr import load_rest_model
+    from liftsense.registry import serving_refusal
+
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    try:
+        refusal = serving_refusal(model_uri)
+    except Exception as exc:  # no such registered model or alias
+        return None, f"no rest network registered at {model_uri} ({type(exc).__name__})"
+    if refusal:
+        return None, refusal
+    module = load_rest_model(model_uri)
+    wanted = len(ExampleConfig().horizons)
+    if int(module.hparams.n_horizons) != wanted:
+        return (
+            None,
+            f"{model_uri} forecasts {module.hparams.n_horizons} horizons, the service answers {wanted}",
+        )
+    return module, None

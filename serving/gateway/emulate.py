@@ -243,11 +243,11 @@ class EmulatedBand:
 
 
 def _sources(kind: str, n: int, seconds: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    from liftsense.ppg.band import strength_session, to_counts
+    from liftsense.ppg import strength_session, to_counts
 
     out = []
     if kind == "spc2015":
-        from liftsense.ppg.recording import load_spc2015
+        from liftsense.ppg import load_spc2015
 
         recs = load_spc2015()
         for i in range(n):

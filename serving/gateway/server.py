@@ -15,12 +15,14 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from serving.gateway import protocol as p
 from serving.gateway.journal import Journal, PendingFrame, StreamState
+from serving.gateway.processing import Processor
 
 log = logging.getLogger("liftsense.gateway")
 
@@ -63,9 +65,27 @@ class Connection:
 
 
 class Gateway:
-    def __init__(self, journal_path: str | Path, commit_interval_s: float = 0.02) -> None:
+    def __init__(
+        self,
+        journal_path: str | Path,
+        commit_interval_s: float = 0.02,
+        forecast: Callable | None = None,
+        process: bool = True,
+        process_interval_s: float = 0.2,
+    ) -> None:
+        """`forecast`: the rest forecaster (`processing.service_forecaster` or `in_process_forecaster`; None: no
+        forecasts, the guard rails end rests). `process=False`: journal only (no heart rate, phases or rests)."""
         self.journal = Journal(journal_path)
         self.streams: dict[tuple[int, int], StreamState] = self.journal.streams()
+        # the processor has its own connection and thread: its work never delays a commit or an ACK
+        self.processor = Processor(Journal(journal_path), forecast) if process else None
+        self.process_interval_s = process_interval_s
+        self._cpu = ThreadPoolExecutor(1, thread_name_prefix="process")
+        self._durable: dict[tuple[int, int], StreamState] = {
+            k: StreamState(**asdict(s)) for k, s in self.streams.items()
+        }
+        self._processor_task: asyncio.Task | None = None
+        self._unsent: dict[int, p.Frame] = {}  # the last command for a band that was not connected
         self.live: dict[int, Connection] = {}
         self.counters = Counters()
         self.commit_interval_s = commit_interval_s
@@ -84,6 +104,8 @@ class Gateway:
         if status_port is not None:
             self._servers.append(await asyncio.start_server(self._serve_status, host, status_port))
         self._committer = asyncio.create_task(self._commit_loop())
+        if self.processor is not None:
+            self._processor_task = asyncio.create_task(self._process_loop())
         return server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -91,13 +113,23 @@ class Gateway:
             server.close()
         for conn in list(self.live.values()):
             conn.writer.close()
-        if self._committer:
-            self._committer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._committer
+        for task in (self._committer, self._processor_task):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._commit()
+        if (
+            self.processor is not None
+        ):  # what was committed last is processed too: a clean stop leaves no backlog
+            await asyncio.get_running_loop().run_in_executor(
+                self._cpu, self.processor.step, dict(self._durable)
+            )
         self._disk.shutdown(wait=True)
+        self._cpu.shutdown(wait=True)
         self.journal.close()
+        if self.processor is not None:
+            self.processor.journal.close()
 
     # -- receiving -------------------------------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -173,6 +205,8 @@ class Gateway:
         self.live[frame.band_id] = conn
         conn.acked = stream.next_seq
         conn.send(p.ack(frame.band_id, hello.boot_id, stream.next_seq))  # resume from here
+        if frame.band_id in self._unsent:  # a decision taken while the band was away
+            conn.send(self._unsent.pop(frame.band_id))
         return True
 
     def _on_samples(self, conn: Connection, frame: p.Frame) -> None:
@@ -238,6 +272,8 @@ class Gateway:
         for f in frames:
             self.ack_latency_s.append(now - f.received_s)
         del self.ack_latency_s[:-100_000]
+        for s in states:
+            self._durable[(s.band_id, s.boot_id)] = s
         durable = {(s.band_id, s.boot_id): s.next_seq for s in states}
         for band_id, conn in list(self.live.items()):
             if conn.stream is None:
@@ -247,6 +283,27 @@ class Gateway:
                 conn.acked = upto
                 conn.send(p.ack(band_id, conn.stream.boot_id, upto))
 
+    # -- heart rate, phases and rests ------------------------------------------------------------------------------
+    async def _process_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.process_interval_s)
+            try:
+                taken = await loop.run_in_executor(self._cpu, self.processor.step, dict(self._durable))
+            except Exception:  # one bad step must not stop the gateway; the next step retries from the cursor
+                log.exception("processing failed")
+                continue
+            for band_id, _boot_id, decision in taken:
+                log.info("band %s: %s at %.1f s: %s", band_id, decision.kind, decision.t_s, decision.reason)
+                if decision.kind != "rest_over":
+                    continue
+                frame = p.command(band_id, p.CommandCode.REST_OVER, round(decision.hr or 0), decision.reason)
+                conn = self.live.get(band_id)
+                if conn is not None:
+                    conn.send(frame)
+                else:
+                    self._unsent[band_id] = frame
+
     # -- status ----------------------------------------------------------------------------------------------------
     def status(self) -> dict:
         bands = {}
@@ -255,7 +312,14 @@ class Gateway:
                 {k: v for k, v in asdict(s).items() if k not in ("band_id", "hello")}
                 | {"connected": band_id in self.live and self.live[band_id].stream is s}
             )
-        return {"counters": asdict(self.counters), "pending_frames": len(self._pending), "bands": bands}
+        pct = _percentiles(self.ack_latency_s)
+        return {
+            "counters": asdict(self.counters),
+            "pending_frames": len(self._pending),
+            "ack_latency_ms": pct,  # a frame's receipt to its commit, after which its ACK goes out
+            "processing_latency_ms": _percentiles(self.processor.latency_s) if self.processor else {},
+            "bands": bands,
+        }
 
     async def _serve_status(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """GET /status: the status as JSON (a plain HTTP/1.0 answer; any other path is a 404)."""
@@ -270,3 +334,12 @@ class Gateway:
             pass
         finally:
             writer.close()
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float]:
+    values = sorted(seconds)
+    if not values:
+        return {}
+    return {
+        f"p{q}": round(1000 * values[min(len(values) - 1, int(q / 100 * len(values)))], 2) for q in (50, 99)
+    }

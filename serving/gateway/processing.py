@@ -1,0 +1,212 @@
+"""From the journal to the lifter: each stream's samples, in order, through `liftsense.resthr.LiveSession`.
+
+The processor reads only what is durable, frame by frame in sequence order, so a stream's readings and decisions
+are the same however its samples arrived (reconnects, resends, a gateway restart). Each session's state is saved
+with its cursor and its outputs in one transaction: after a crash it continues where its last commit left it.
+
+Heart rate runs in process (the library's streaming estimator: about 0.1 ms of CPU per band-second, where the
+service's `heart_rate` API costs about 10 ms a 2 s chunk in HTTP and validation); rest forecasts come from the
+service (`rest_forecast`, `rest_update`) when one is configured, else from the library in process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from serving.gateway.journal import Journal
+from serving.gateway.protocol import Frame as WireFrame
+from serving.gateway.protocol import FrameType
+
+log = logging.getLogger("liftsense.gateway")
+
+PROCESSING_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    band_id INTEGER NOT NULL, boot_id INTEGER NOT NULL, cursor INTEGER NOT NULL, state BLOB NOT NULL,
+    PRIMARY KEY (band_id, boot_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS readings (
+    band_id INTEGER NOT NULL, boot_id INTEGER NOT NULL, t_s REAL NOT NULL, bpm REAL, sqi REAL NOT NULL,
+    confidence REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (band_id, boot_id, t_s)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS phases (
+    band_id INTEGER NOT NULL, boot_id INTEGER NOT NULL, t_s REAL NOT NULL, state TEXT NOT NULL, source TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    band_id INTEGER NOT NULL, boot_id INTEGER NOT NULL, t_s REAL NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+    detail TEXT NOT NULL, decided_at REAL NOT NULL
+);
+"""
+
+_EVENT_PHASE = {"set_start": "set", "set_end": "rest"}
+
+
+def in_process_forecaster() -> Callable:
+    """The library's rest forecaster (the best simple one on the built-in sessions' validation rests), fitted at
+    its first use (about 3 s, in the processing thread) so that the gateway listens at once."""
+    fitted = []
+
+    def forecast(done, rest_t, rest_hr):
+        if not fitted:
+            from liftsense.resthr import fitted_rest_forecaster
+
+            fitted.append(fitted_rest_forecaster())
+        forecaster = fitted[0]
+        return forecaster.forecast(done) if len(rest_t) == 0 else forecaster.update(done, rest_t, rest_hr)
+
+    return forecast
+
+
+def service_forecaster(url: str, timeout_s: float = 2.0) -> Callable:
+    """The service's `rest_forecast` / `rest_update` over HTTP; a failure is the caller's "no forecast"."""
+    import httpx
+
+    from liftsense.resthr import RestForecast
+
+    client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s)
+
+    def forecast(done, rest_t, rest_hr):
+        body = {
+            "set_time_s": [float(x) for x in done.time_s],
+            "set_hr": [float(x) for x in done.hr],
+            "set_index": int(done.set_index),
+        }
+        if done.resting_hr is not None:
+            body["resting_hr"] = float(done.resting_hr)
+        if len(rest_t):
+            r = client.post("/rest_update", json={"done": body, "rest_time_s": list(map(float, rest_t)),
+                                                  "rest_hr": list(map(float, rest_hr))})  # fmt: skip
+        else:
+            r = client.post("/rest_forecast", json=body)
+        r.raise_for_status()
+        return RestForecast(**r.json())
+
+    return forecast
+
+
+class Processor:
+    """Runs one `LiveSession` per stream over the journal; `step()` processes what was committed since."""
+
+    def __init__(self, journal: Journal, forecast: Callable | None) -> None:
+        self.journal = journal
+        self.forecast = forecast
+        self.journal.db.executescript(PROCESSING_SCHEMA)
+        self._sessions: dict[tuple[int, int], Any] = {}
+        self._cursors: dict[tuple[int, int], int] = {
+            (b, k): c for b, k, c in journal.db.execute("SELECT band_id, boot_id, cursor FROM sessions")
+        }
+        self.latency_s: list[float] = []  # a frame's receipt to its processing (newest 100,000)
+
+    def _session(self, key: tuple[int, int], hello: dict):
+        session = self._sessions.get(key)
+        if session is None:
+            row = self.journal.db.execute(
+                "SELECT state FROM sessions WHERE band_id = ? AND boot_id = ?", key
+            ).fetchone()
+            if row:
+                session = pickle.loads(row[0])  # written by this gateway only, never by a band
+            else:
+                from liftsense.resthr import LiveSession
+
+                session = LiveSession(None, fs=float(hello.get("sample_rate_hz", 125)))
+            session.forecast_fn = self.forecast
+            self._sessions[key] = session
+        return session
+
+    def step(self, streams: dict) -> list[tuple[int, int, Any]]:
+        """Process every stream's new durable frames; returns the (band, boot, decision) taken."""
+        from liftsense.ppg import from_counts
+
+        readings, phases, decisions, saved = [], [], [], []
+        taken = []
+        now = time.time()
+        for key, state in list(streams.items()):
+            cursor = self._cursors.get(key, 0)
+            if state.next_seq <= cursor:
+                continue
+            session = self._session(key, state.hello)
+            scale = int(state.hello.get("acc_lsb_per_g", 8192))
+            events = self._events(key, cursor, state.next_seq)
+            for first, count, payload, received_s in self.journal.db.execute(
+                "SELECT first_seq, count, payload, received_s FROM frames WHERE band_id = ? AND boot_id = ? "
+                "AND first_seq >= ? ORDER BY first_seq",
+                (*key, cursor),
+            ):
+                frame = WireFrame(FrameType.SAMPLES, key[0], first, payload=payload, count=count)
+                ppg, acc = from_counts(*frame.samples(), scale)
+                here = [(s, p) for s, p in events if first <= s < first + count]
+                out = session.push(ppg, acc, here, seq=first)
+                self.latency_s.append(now - received_s)
+                readings += [(*key, r.t_s, r.bpm, r.sqi, r.confidence, r.reason) for r in out.readings]
+                phases += [(*key, p.t_s, p.state, p.source) for p in out.phases]
+                for d in out.decisions:
+                    detail = {"hr": d.hr, "target_hr": d.target_hr, "rest_s": d.rest_s}
+                    decisions.append((*key, d.t_s, d.kind, d.reason, json.dumps(detail), now))
+                    taken.append((*key, d))
+                cursor = first + count
+            self._cursors[key] = cursor
+            saved.append((*key, cursor, pickle.dumps(session, protocol=pickle.HIGHEST_PROTOCOL)))
+        del self.latency_s[:-100_000]
+        if saved:
+            self._commit(readings, phases, decisions, saved)
+        return taken
+
+    def _events(self, key: tuple[int, int], start: int, end: int) -> list[tuple[int, str]]:
+        rows = self.journal.db.execute(
+            "SELECT seq, kind FROM events WHERE band_id = ? AND boot_id = ? AND seq >= ? AND seq < ? ORDER BY rowid",
+            (*key, start, end),
+        ).fetchall()
+        return [(int(seq), _EVENT_PHASE[kind]) for seq, kind in rows if kind in _EVENT_PHASE]
+
+    def _commit(self, readings, phases, decisions, saved) -> None:
+        db = self.journal.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT OR REPLACE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)", readings)
+            db.executemany("INSERT INTO phases VALUES (?, ?, ?, ?, ?)", phases)
+            db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)", decisions)
+            db.executemany(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?) ON CONFLICT(band_id, boot_id) DO UPDATE SET "
+                "cursor = excluded.cursor, state = excluded.state",
+                saved,
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+def readings(journal: Journal, band_id: int, boot_id: int) -> list[tuple[float, float | None, float]]:
+    """A stream's readings: (t_s, bpm or None, sqi), in time order."""
+    return journal.db.execute(
+        "SELECT t_s, bpm, sqi FROM readings WHERE band_id = ? AND boot_id = ? ORDER BY t_s",
+        (band_id, boot_id),
+    ).fetchall()
+
+
+def session_table(journal: Journal):
+    """Every stream as a session in the session schema (`docs/session_schema.md`): one row per reading, the
+    phase at its time, NaN where there was no reading; the id is the band and its boot, the subject the band."""
+    import pandas as pd
+
+    rows = []
+    streams = journal.db.execute("SELECT DISTINCT band_id, boot_id FROM readings ORDER BY band_id, boot_id")
+    for band_id, boot_id in streams.fetchall():
+        changes = journal.db.execute(
+            "SELECT t_s, state FROM phases WHERE band_id = ? AND boot_id = ? ORDER BY t_s", (band_id, boot_id)
+        ).fetchall()
+        times = np.array([t for t, _ in changes])
+        states = [s for _, s in changes]
+        for t_s, bpm, _ in readings(journal, band_id, boot_id):
+            k = int(np.searchsorted(times, t_s, side="right")) - 1
+            state = 1 if k >= 0 and states[k] == "set" else 0
+            rows.append(
+                (t_s, np.nan if bpm is None else bpm, state, f"band{band_id}-{boot_id:08x}", f"band{band_id}")
+            )
+    return pd.DataFrame(rows, columns=["time", "heart_rate", "state", "id", "subject"])
