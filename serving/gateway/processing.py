@@ -2,7 +2,8 @@
 
 The processor reads only what is durable, frame by frame in sequence order, so a stream's readings and decisions
 are the same however its samples arrived (reconnects, resends, a gateway restart). Each session's state is saved
-with its cursor and its outputs in one transaction: after a crash it continues where its last commit left it.
+with its cursor every few seconds; after a crash it redoes the frames since, and its keyed outputs make the redone
+readings and decisions land once.
 
 Heart rate runs in process (the library's streaming estimator: about 0.1 ms of CPU per band-second, where the
 service's `heart_rate` API costs about 10 ms a 2 s chunk in HTTP and validation); rest forecasts come from the
@@ -36,13 +37,18 @@ CREATE TABLE IF NOT EXISTS readings (
     confidence REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (band_id, boot_id, t_s)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS phases (
-    band_id INTEGER NOT NULL, boot_id INTEGER NOT NULL, t_s REAL NOT NULL, state TEXT NOT NULL, source TEXT NOT NULL
-);
+    band_id INTEGER NOT NULL, boot_id INTEGER NOT NULL, t_s REAL NOT NULL, state TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY (band_id, boot_id, t_s, state)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS decisions (
     band_id INTEGER NOT NULL, boot_id INTEGER NOT NULL, t_s REAL NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
-    detail TEXT NOT NULL, decided_at REAL NOT NULL
-);
+    detail TEXT NOT NULL, decided_at REAL NOT NULL, PRIMARY KEY (band_id, boot_id, t_s, kind)
+) WITHOUT ROWID;
 """
+#: how often (wall seconds) the sessions' state is saved: a session's pickle is ~90 kB, so saving it at every step
+#: (5 a second) cost a third of a core at 200 bands. After a crash the processor redoes at most this much of each
+#: stream from its last save; the outputs are keyed, so redoing them writes and sends nothing twice.
+CHECKPOINT_S = 5.0
 
 _EVENT_PHASE = {"set_start": "set", "set_end": "rest"}
 
@@ -102,6 +108,8 @@ class Processor:
             (b, k): c for b, k, c in journal.db.execute("SELECT band_id, boot_id, cursor FROM sessions")
         }
         self.latency_s: list[float] = []  # a frame's receipt to its processing (newest 100,000)
+        self._saved_s = time.monotonic()
+        self._unsaved: set[tuple[int, int]] = set()
 
     def _session(self, key: tuple[int, int], hello: dict):
         session = self._sessions.get(key)
@@ -119,11 +127,12 @@ class Processor:
             self._sessions[key] = session
         return session
 
-    def step(self, streams: dict) -> list[tuple[int, int, Any]]:
-        """Process every stream's new durable frames; returns the (band, boot, decision) taken."""
+    def step(self, streams: dict, checkpoint: bool | None = None) -> list[tuple[int, int, Any]]:
+        """Process every stream's new durable frames; returns the (band, boot, decision) newly taken. The sessions
+        are saved every `CHECKPOINT_S` (`checkpoint=True`: now)."""
         from liftsense.ppg import from_counts
 
-        readings, phases, decisions, saved = [], [], [], []
+        readings, phases, decisions = [], [], []
         taken = []
         now = time.time()
         for key, state in list(streams.items()):
@@ -147,14 +156,21 @@ class Processor:
                 phases += [(*key, p.t_s, p.state, p.source) for p in out.phases]
                 for d in out.decisions:
                     detail = {"hr": d.hr, "target_hr": d.target_hr, "rest_s": d.rest_s}
-                    decisions.append((*key, d.t_s, d.kind, d.reason, json.dumps(detail), now))
-                    taken.append((*key, d))
+                    decisions.append(((*key, d.t_s, d.kind, d.reason, json.dumps(detail), now), (*key, d)))
                 cursor = first + count
             self._cursors[key] = cursor
-            saved.append((*key, cursor, pickle.dumps(session, protocol=pickle.HIGHEST_PROTOCOL)))
+            self._unsaved.add(key)
         del self.latency_s[:-100_000]
-        if saved:
-            self._commit(readings, phases, decisions, saved)
+        if checkpoint is None:
+            checkpoint = time.monotonic() - self._saved_s >= CHECKPOINT_S
+        saved = []
+        if checkpoint:
+            self._saved_s = time.monotonic()
+            saved = [(*k, self._cursors[k], pickle.dumps(self._sessions[k], protocol=pickle.HIGHEST_PROTOCOL))
+                     for k in self._unsaved]  # fmt: skip
+            self._unsaved.clear()
+        if readings or phases or decisions or saved:
+            taken = self._commit(readings, phases, decisions, saved)
         return taken
 
     def _events(self, key: tuple[int, int], start: int, end: int) -> list[tuple[int, str]]:
@@ -164,13 +180,15 @@ class Processor:
         ).fetchall()
         return [(int(seq), _EVENT_PHASE[kind]) for seq, kind in rows if kind in _EVENT_PHASE]
 
-    def _commit(self, readings, phases, decisions, saved) -> None:
+    def _commit(self, readings, phases, decisions, saved) -> list[tuple[int, int, Any]]:
+        """Outputs and saved sessions in one transaction; the decisions that are new (not redone after a restart)."""
         db = self.journal.db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("INSERT OR REPLACE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)", readings)
-            db.executemany("INSERT INTO phases VALUES (?, ?, ?, ?, ?)", phases)
-            db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)", decisions)
+            db.executemany("INSERT OR IGNORE INTO phases VALUES (?, ?, ?, ?, ?)", phases)
+            new = [taken for row, taken in decisions
+                   if db.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)", row).rowcount]  # fmt: skip
             db.executemany(
                 "INSERT INTO sessions VALUES (?, ?, ?, ?) ON CONFLICT(band_id, boot_id) DO UPDATE SET "
                 "cursor = excluded.cursor, state = excluded.state",
@@ -180,6 +198,7 @@ class Processor:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        return new
 
 
 def readings(journal: Journal, band_id: int, boot_id: int) -> list[tuple[float, float | None, float]]:

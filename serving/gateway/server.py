@@ -119,11 +119,9 @@ class Gateway:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self._commit()
-        if (
-            self.processor is not None
-        ):  # what was committed last is processed too: a clean stop leaves no backlog
+        if self.processor is not None:  # what was committed last is processed and saved too
             await asyncio.get_running_loop().run_in_executor(
-                self._cpu, self.processor.step, dict(self._durable)
+                self._cpu, self.processor.step, dict(self._durable), True
             )
         self._disk.shutdown(wait=True)
         self._cpu.shutdown(wait=True)
