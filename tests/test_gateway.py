@@ -310,15 +310,13 @@ def test_fuzzed_connections_are_counted_and_other_bands_are_unaffected(tmp_path)
 def test_rest_over_reaches_the_band_and_the_sessions_pass_the_hr_data_gate(tmp_path):
     """A replayed strength session: the gateway tells the band each rest is over (the command carries the HR and
     the reason, within 2 s of stream time of the decision), and the journal exports as a valid session table."""
-    from serving.gateway.processing import in_process_forecaster
-
     ((ppg, acc),) = _signals(1, 600)
     speed = 8.0
     band = EmulatedBand(5, ppg, acc, speed=speed)
     journal = tmp_path / "journal.sqlite"
 
     async def run():
-        gateway = Gateway(journal, forecast=in_process_forecaster(), process_interval_s=0.05)
+        gateway = Gateway(journal, process_interval_s=0.05)
         port = await gateway.start("127.0.0.1", 0)
         await asyncio.wait_for(band.run("127.0.0.1", port), 120)
         await asyncio.sleep(0.5)

@@ -396,3 +396,19 @@ def test_the_spectral_trackers_cleaned_signal_keeps_the_pulse_and_drops_the_arm_
     assert at(1.5) > 20 * at(2.5)  # the swing was 3x the pulse before
     with pytest.raises(ValueError, match="too low"):
         spectral_clean(pulse[:40], acc[:, :40], 10.0)
+
+
+def test_the_zero_phase_bandpass_is_scipys_sosfiltfilt_bit_for_bit():
+    """`bandpass` caches the filter's initial conditions; its output must not move by one bit."""
+    from scipy.signal import sosfiltfilt
+
+    from liftsense.ppg.filters import bandpass, bandpass_sos
+
+    rng = np.random.default_rng(0)
+    for shape in [(5, 1000), (1000,), (2, 3, 700)]:
+        x = rng.normal(size=shape) * 50 + 3
+        for design in [(125.0, 0.5, 4.0, 5), (125.0, 0.4, 5.0, 4), (32.0, 0.5, 4.0, 5)]:
+            expected = sosfiltfilt(bandpass_sos(*design), x - x.mean(axis=-1, keepdims=True), axis=-1)
+            assert np.array_equal(bandpass(x, *design), expected), (shape, design)
+    with pytest.raises(ValueError, match="greater than padlen"):
+        bandpass(np.ones(20), 125.0)

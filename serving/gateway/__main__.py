@@ -17,10 +17,7 @@ from serving.gateway.server import Gateway
 
 
 async def _run(a: argparse.Namespace) -> None:
-    from serving.gateway.processing import in_process_forecaster, service_forecaster
-
-    forecast = service_forecaster(a.service) if a.service else in_process_forecaster()
-    gateway = Gateway(a.journal, commit_interval_s=a.commit_ms / 1000, forecast=forecast)
+    gateway = Gateway(a.journal, commit_interval_s=a.commit_ms / 1000, service=a.service)
     port = await gateway.start(a.host, a.port, a.status_port)
     where = f", status on :{a.status_port}/status" if a.status_port else ""
     print(f"gateway on {a.host}:{port}, journal {a.journal}{where}", flush=True)

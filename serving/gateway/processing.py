@@ -110,6 +110,7 @@ class Processor:
         self.latency_s: list[float] = []  # a frame's receipt to its processing (newest 100,000)
         self._saved_s = time.monotonic()
         self._unsaved: set[tuple[int, int]] = set()
+        self.summary: dict[tuple[int, int], dict] = {}  # per stream: phase, target, last reading (for status)
 
     def _session(self, key: tuple[int, int], hello: dict):
         session = self._sessions.get(key)
@@ -160,6 +161,8 @@ class Processor:
                 cursor = first + count
             self._cursors[key] = cursor
             self._unsaved.add(key)
+            self.summary[key] = _summary(session, out_last=readings[-1] if readings and readings[-1][:2] == key else None,
+                                         before=self.summary.get(key))  # fmt: skip
         del self.latency_s[:-100_000]
         if checkpoint is None:
             checkpoint = time.monotonic() - self._saved_s >= CHECKPOINT_S
@@ -199,6 +202,60 @@ class Processor:
             db.execute("ROLLBACK")
             raise
         return new
+
+
+def _summary(session, out_last, before: dict | None) -> dict:
+    rest = session.rest
+    summary = {
+        "phase": session.state,
+        "stream_s": round(session.now_s, 1),
+        "target_hr": rest.forecast.target_hr
+        if rest is not None and rest.forecast and not rest.over
+        else None,
+        "last_reading": (before or {}).get("last_reading"),
+    }
+    if out_last is not None:
+        _, _, t_s, bpm, sqi, _, reason = out_last
+        summary["last_reading"] = {"t_s": t_s, "bpm": bpm, "sqi": sqi, "reason": reason}
+    return summary
+
+
+def run_processor(journal_path: str, service: str | None, interval_s: float, out, stop) -> None:
+    """The processor's own process (the gateway starts it): its CPU never holds up receiving and acknowledging.
+
+    Every `interval_s` it processes what the journal holds and puts ("step", decisions, status) on `out`; when
+    `stop` is set, or its parent is gone (killed), it saves every session and exits.
+    """
+    import os
+    from dataclasses import asdict
+
+    parent = os.getppid()
+    journal = Journal(journal_path)
+    processor = Processor(journal, service_forecaster(service) if service else in_process_forecaster())
+    while True:
+        final = stop.wait(interval_s) or os.getppid() != parent
+        try:
+            taken = processor.step(journal.streams(), checkpoint=True if final else None)
+        except Exception:  # one bad step must not end processing; the next one retries from the cursor
+            log.exception("processing failed")
+            taken = []
+        status = {
+            "latency_ms": _percentiles_ms(processor.latency_s),
+            "streams": {f"{b}:{k}": v for (b, k), v in processor.summary.items()},
+        }
+        out.put(("step", [(b, k, asdict(d)) for b, k, d in taken], status))
+        if final:
+            break
+    journal.close()
+
+
+def _percentiles_ms(seconds: list[float]) -> dict[str, float]:
+    values = sorted(seconds)
+    if not values:
+        return {}
+    return {
+        f"p{q}": round(1000 * values[min(len(values) - 1, int(q / 100 * len(values)))], 2) for q in (50, 99)
+    }
 
 
 def readings(journal: Journal, band_id: int, boot_id: int) -> list[tuple[float, float | None, float]]:

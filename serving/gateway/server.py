@@ -14,15 +14,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import multiprocessing
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from serving.gateway import protocol as p
 from serving.gateway.journal import Journal, PendingFrame, StreamState
-from serving.gateway.processing import Processor
+from serving.gateway.processing import run_processor
 
 log = logging.getLogger("liftsense.gateway")
 
@@ -69,22 +69,19 @@ class Gateway:
         self,
         journal_path: str | Path,
         commit_interval_s: float = 0.02,
-        forecast: Callable | None = None,
+        service: str | None = None,
         process: bool = True,
         process_interval_s: float = 0.2,
     ) -> None:
-        """`forecast`: the rest forecaster (`processing.service_forecaster` or `in_process_forecaster`; None: no
-        forecasts, the guard rails end rests). `process=False`: journal only (no heart rate, phases or rests)."""
+        """`service`: the LiftSense service's URL for rest forecasts (None: the library's forecaster in process).
+        `process=False`: journal only (no heart rate, phases or rests)."""
+        self.journal_path = Path(journal_path)
         self.journal = Journal(journal_path)
         self.streams: dict[tuple[int, int], StreamState] = self.journal.streams()
-        # the processor has its own connection and thread: its work never delays a commit or an ACK
-        self.processor = Processor(Journal(journal_path), forecast) if process else None
-        self.process_interval_s = process_interval_s
-        self._cpu = ThreadPoolExecutor(1, thread_name_prefix="process")
-        self._durable: dict[tuple[int, int], StreamState] = {
-            k: StreamState(**asdict(s)) for k, s in self.streams.items()
-        }
+        self.service, self.process, self.process_interval_s = service, process, process_interval_s
+        self._processor = None  # the processing process, its queue of results and its stop event
         self._processor_task: asyncio.Task | None = None
+        self.processing: dict = {}  # the processor's last status (latency, per stream phase, target, reading)
         self._unsent: dict[int, p.Frame] = {}  # the last command for a band that was not connected
         self.live: dict[int, Connection] = {}
         self.counters = Counters()
@@ -104,7 +101,14 @@ class Gateway:
         if status_port is not None:
             self._servers.append(await asyncio.start_server(self._serve_status, host, status_port))
         self._committer = asyncio.create_task(self._commit_loop())
-        if self.processor is not None:
+        if self.process:
+            # its own process: heart rate for 200 bands is half a core, and in a thread it took the GIL from receiving
+            ctx = multiprocessing.get_context("spawn")
+            queue, stop = ctx.Queue(), ctx.Event()
+            proc = ctx.Process(target=run_processor, name="liftsense-processing", daemon=True,
+                               args=(str(self.journal_path), self.service, self.process_interval_s, queue, stop))  # fmt: skip
+            proc.start()
+            self._processor = (proc, queue, stop)
             self._processor_task = asyncio.create_task(self._process_loop())
         return server.sockets[0].getsockname()[1]
 
@@ -113,21 +117,22 @@ class Gateway:
             server.close()
         for conn in list(self.live.values()):
             conn.writer.close()
-        for task in (self._committer, self._processor_task):
-            if task:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._committer:
+            self._committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._committer
         await self._commit()
-        if self.processor is not None:  # what was committed last is processed and saved too
-            await asyncio.get_running_loop().run_in_executor(
-                self._cpu, self.processor.step, dict(self._durable), True
-            )
         self._disk.shutdown(wait=True)
-        self._cpu.shutdown(wait=True)
         self.journal.close()
-        if self.processor is not None:
-            self.processor.journal.close()
+        if self._processor is not None:  # what was committed last is processed and saved too
+            proc, _, stop = self._processor
+            stop.set()
+            await asyncio.get_running_loop().run_in_executor(None, proc.join, 60)
+            self._drain()
+            if self._processor_task:
+                self._processor_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._processor_task
 
     # -- receiving -------------------------------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -270,8 +275,6 @@ class Gateway:
         for f in frames:
             self.ack_latency_s.append(now - f.received_s)
         del self.ack_latency_s[:-100_000]
-        for s in states:
-            self._durable[(s.band_id, s.boot_id)] = s
         durable = {(s.band_id, s.boot_id): s.next_seq for s in states}
         for band_id, conn in list(self.live.items()):
             if conn.stream is None:
@@ -283,19 +286,33 @@ class Gateway:
 
     # -- heart rate, phases and rests ------------------------------------------------------------------------------
     async def _process_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.process_interval_s)
+            await asyncio.sleep(0.05)
+            self._drain()
+
+    def _drain(self) -> None:
+        """The processor's results: decisions become commands to the bands; its status is kept for /status."""
+        import queue as queue_module
+
+        _, results, _ = self._processor
+        while True:
             try:
-                taken = await loop.run_in_executor(self._cpu, self.processor.step, dict(self._durable))
-            except Exception:  # one bad step must not stop the gateway; the next step retries from the cursor
-                log.exception("processing failed")
-                continue
+                _, taken, status = results.get_nowait()
+            except queue_module.Empty:
+                return
+            self.processing = status
             for band_id, _boot_id, decision in taken:
-                log.info("band %s: %s at %.1f s: %s", band_id, decision.kind, decision.t_s, decision.reason)
-                if decision.kind != "rest_over":
+                log.info(
+                    "band %s: %s at %.1f s: %s",
+                    band_id,
+                    decision["kind"],
+                    decision["t_s"],
+                    decision["reason"],
+                )
+                if decision["kind"] != "rest_over":
                     continue
-                frame = p.command(band_id, p.CommandCode.REST_OVER, round(decision.hr or 0), decision.reason)
+                hr = round(decision["hr"] or 0)
+                frame = p.command(band_id, p.CommandCode.REST_OVER, hr, decision["reason"])
                 conn = self.live.get(band_id)
                 if conn is not None:
                     conn.send(frame)
@@ -315,7 +332,10 @@ class Gateway:
             "counters": asdict(self.counters),
             "pending_frames": len(self._pending),
             "ack_latency_ms": pct,  # a frame's receipt to its commit, after which its ACK goes out
-            "processing_latency_ms": _percentiles(self.processor.latency_s) if self.processor else {},
+            "processing_latency_ms": self.processing.get(
+                "latency_ms", {}
+            ),  # a frame's receipt to its processing
+            "processing": self.processing.get("streams", {}),
             "bands": bands,
         }
 
