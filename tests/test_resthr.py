@@ -522,3 +522,24 @@ def test_button_presses_set_the_phases_and_the_session_continues_after_pickling(
     assert [o.readings for o in a] == [o.readings for o in b] and [o.phases for o in a] == [
         o.phases for o in b
     ]
+
+
+def test_a_live_sessions_outputs_do_not_depend_on_how_its_samples_were_chunked(strength):
+    """The gateway hands over whatever is durable: one frame, or seconds of them at once."""
+    from liftsense.resthr import LiveSession
+
+    ppg, acc, _, _, forecaster = strength
+    n = 125 * 400
+    rng = np.random.default_rng(3)
+    runs = []
+    for sizes in ([25] * (n // 25), [1000] * (n // 1000), list(rng.integers(1, 700, n))):
+        session, outs, k = LiveSession(_library_forecast(forecaster)), [], 0
+        for size in sizes:
+            if k >= n:
+                break
+            stop = min(k + size, n)
+            outs.append(session.push(ppg[:, k:stop], acc[:, k:stop]))
+            k = stop
+        runs.append([[x for o in outs for x in getattr(o, f)] for f in ("readings", "phases", "decisions")])
+    assert any(d.kind == "rest_over" for d in runs[0][2])
+    assert runs[0] == runs[1] == runs[2]

@@ -55,7 +55,9 @@ def bandpass(
 
 
 @lru_cache(maxsize=32)
-def _zero_phase_plan(fs: float, low_hz: float, high_hz: float, order: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _zero_phase_plan(
+    fs: float, low_hz: float, high_hz: float, order: int
+) -> tuple[np.ndarray, np.ndarray, int]:
     """(sos, its steady-state initial conditions, the padding) as `sosfiltfilt` derives them."""
     from scipy.signal import sosfilt_zi
 

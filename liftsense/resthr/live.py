@@ -32,6 +32,8 @@ CONSECUTIVE_BELOW = 3
 UNREADABLE_S = 10.0
 #: how often the rest forecast is refined from the rest's own readings
 REFINE_EVERY_S = 10.0
+#: the guard rails are checked on this grid of stream time (samples at 125 Hz: every 0.2 s)
+TICK_SAMPLES = 25
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Phase:
     t_s: float  # when the phase began (stream time)
     state: str  # "set" or "rest"
     source: str  # "accelerometer" or "button"
+    detected_s: float = -1.0  # when the evidence for it was complete (the accelerometer decides a few s late)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,8 @@ class PhaseDetector:
             needed = SET_ON_BLOCKS if self.state == "rest" else SET_OFF_BLOCKS
             if len(self._run) >= needed:
                 self.state = "set" if self.state == "rest" else "rest"
-                out.append(Phase(self._run[0] * self.block / self.fs, self.state, "accelerometer"))
+                t_s, detected = self._run[0] * self.block / self.fs, (index + 1) * self.block / self.fs
+                out.append(Phase(t_s, self.state, "accelerometer", detected))
                 self._run = []
         return out
 
@@ -108,7 +112,7 @@ class PhaseDetector:
         if state == self.state:
             return None
         self.state = state
-        return Phase(t_s, state, "button")
+        return Phase(t_s, state, "button", t_s)
 
 
 class LiveSession:
@@ -136,6 +140,7 @@ class LiveSession:
         self.forecast_fn = forecast
         self.resting_hr = resting_hr
         self.samples = 0
+        self.clock_s = 0.0  # the stream time of the event being handled: decisions are dated by it
         self.set_index = 0
         self.set_start_s: float | None = None
         self.set_readings: list[tuple[float, float]] = []  # (t, bpm) of the current set
@@ -151,7 +156,7 @@ class LiveSession:
 
     @property
     def now_s(self) -> float:
-        return self.samples / self.fs
+        return self.clock_s
 
     @property
     def state(self) -> str:
@@ -175,6 +180,7 @@ class LiveSession:
                 out.extend(self._push_samples(ppg[:, pos:cut], acc_g[:, pos:cut], start + pos))
                 pos = cut
             if state is not None:
+                self.clock_s = max(self.clock_s, (start + cut) / self.fs)
                 phase = self.phases.force(state, (start + cut) / self.fs)
                 if phase is not None:
                     out.phases.append(phase)
@@ -182,19 +188,34 @@ class LiveSession:
         return out
 
     def _push_samples(self, ppg: np.ndarray, acc_g: np.ndarray, seq: int) -> Output:
+        """The chunk's events in stream-time order, each handled at its own time: a reading when the estimator
+        can give it (its window's end plus the smoother's look-ahead), a phase when the accelerometer decided it,
+        the guard rails on a fixed grid. So the outputs do not depend on how the samples were chunked."""
         out = Output()
+        lookahead = self.estimator.tracker.config.smoothing_lag * self.estimator.hop_len
+        start_s = seq / self.fs
+        events: list[tuple[float, int, object]] = []
         for e in self.estimator.push(ppg, acc_g, seq=seq):
             reading = Reading(e.end_sample / self.fs, e.bpm, round(float(e.sqi), 4), round(float(e.confidence), 4),
                               e.reason)  # fmt: skip
             out.readings.append(reading)
-        self.samples = seq + ppg.shape[1]
+            events.append((max((e.end_sample + lookahead) / self.fs, start_s), 1, reading))
+        end = seq + ppg.shape[1]
         for phase in self.phases.push(acc_g):
-            out.phases.append(phase)
-            out.decisions += self._on_phase(phase)
-        for reading in out.readings:
-            out.decisions += self._on_reading(reading)
-        if self.rest is not None:
-            out.decisions += self._on_time()
+            events.append((max(phase.detected_s, start_s), 0, phase))
+        first_tick = (seq // TICK_SAMPLES + 1) * TICK_SAMPLES
+        events += [(k / self.fs, 2, None) for k in range(first_tick, end + 1, TICK_SAMPLES)]
+        self.samples = end
+        for at, kind, item in sorted(events, key=lambda ev: (ev[0], ev[1])):
+            self.clock_s = max(self.clock_s, at)
+            if kind == 0:
+                out.phases.append(item)
+                out.decisions += self._on_phase(item)
+            elif kind == 1:
+                out.decisions += self._on_reading(item)
+            elif self.rest is not None:
+                out.decisions += self._on_time()
+        self.clock_s = max(self.clock_s, end / self.fs)
         return out
 
     # -- sets and rests ----------------------------------------------------------------------------------------------

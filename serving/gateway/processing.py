@@ -143,16 +143,22 @@ class Processor:
             session = self._session(key, state.hello)
             scale = int(state.hello.get("acc_lsb_per_g", 8192))
             events = self._events(key, cursor, state.next_seq)
-            for first, count, payload, received_s in self.journal.db.execute(
+            rows = self.journal.db.execute(
                 "SELECT first_seq, count, payload, received_s FROM frames WHERE band_id = ? AND boot_id = ? "
                 "AND first_seq >= ? ORDER BY first_seq",
                 (*key, cursor),
-            ):
+            ).fetchall()
+            # runs of contiguous frames go to the session as one chunk (its outputs do not depend on chunking);
+            # a hole (samples the band lost) starts a new run, which the estimator bridges as a gap
+            for run in _contiguous_runs(rows):
+                first = run[0][0]
+                payload = b"".join(r[2] for r in run)
+                count = sum(r[1] for r in run)
                 frame = WireFrame(FrameType.SAMPLES, key[0], first, payload=payload, count=count)
                 ppg, acc = from_counts(*frame.samples(), scale)
                 here = [(s, p) for s, p in events if first <= s < first + count]
                 out = session.push(ppg, acc, here, seq=first)
-                self.latency_s.append(now - received_s)
+                self.latency_s += [now - r[3] for r in run]
                 readings += [(*key, r.t_s, r.bpm, r.sqi, r.confidence, r.reason) for r in out.readings]
                 phases += [(*key, p.t_s, p.state, p.source) for p in out.phases]
                 for d in out.decisions:
@@ -204,6 +210,17 @@ class Processor:
         return new
 
 
+def _contiguous_runs(rows: list[tuple]) -> list[list[tuple]]:
+    """(first_seq, count, ...) rows in order -> runs where each frame starts where the one before ended."""
+    runs: list[list[tuple]] = []
+    for row in rows:
+        if runs and runs[-1][-1][0] + runs[-1][-1][1] == row[0]:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
+
+
 def _summary(session, out_last, before: dict | None) -> dict:
     rest = session.rest
     summary = {
@@ -229,6 +246,12 @@ def run_processor(journal_path: str, service: str | None, interval_s: float, out
     import os
     from dataclasses import asdict
 
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: the tracker's small products gain nothing from two, and on a busy machine the second
+    # thread's spin-waiting took a quarter of the processor's time
+    threadpool_limits(1)
+    os.nice(5)  # receiving and acknowledging come first when the cores are busy; processing has a second of slack
     parent = os.getppid()
     journal = Journal(journal_path)
     processor = Processor(journal, service_forecaster(service) if service else in_process_forecaster())
