@@ -251,7 +251,9 @@ def run_processor(journal_path: str, service: str | None, interval_s: float, out
     # one BLAS thread: the tracker's small products gain nothing from two, and on a busy machine the second
     # thread's spin-waiting took a quarter of the processor's time
     threadpool_limits(1)
-    os.nice(5)  # receiving and acknowledging come first when the cores are busy; processing has a second of slack
+    os.nice(
+        5
+    )  # receiving and acknowledging come first when the cores are busy; processing has a second of slack
     parent = os.getppid()
     journal = Journal(journal_path)
     processor = Processor(journal, service_forecaster(service) if service else in_process_forecaster())
