@@ -341,3 +341,30 @@ def test_rest_over_reaches_the_band_and_the_sessions_pass_the_hr_data_gate(tmp_p
     gate = subprocess.run([sys.executable, "-m", "data_validation", "validate", "hr", str(out)], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)  # fmt: skip
     assert gate.returncode == 0, gate.stdout[-2000:] + gate.stderr[-2000:]
+
+
+def test_the_gateway_fits_a_drifting_band_clock_to_its_own():
+    from serving.gateway.server import fit_clock
+
+    rng = np.random.default_rng(4)
+    gateway_ms = np.sort(rng.uniform(0, 60_000, 40)) + 1.7e12
+    rtt = rng.uniform(0.2, 3.0, 40)
+    band_ms = np.floor((gateway_ms - 1.7e12 + rng.uniform(-0.5, 0.5, 40) * rtt) * (1 + 150e-6) + 5000)
+    drift, offset = fit_clock(list(zip(gateway_ms, band_ms, rtt, strict=True)))
+    assert abs(drift - 150) < 25 and abs(offset - (1.7e12 - 5000 / (1 + 150e-6))) < 5
+    assert fit_clock([(1.0, 1.0, 1.0)] * 3) is None  # too few round trips to say
+
+
+def test_time_sync_round_trips_reach_the_stream_state(tmp_path):
+    ((ppg, acc),) = _signals(1, 8)
+    band = EmulatedBand(6, ppg, acc, speed=1.0, faults=Faults(drift_ppm=2000.0))
+
+    async def run():
+        gateway = Gateway(tmp_path / "journal.sqlite", process=False, time_sync_every_s=0.1)
+        port = await gateway.start("127.0.0.1", 0)
+        await asyncio.wait_for(band.run("127.0.0.1", port), 30)
+        await gateway.stop()
+
+    asyncio.run(run())
+    (state,) = Journal(tmp_path / "journal.sqlite").streams().values()
+    assert state.clock_drift_ppm is not None and abs(state.clock_drift_ppm - 2000.0) < 500, state

@@ -153,7 +153,7 @@ class EmulatedBand:
         self._reconnect, self._awaiting_hello_ack, self.resend_from = False, True, None
         boot = self.boot_id
         writer.write(p.encode(p.hello(self.band_id, self.hello, self.device_ms())))
-        listener = asyncio.create_task(self._listen(reader))
+        listener = asyncio.create_task(self._listen(reader, writer))
         deadline = (
             time.monotonic() + self.rng.uniform(0.5, 1.5) * self.faults.disconnect_every_s
             if self.faults.disconnect_every_s
@@ -220,7 +220,7 @@ class EmulatedBand:
         self.stats.frames_sent += 1
         await writer.drain()
 
-    async def _listen(self, reader: asyncio.StreamReader) -> None:
+    async def _listen(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         frames = p.FrameReader()
         while data := await reader.read(4096):
             for frame in frames.feed(data):
@@ -234,8 +234,8 @@ class EmulatedBand:
                 elif frame.type is p.FrameType.COMMAND:
                     code, arg, reason = frame.command()
                     self.stats.commands.append((time.monotonic() - self._t0, code.name, arg, reason))
-                elif frame.type is p.FrameType.TIME_SYNC:
-                    pass
+                elif frame.type is p.FrameType.TIME_SYNC:  # echoed at once, stamped with the band's clock
+                    writer.write(p.encode(p.time_sync(self.band_id, frame.time_sync(), self.device_ms())))
                 elif frame.type is p.FrameType.ERROR:
                     self.stats.refusals.append(frame.reason())
                     return

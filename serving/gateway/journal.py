@@ -48,6 +48,10 @@ class StreamState:
     samples_lost: int = 0  # declared lost by the band (its buffer or the sensor's FIFO overflowed)
     samples_duplicated: int = 0  # received again after being stored (resent after a reconnect)
     frames_ahead: int = 0  # frames after a hole (the frame before was corrupt): dropped, resend requested
+    clock_drift_ppm: float | None = (
+        None  # how fast the band's clock runs against the gateway's (TIME_SYNC fit)
+    )
+    clock_offset_ms: float | None = None  # gateway time (ms since the epoch) at the band's clock zero
     first_seen_s: float = field(default_factory=time.time)
 
 

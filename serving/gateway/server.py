@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from serving.gateway import protocol as p
 from serving.gateway.journal import Journal, PendingFrame, StreamState
 from serving.gateway.processing import run_processor
@@ -30,6 +32,9 @@ log = logging.getLogger("liftsense.gateway")
 IDLE_TIMEOUT_S = 10.0
 #: frames waiting for the disk, all bands together: beyond this new frames are refused until a commit
 MAX_BACKLOG_FRAMES = 50_000
+#: how often each band's clock is sampled (TIME_SYNC round trips), and how many round trips a fit keeps
+TIME_SYNC_EVERY_S = 5.0
+TIME_SYNC_KEPT = 120
 
 
 @dataclass
@@ -58,6 +63,7 @@ class Connection:
             0.0  # ... unless it is still open a second later (the resent frame was corrupt too)
         )
         self.acked: int = -1
+        self.synced_s = 0.0  # when the last TIME_SYNC went out
 
     def send(self, frame: p.Frame) -> None:
         if not self.writer.is_closing():
@@ -72,6 +78,7 @@ class Gateway:
         service: str | None = None,
         process: bool = True,
         process_interval_s: float = 0.2,
+        time_sync_every_s: float = TIME_SYNC_EVERY_S,
     ) -> None:
         """`service`: the LiftSense service's URL for rest forecasts (None: the library's forecaster in process).
         `process=False`: journal only (no heart rate, phases or rests)."""
@@ -79,10 +86,12 @@ class Gateway:
         self.journal = Journal(journal_path)
         self.streams: dict[tuple[int, int], StreamState] = self.journal.streams()
         self.service, self.process, self.process_interval_s = service, process, process_interval_s
+        self.time_sync_every_s = time_sync_every_s
         self._processor = None  # the processing process, its queue of results and its stop event
         self._processor_task: asyncio.Task | None = None
         self.processing: dict = {}  # the processor's last status (latency, per stream phase, target, reading)
         self._unsent: dict[int, p.Frame] = {}  # the last command for a band that was not connected
+        self._clock_samples: dict[tuple[int, int], list[tuple[float, float, float]]] = {}
         self.live: dict[int, Connection] = {}
         self.counters = Counters()
         self.commit_interval_s = commit_interval_s
@@ -179,7 +188,7 @@ class Gateway:
         elif frame.type is p.FrameType.BYE:
             return False
         elif frame.type is p.FrameType.TIME_SYNC:
-            pass  # the clock fit is the processing stage's (it reads device_ms from the journal)
+            self._on_time_sync(conn, frame)
         else:
             self.counters.refuse(f"{frame.type.name} is not sent by a band")
         return True
@@ -211,6 +220,21 @@ class Gateway:
         if frame.band_id in self._unsent:  # a decision taken while the band was away
             conn.send(self._unsent.pop(frame.band_id))
         return True
+
+    def _on_time_sync(self, conn: Connection, frame: p.Frame) -> None:
+        """A band's echo: (the gateway's clock halfway through the round trip, the band's clock, the round trip)."""
+        sent_us, now_us = frame.time_sync(), time.time_ns() // 1000
+        if not 0 <= now_us - sent_us < 10_000_000:
+            self.counters.refuse("TIME_SYNC echo of a time this gateway did not send")
+            return
+        key = (conn.stream.band_id, conn.stream.boot_id)
+        samples = self._clock_samples.setdefault(key, [])
+        samples.append(((sent_us + now_us) / 2000.0, float(frame.device_ms), (now_us - sent_us) / 1000.0))
+        del samples[:-TIME_SYNC_KEPT]
+        fit = fit_clock(samples)
+        if fit is not None:
+            conn.stream.clock_drift_ppm, conn.stream.clock_offset_ms = fit
+            self._dirty[key] = conn.stream
 
     def _on_samples(self, conn: Connection, frame: p.Frame) -> None:
         s = conn.stream
@@ -256,10 +280,18 @@ class Gateway:
     async def _commit_loop(self) -> None:
         while True:
             await asyncio.sleep(self.commit_interval_s)
+            self._time_sync()
             try:
                 await self._commit()
             except Exception:  # a disk error: nothing is acknowledged; the bands keep their frames
                 log.exception("journal commit failed")
+
+    def _time_sync(self) -> None:
+        now = time.monotonic()
+        for conn in self.live.values():
+            if conn.stream is not None and now - conn.synced_s >= self.time_sync_every_s:
+                conn.synced_s = now
+                conn.send(p.time_sync(conn.band_id, time.time_ns() // 1000))
 
     async def _commit(self) -> None:
         if not (self._pending or self._dirty or self._events):
@@ -361,3 +393,19 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
     return {
         f"p{q}": round(1000 * values[min(len(values) - 1, int(q / 100 * len(values)))], 2) for q in (50, 99)
     }
+
+
+def fit_clock(samples: list[tuple[float, float, float]]) -> tuple[float, float] | None:
+    """(drift in ppm, offset in ms) of a band's clock from (gateway ms, band ms, round trip ms) samples.
+
+    The quicker half of the round trips (the least queueing, so the least error in "halfway") are fitted with a
+    straight line, band time -> gateway time; its slope's excess over 1 is the band clock's drift.
+    """
+    if len(samples) < 4:
+        return None
+    g, d, rtt = (np.array(c) for c in zip(*samples, strict=True))
+    quick = rtt <= np.median(rtt)
+    if quick.sum() < 3 or np.ptp(d[quick]) <= 0:
+        return None
+    slope, intercept = np.polyfit(d[quick] - d[quick][0], g[quick], 1)
+    return round((1.0 / slope - 1.0) * 1e6, 1), round(float(intercept - slope * d[quick][0]), 1)
