@@ -265,7 +265,7 @@ def run_processor(journal_path: str, service: str | None, interval_s: float, out
             log.exception("processing failed")
             taken = []
         status = {
-            "latency_ms": _percentiles_ms(processor.latency_s),
+            "latency_ms": percentiles_ms(processor.latency_s),
             "streams": {f"{b}:{k}": v for (b, k), v in processor.summary.items()},
         }
         out.put(("step", [(b, k, asdict(d)) for b, k, d in taken], status))
@@ -274,7 +274,8 @@ def run_processor(journal_path: str, service: str | None, interval_s: float, out
     journal.close()
 
 
-def _percentiles_ms(seconds: list[float]) -> dict[str, float]:
+def percentiles_ms(seconds: list[float]) -> dict[str, float]:
+    """p50 and p99 of latencies in seconds, in ms (for the status)."""
     values = sorted(seconds)
     if not values:
         return {}

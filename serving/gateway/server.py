@@ -24,7 +24,7 @@ import numpy as np
 
 from serving.gateway import protocol as p
 from serving.gateway.journal import Journal, PendingFrame, StreamState
-from serving.gateway.processing import run_processor
+from serving.gateway.processing import percentiles_ms, run_processor
 
 log = logging.getLogger("liftsense.gateway")
 
@@ -359,7 +359,7 @@ class Gateway:
                 {k: v for k, v in asdict(s).items() if k not in ("band_id", "hello")}
                 | {"connected": band_id in self.live and self.live[band_id].stream is s}
             )
-        pct = _percentiles(self.ack_latency_s)
+        pct = percentiles_ms(self.ack_latency_s)
         return {
             "counters": asdict(self.counters),
             "pending_frames": len(self._pending),
@@ -384,15 +384,6 @@ class Gateway:
             pass
         finally:
             writer.close()
-
-
-def _percentiles(seconds: list[float]) -> dict[str, float]:
-    values = sorted(seconds)
-    if not values:
-        return {}
-    return {
-        f"p{q}": round(1000 * values[min(len(values) - 1, int(q / 100 * len(values)))], 2) for q in (50, 99)
-    }
 
 
 def fit_clock(samples: list[tuple[float, float, float]]) -> tuple[float, float] | None:
