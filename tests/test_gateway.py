@@ -368,3 +368,26 @@ def test_time_sync_round_trips_reach_the_stream_state(tmp_path):
     asyncio.run(run())
     (state,) = Journal(tmp_path / "journal.sqlite").streams().values()
     assert state.clock_drift_ppm is not None and abs(state.clock_drift_ppm - 2000.0) < 500, state
+
+
+def test_a_band_speaking_another_protocol_version_is_told_why_and_disconnected(tmp_path):
+    import zlib
+
+    body = p.HEADER.pack(2, p.FrameType.HELLO, 0, 3, 0, 0, 0) + b"\x00" * p.Hello.STRUCT.size
+    v2_hello = p.cobs_encode(body + p.CRC.pack(zlib.crc32(body))) + b"\x00"
+
+    async def run():
+        gateway = Gateway(tmp_path / "journal.sqlite", process=False)
+        port = await gateway.start("127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(v2_hello)
+        answer = await asyncio.wait_for(reader.read(), 5)  # the gateway answers, then closes
+        writer.close()
+        status = gateway.status()
+        await gateway.stop()
+        return answer, status
+
+    answer, status = asyncio.run(run())
+    (frame,) = p.FrameReader().feed(answer)
+    assert frame.type is p.FrameType.ERROR and "protocol version 2 is not supported" in frame.reason()
+    assert "protocol version 2" in status["counters"]["last_refusals"][-1] and not status["bands"]

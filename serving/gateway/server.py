@@ -152,7 +152,15 @@ class Gateway:
                 data = await asyncio.wait_for(reader.read(65536), IDLE_TIMEOUT_S)
                 if not data:
                     break
+                seen = conn.reader.corrupt
                 frames = conn.reader.feed(data)
+                if conn.reader.corrupt > seen:
+                    reasons = conn.reader.refused[-(conn.reader.corrupt - seen) :]
+                    self.counters.last_refusals = [*self.counters.last_refusals, *reasons][-10:]
+                    unsupported = [r for r in reasons if r.startswith("protocol version")]
+                    if unsupported:  # a band speaking another version is told why, not misread
+                        conn.send(p.error(conn.band_id or 0, unsupported[0]))
+                        return
                 for frame in frames:
                     if not self._on_frame(conn, frame):
                         return
