@@ -53,15 +53,16 @@ class Counters:
 
 
 class Connection:
-    def __init__(self, gateway: Gateway, writer: asyncio.StreamWriter) -> None:
-        self.gateway, self.writer = gateway, writer
+    """One band's TCP connection: its frame reader, and where its stream stands."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
         self.reader = p.FrameReader()
         self.band_id: int | None = None
         self.stream: StreamState | None = None
-        self.resend_asked_at: int | None = None  # the hole a RESEND was sent for (one request per hole ...)
-        self.resend_asked_s = (
-            0.0  # ... unless it is still open a second later (the resent frame was corrupt too)
-        )
+        # one RESEND per hole, again only if the hole is still open a second later (the resent frame was corrupt)
+        self.resend_asked_at: int | None = None
+        self.resend_asked_s = 0.0
         self.acked: int = -1
         self.synced_s = 0.0  # when the last TIME_SYNC went out
 
@@ -145,7 +146,7 @@ class Gateway:
 
     # -- receiving -------------------------------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = Connection(self, writer)
+        conn = Connection(writer)
         self.counters.connections += 1
         try:
             while True:
