@@ -25,10 +25,9 @@ from serving.gateway import protocol as p
 
 FS = 125
 FRAME_SAMPLES = 25  # 200 ms a frame
-BUFFER_FRAMES = (
-    300  # 60 s of samples kept for resending (the Feather M0 has 32 kB of RAM: ~36 kB would not fit,
-)
-# the firmware keeps fewer; the emulator keeps more so that injected faults, not its buffer, decide what is lost)
+#: frames kept for resending: 60 s. The Feather M0's 32 kB of RAM could not hold that (12 bytes a sample: 90 kB),
+#: so the firmware keeps fewer; the emulator keeps more so that injected faults, not its buffer, decide the losses
+BUFFER_FRAMES = 300
 
 
 @dataclass
