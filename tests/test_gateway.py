@@ -391,3 +391,36 @@ def test_a_band_speaking_another_protocol_version_is_told_why_and_disconnected(t
     (frame,) = p.FrameReader().feed(answer)
     assert frame.type is p.FrameType.ERROR and "protocol version 2 is not supported" in frame.reason()
     assert "protocol version 2" in status["counters"]["last_refusals"][-1] and not status["bands"]
+
+
+def test_with_a_service_the_rest_forecasts_come_from_it(tmp_path):
+    """`--service URL`: set ends and rests ask the real service (`bentoml serve`) for the forecast and its updates."""
+    import httpx
+
+    from serving.local import LocalServer
+    from tests.test_service_fuzz import request_counts
+
+    ((ppg, acc),) = _signals(1, 300)
+    band = EmulatedBand(8, ppg, acc, speed=10)
+    journal = tmp_path / "journal.sqlite"
+    srv = LocalServer(tmp_path / "service").start()
+    try:
+
+        async def run():
+            gateway = Gateway(journal, service=srv.url, process_interval_s=0.05)
+            port = await gateway.start("127.0.0.1", 0)
+            await asyncio.wait_for(band.run("127.0.0.1", port), 120)
+            await gateway.stop()
+
+        asyncio.run(run())
+        total, errors = request_counts(httpx.get(f"{srv.url}/metrics").text)
+    finally:
+        srv.stop()
+    forecasts = (
+        Journal(journal).db.execute("SELECT t_s, reason FROM decisions WHERE kind = 'forecast'").fetchall()
+    )
+    assert forecasts and total["rest_forecast"] >= 1 and total["rest_update"] >= 1 and not errors, (
+        total,
+        errors,
+    )
+    assert total["rest_forecast"] + total["rest_update"] >= len(forecasts)
