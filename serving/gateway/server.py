@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import logging
 import multiprocessing
@@ -306,7 +307,8 @@ class Gateway:
         if not (self._pending or self._dirty or self._events):
             return
         frames, self._pending = self._pending, []
-        states = [StreamState(**asdict(s)) for s in self._dirty.values()]  # a snapshot: receiving goes on
+        # a snapshot, receiving goes on (shallow: the only nested value, the HELLO, is never changed)
+        states = [copy.copy(s) for s in self._dirty.values()]
         self._dirty = {}
         events, self._events = self._events, []
         await asyncio.get_running_loop().run_in_executor(
