@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MODEL ?= cnn
 
-.PHONY: setup train train-rest serve gateway emulate image image-check test validate lint format bench mlflow-ui clean
+.PHONY: setup train train-rest serve gateway emulate image image-check test firmware-test validate lint format bench mlflow-ui clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -48,6 +48,10 @@ validate:
 
 test:
 	$(BIN)/python -m pytest -q
+
+# the band's C core (Debian: libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi); CI runs it too
+firmware-test:
+	$(MAKE) -C firmware test
 
 lint:
 	$(BIN)/ruff check .
