@@ -1,0 +1,35 @@
+/* The band's unacknowledged samples: a ring the sampler writes and the sender reads, kept until the gateway's ACK.
+ *
+ * Samples are kept packed as they go on the wire (12 bytes each), so frames are built straight from the ring and a
+ * resend after a reconnect starts wherever the gateway's ACK says. When the ring is full the oldest sample goes,
+ * counted; the next frame sent from beyond the hole carries GAP_BEFORE, so the gateway counts them as lost. Sequence
+ * numbers are 32-bit and wrap; all comparisons are modular.
+ */
+#ifndef LIFTSENSE_RING_H
+#define LIFTSENSE_RING_H
+
+#include <stdint.h>
+
+#include "liftsense/protocol.h"
+
+typedef struct {
+    uint8_t *storage; /* capacity * LS_SAMPLE_BYTES bytes, the caller's */
+    uint32_t capacity;
+    uint32_t start;    /* storage index of the oldest kept sample */
+    uint32_t count;    /* samples kept */
+    uint32_t head_seq; /* sequence number of the oldest kept sample */
+    uint32_t dropped;  /* samples dropped because the ring was full, since boot */
+} ls_ring;
+
+void ls_ring_init(ls_ring *ring, uint8_t *storage, uint32_t capacity, uint32_t first_seq);
+/* the sequence number the next pushed sample gets */
+uint32_t ls_ring_next_seq(const ls_ring *ring);
+void ls_ring_push(ls_ring *ring, const ls_sample *sample);
+/* the gateway has every sample below `next_seq`: forget them (an ACK for samples not yet sent is ignored) */
+void ls_ring_ack(ls_ring *ring, uint32_t next_seq);
+/* Up to `max` samples from `from_seq` (or from the oldest kept one, if those were dropped) into `payload`;
+ * returns the count (0: nothing to send), with the first sample's number and the flags the frame must carry. */
+uint16_t ls_ring_frame(const ls_ring *ring, uint32_t from_seq, uint16_t max, uint8_t *payload, uint32_t *first_seq,
+                       uint16_t *flags);
+
+#endif
