@@ -49,7 +49,7 @@ validate:
 test:
 	$(BIN)/python -m pytest -q
 
-# the band's C core (Debian: libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi); CI runs it too
+# the band's C core (Debian: libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm); CI runs it too
 firmware-test:
 	$(MAKE) -C firmware test
 
