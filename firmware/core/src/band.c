@@ -62,7 +62,7 @@ size_t ls_band_next_frame(ls_band *band, uint32_t now_ms, uint8_t *out, size_t c
     uint32_t first;
     uint16_t flags;
     uint16_t n = ls_ring_frame(&band->ring, band->cursor, LS_FRAME_SAMPLES, payload, &first, &flags);
-    if (n < LS_FRAME_SAMPLES) {
+    if (n == 0 || (n < LS_FRAME_SAMPLES && !band->flush)) {
         return 0; /* not yet a whole frame: the next one is 200 ms of samples */
     }
     ls_frame frame = {LS_SAMPLES, flags, band->band_id, first, band->start_ms + first * (LS_SAMPLE_PERIOD_US / 1000u), n,

@@ -38,6 +38,7 @@ typedef struct {
     uint32_t cursor;   /* the next sample to send on this connection */
     uint32_t start_ms; /* device time of sample 0: the schedule is exact, so sample n was taken at start + 8 n ms */
     bool time_sync_pending;
+    bool flush; /* the recording ended: send the last partial frame too */
     uint8_t time_sync_echo[8];
     void (*on_command)(void *context, uint8_t code, uint16_t arg, const char *reason, uint16_t reason_len);
     void *context;
