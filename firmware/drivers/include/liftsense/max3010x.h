@@ -1,0 +1,46 @@
+/* MAX30102/MAX30105 PPG sensor: red and IR at exactly 125 Hz (1000 samples/s, 8-sample averaging), read from its
+ * 32-sample FIFO (256 ms) with the overflow counter reported. Register facts: MAX30102 datasheet (Rev 1, 2018),
+ * table 1 (register map) and the FIFO section; see ../shared/STACK_NOTES.md. */
+#ifndef LIFTSENSE_MAX3010X_H
+#define LIFTSENSE_MAX3010X_H
+
+#include <stdint.h>
+
+#include "liftsense/hal.h"
+
+#define MAX3010X_ADDRESS 0x57u
+#define MAX3010X_FIFO_WR_PTR 0x04u
+#define MAX3010X_OVF_COUNTER 0x05u
+#define MAX3010X_FIFO_RD_PTR 0x06u
+#define MAX3010X_FIFO_DATA 0x07u
+#define MAX3010X_FIFO_CONFIG 0x08u
+#define MAX3010X_MODE_CONFIG 0x09u
+#define MAX3010X_SPO2_CONFIG 0x0Au
+#define MAX3010X_LED1_PA 0x0Cu /* red */
+#define MAX3010X_LED2_PA 0x0Du /* IR */
+#define MAX3010X_PART_ID 0xFFu
+#define MAX3010X_PART_ID_VALUE 0x15u
+#define MAX3010X_FIFO_DEPTH 32u
+
+/* FIFO_CONFIG: SMP_AVE = 8 (0b011 << 5), FIFO_ROLLOVER_EN = 0 (a full FIFO keeps its oldest samples and counts
+ * the new ones it loses in OVF_COUNTER, so the gap sits after what is read), FIFO_A_FULL = 0 */
+#define MAX3010X_FIFO_CONFIG_VALUE 0x60u
+/* MODE_CONFIG: SpO2 mode (red and IR), 0b011; RESET is bit 6 */
+#define MAX3010X_MODE_SPO2 0x03u
+#define MAX3010X_MODE_RESET 0x40u
+/* SPO2_CONFIG: ADC range 4096 nA (0b01 << 5), 1000 samples/s (0b101 << 2), pulse width 118 µs (0b01: 16-bit) --
+ * red and IR at 1000/s allow at most 118 µs */
+#define MAX3010X_SPO2_CONFIG_VALUE 0x35u
+#define MAX3010X_PULSE_WIDTH_US 118u
+#define MAX3010X_ADC_RANGE_NA 4096u
+#define MAX3010X_LED_CURRENT 0x24u /* 7.2 mA */
+
+typedef enum { MAX3010X_OK = 0, MAX3010X_NO_DEVICE, MAX3010X_BUS, MAX3010X_RESET_STUCK } max3010x_status;
+
+max3010x_status max3010x_init(const ls_i2c *bus);
+/* Drain the FIFO: up to 32 (red, IR) pairs, oldest first, into `red`/`ir`; *lost gets the samples the sensor
+ * dropped since the last drain (OVF_COUNTER, saturating at 31). Returns the count read, or -1 on a bus error. */
+int max3010x_drain(const ls_i2c *bus, uint32_t red[MAX3010X_FIFO_DEPTH], uint32_t ir[MAX3010X_FIFO_DEPTH],
+                   uint32_t *lost);
+
+#endif
