@@ -1,0 +1,125 @@
+// LiftSense band: Adafruit Feather M0 WiFi (SAMD21, ATWINC1500), MAX3010x on I2C, MPU9250 on I2C.
+// The thin board layer only: Wire for the sensors, WiFi101 for TCP, millis/micros for time. Everything else is the
+// portable core in ../../core and ../../drivers (tested on the host and on an emulated Cortex-M0).
+//
+// Sampling never waits for WiFi: both sensors sample at 125 Hz into their own FIFOs (256 ms and 680 ms), loop()
+// drains them every few ms into the RAM ring (RING_SAMPLES: 12 s), and a stalled send only delays draining the ring,
+// not sampling. What the ring cannot hold is dropped oldest-first and reported to the gateway as lost.
+#include <SPI.h>
+#include <WiFi101.h>
+#include <Wire.h>
+
+extern "C" {
+#include "liftsense/band.h"
+#include "liftsense/kalman.h"
+#include "liftsense/max3010x.h"
+#include "liftsense/mpu9250.h"
+}
+
+#include "secrets.h"  // not committed: copy secrets.example.h
+
+static const uint32_t RING_SAMPLES = 1500;  // 12 s at 125 Hz, 18 kB of the SAMD21's 32 kB
+static uint8_t ring_storage[RING_SAMPLES * LS_SAMPLE_BYTES];
+static ls_band band;
+static ls_kalman kalman;
+static WiFiClient client;
+static uint32_t retry_at_ms = 0, backoff_ms = 250;
+
+static int i2c_read(void *, uint8_t address, uint8_t reg, uint8_t *data, size_t len) {
+  Wire.beginTransmission(address);
+  Wire.write(reg);
+  if (Wire.endTransmission(false) != 0) return -1;
+  if (Wire.requestFrom(address, (uint8_t)len) != len) return -1;
+  for (size_t i = 0; i < len; i++) data[i] = Wire.read();
+  return 0;
+}
+
+static int i2c_write(void *, uint8_t address, uint8_t reg, const uint8_t *data, size_t len) {
+  Wire.beginTransmission(address);
+  Wire.write(reg);
+  Wire.write(data, len);
+  return Wire.endTransmission() == 0 ? 0 : -1;
+}
+
+static void delay_ms(void *, uint32_t ms) { delay(ms); }
+
+static const ls_i2c bus = {i2c_read, i2c_write, delay_ms, nullptr};
+
+static void on_command(void *, uint8_t code, uint16_t arg, const char *reason, uint16_t len) {
+  if (code == LS_COMMAND_REST_OVER) {
+    digitalWrite(LED_BUILTIN, HIGH);  // the rest is over: the lifter's cue (a vibration motor on a real band)
+  }
+  Serial.print("COMMAND ");
+  Serial.print(code);
+  Serial.print(' ');
+  Serial.print(arg);
+  Serial.print(' ');
+  Serial.write((const uint8_t *)reason, len);
+  Serial.println();
+}
+
+void setup() {
+  Serial.begin(115200);
+  pinMode(LED_BUILTIN, OUTPUT);
+  WiFi.setPins(8, 7, 4, 2);  // Feather M0 WiFi: CS, IRQ, RST, EN
+  Wire.begin();
+  Wire.setClock(400000);
+  if (max3010x_init(&bus) != MAX3010X_OK || mpu9250_init(&bus) != MPU9250_OK) {
+    Serial.println("sensor missing");
+    while (true) delay(1000);
+  }
+  ls_hello hello = {0x0100, 125, (uint32_t)micros() ^ ((uint32_t)analogRead(A0) << 16), MPU9250_LSB_PER_G,
+                    MAX3010X_PULSE_WIDTH_US, MAX3010X_ADC_RANGE_NA};
+  ls_band_init(&band, LS_BAND_ID, &hello, ring_storage, RING_SAMPLES, millis());
+  band.on_command = on_command;
+  ls_kalman_init(&kalman, LS_KALMAN_Q_G2, LS_KALMAN_R_G2);
+}
+
+// both FIFOs, paired sample by sample (each sensor keeps its own 125 Hz clock; a lead of more than 2 samples by the
+// accelerometer is dropped so the pair stays aligned)
+static void drain_sensors() {
+  static uint32_t red[MAX3010X_FIFO_DEPTH], ir[MAX3010X_FIFO_DEPTH];
+  static int16_t acc[MPU9250_FIFO_SAMPLES][3];
+  uint32_t lost = 0;
+  bool overflowed = false;
+  int n_ppg = max3010x_drain(&bus, red, ir, &lost);
+  int n_acc = mpu9250_drain(&bus, acc, &overflowed);
+  if (n_ppg <= 0 || n_acc <= 0) return;
+  int n = n_ppg < n_acc ? n_ppg : n_acc;
+  for (int i = 0; i < n; i++) {
+    float z[3], filtered[3];
+    for (int a = 0; a < 3; a++) z[a] = acc[n_acc - n + i][a] / (float)MPU9250_LSB_PER_G;
+    ls_kalman_step(&kalman, z, filtered);
+    ls_sample s = {red[i], ir[i], {(int16_t)(filtered[0] * MPU9250_LSB_PER_G), (int16_t)(filtered[1] * MPU9250_LSB_PER_G),
+                                   (int16_t)(filtered[2] * MPU9250_LSB_PER_G)}};
+    ls_band_sample(&band, &s);
+  }
+}
+
+static void keep_connected() {
+  if (client.connected()) return;
+  if (band.connected) ls_band_disconnected(&band);
+  if ((int32_t)(millis() - retry_at_ms) < 0) return;
+  if (WiFi.status() != WL_CONNECTED) WiFi.begin(LS_WIFI_SSID, LS_WIFI_PASSWORD);
+  if (WiFi.status() == WL_CONNECTED && client.connect(LS_GATEWAY_HOST, LS_GATEWAY_PORT)) {
+    ls_band_connected(&band);
+    backoff_ms = 250;
+  } else {
+    retry_at_ms = millis() + backoff_ms;  // back off, doubling up to 8 s
+    backoff_ms = backoff_ms < 8000 ? backoff_ms * 2 : 8000;
+  }
+}
+
+void loop() {
+  drain_sensors();
+  keep_connected();
+  if (!band.connected) return;
+  static uint8_t wire[LS_MAX_WIRE];
+  size_t n = ls_band_next_frame(&band, millis(), wire, sizeof wire);
+  if (n) client.write(wire, n);  // a whole frame in one call (WiFi101 stalls less on fewer, larger writes)
+  static uint8_t in[128];
+  while (client.available()) {
+    int got = client.read(in, sizeof in);
+    if (got > 0) ls_band_receive(&band, in, (size_t)got);
+  }
+}
