@@ -16,7 +16,9 @@ extern "C" {
 #include "liftsense/mpu9250.h"
 }
 
+#ifndef LS_SKETCH_CHECK
 #include "secrets.h"  // not committed: copy secrets.example.h
+#endif
 
 static const uint32_t RING_SAMPLES = 1500;  // 12 s at 125 Hz, 18 kB of the SAMD21's 32 kB
 static uint8_t ring_storage[RING_SAMPLES * LS_SAMPLE_BYTES];
