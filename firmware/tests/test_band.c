@@ -41,12 +41,17 @@ static bool next(ls_band *band, ls_frame *got, uint8_t *wire, ls_reader *reader)
     return false;
 }
 
+/* band 9 of boot `boot_id`, its first sample taken at device time `start_ms` */
+static void new_band(ls_band *band, uint32_t boot_id, uint32_t start_ms) {
+    ls_hello hello = {0x0100, 125, boot_id, 8192, 411, 16384};
+    ls_band_init(band, 9, &hello, storage, CAPACITY, start_ms);
+    band->on_command = on_command;
+}
+
 static void a_connection_starts_with_hello_and_resumes_where_the_gateway_says(void **state) {
     (void)state;
-    ls_hello hello = {0x0100, 125, 0xB007u, 8192, 411, 16384};
     ls_band band;
-    ls_band_init(&band, 9, &hello, storage, CAPACITY, 5000);
-    band.on_command = on_command;
+    new_band(&band, 0xB007u, 5000);
     for (uint32_t k = 0; k < 60; k++) {
         ls_sample s = {k, k + 1, {(int16_t)k, 0, 0}};
         ls_band_sample(&band, &s);
@@ -89,10 +94,8 @@ static void a_connection_starts_with_hello_and_resumes_where_the_gateway_says(vo
 
 static void time_sync_is_echoed_and_commands_are_handed_over(void **state) {
     (void)state;
-    ls_hello hello = {0x0100, 125, 1u, 8192, 411, 16384};
     ls_band band;
-    ls_band_init(&band, 9, &hello, storage, CAPACITY, 0);
-    band.on_command = on_command;
+    new_band(&band, 1u, 0);
     ls_band_connected(&band);
     uint8_t wire[LS_MAX_WIRE];
     ls_reader reader;
