@@ -52,7 +52,7 @@ def _free_port() -> int:
 
 def run_once(n_bands: int, seconds: float) -> dict:
     from serving.gateway import Journal
-    from serving.gateway.emulate import EmulatedBand, _sources
+    from serving.gateway.emulate import EmulatedBand, band_sources
 
     port, status_port = _free_port(), _free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,7 +63,7 @@ def run_once(n_bands: int, seconds: float) -> dict:
         )  # fmt: skip
         try:
             proc.stdout.readline()
-            bands = [EmulatedBand(i + 1, ppg, acc, seed=i) for i, (ppg, acc) in enumerate(_sources("synthetic", n_bands, seconds))]  # fmt: skip
+            bands = [EmulatedBand(i + 1, ppg, acc, seed=i) for i, (ppg, acc) in enumerate(band_sources("synthetic", n_bands, seconds))]  # fmt: skip
             cpu0, t0 = _cpu_s(proc.pid), time.monotonic()
 
             async def play():

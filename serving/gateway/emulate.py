@@ -241,7 +241,9 @@ class EmulatedBand:
                 self._wake.set()
 
 
-def _sources(kind: str, n: int, seconds: float) -> list[tuple[np.ndarray, np.ndarray]]:
+def band_sources(kind: str, n: int, seconds: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`n` bands' (PPG counts, acceleration counts): SPC-2015's recordings in turn, or 8 simulated strength sessions
+    shared between the bands; the first `seconds` of each (0: all)."""
     from liftsense.ppg import strength_session, to_counts
 
     out = []
@@ -288,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     faults = Faults(a.disconnect_every, a.corrupt, a.duplicate, a.stall, a.drift_ppm, a.reboot_at)
     bands = [
         EmulatedBand(a.first_band_id + i, ppg, acc, a.speed, faults, seed=i)
-        for i, (ppg, acc) in enumerate(_sources(a.source, a.bands, a.seconds))
+        for i, (ppg, acc) in enumerate(band_sources(a.source, a.bands, a.seconds))
     ]
     t0 = time.monotonic()
     stats = asyncio.run(play(a.host, a.port, bands))
