@@ -2,9 +2,11 @@
 // The thin board layer only: Wire for the sensors, WiFi101 for TCP, millis/micros for time. Everything else is the
 // portable core in ../../core and ../../drivers (tested on the host and on an emulated Cortex-M0).
 //
-// Sampling never waits for WiFi: both sensors sample at 125 Hz into their own FIFOs (256 ms and 680 ms), loop()
-// drains them every few ms into the RAM ring (RING_SAMPLES: 12 s), and a stalled send only delays draining the ring,
-// not sampling. What the ring cannot hold is dropped oldest-first and reported to the gateway as lost.
+// Both sensors sample at 125 Hz into their own FIFOs (256 ms and 680 ms); loop() drains them into the RAM ring
+// (RING_SAMPLES: 12 s), which holds samples through a dropped connection. What the ring cannot hold is dropped
+// oldest-first and reported to the gateway as lost. Known limit: a single blocking WiFi write longer than 256 ms
+// overflows the MAX3010x FIFO (the sensor counts the loss; the frames do not carry it yet). Draining from a timer
+// interrupt is the next step.
 #include <SPI.h>
 #include <WiFi101.h>
 #include <Wire.h>
