@@ -19,7 +19,7 @@ extern "C" {
 }
 
 #ifndef LS_SKETCH_CHECK
-#include "secrets.h"  // not committed: copy secrets.example.h
+#include "secrets.h"  // not committed: copy secrets.h.example
 #endif
 
 static const uint32_t RING_SAMPLES = 1500;  // 12 s at 125 Hz, 18 kB of the SAMD21's 32 kB
@@ -65,6 +65,10 @@ static void on_command(void *, uint8_t code, uint16_t arg, const char *reason, u
 void setup() {
   Serial.begin(115200);
   pinMode(LED_BUILTIN, OUTPUT);
+  if (LS_WIFI_SSID[0] == '\0') {  // secrets.h not filled in: say so rather than retry forever
+    Serial.println("set LS_WIFI_SSID and LS_WIFI_PASSWORD in secrets.h (copy secrets.h.example)");
+    while (true) delay(1000);
+  }
   WiFi.setPins(8, 7, 4, 2);  // Feather M0 WiFi: CS, IRQ, RST, EN
   Wire.begin();
   Wire.setClock(400000);

@@ -1,15 +1,11 @@
 /* MAX3010x driver (see max3010x.h). */
 #include "liftsense/max3010x.h"
 
-static int write_reg(const ls_i2c *bus, uint8_t reg, uint8_t value) {
-    return bus->write(bus->context, MAX3010X_ADDRESS, reg, &value, 1);
-}
-
 max3010x_status max3010x_init(const ls_i2c *bus) {
     uint8_t id = 0;
     if (bus->read(bus->context, MAX3010X_ADDRESS, MAX3010X_PART_ID, &id, 1) != 0) return MAX3010X_BUS;
     if (id != MAX3010X_PART_ID_VALUE) return MAX3010X_NO_DEVICE;
-    if (write_reg(bus, MAX3010X_MODE_CONFIG, MAX3010X_MODE_RESET) != 0) return MAX3010X_BUS;
+    if (ls_i2c_write_reg(bus, MAX3010X_ADDRESS, MAX3010X_MODE_CONFIG, MAX3010X_MODE_RESET) != 0) return MAX3010X_BUS;
     uint8_t mode = MAX3010X_MODE_RESET;
     for (int tries = 0; (mode & MAX3010X_MODE_RESET) && tries < 10; tries++) { /* the bit clears itself */
         bus->delay_ms(bus->context, 1);
@@ -27,7 +23,7 @@ max3010x_status max3010x_init(const ls_i2c *bus) {
         {MAX3010X_MODE_CONFIG, MAX3010X_MODE_SPO2}, /* last: sampling starts */
     };
     for (unsigned i = 0; i < sizeof settings / sizeof settings[0]; i++) {
-        if (write_reg(bus, settings[i][0], settings[i][1]) != 0) return MAX3010X_BUS;
+        if (ls_i2c_write_reg(bus, MAX3010X_ADDRESS, settings[i][0], settings[i][1]) != 0) return MAX3010X_BUS;
     }
     return MAX3010X_OK;
 }

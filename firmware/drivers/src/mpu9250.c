@@ -1,15 +1,11 @@
 /* MPU9250 accelerometer driver (see mpu9250.h). */
 #include "liftsense/mpu9250.h"
 
-static int write_reg(const ls_i2c *bus, uint8_t reg, uint8_t value) {
-    return bus->write(bus->context, MPU9250_ADDRESS, reg, &value, 1);
-}
-
 mpu9250_status mpu9250_init(const ls_i2c *bus) {
     uint8_t id = 0;
     if (bus->read(bus->context, MPU9250_ADDRESS, MPU9250_WHO_AM_I, &id, 1) != 0) return MPU9250_BUS;
     if (id != MPU9250_WHO_AM_I_VALUE) return MPU9250_NO_DEVICE;
-    if (write_reg(bus, MPU9250_PWR_MGMT_1, MPU9250_RESET) != 0) return MPU9250_BUS;
+    if (ls_i2c_write_reg(bus, MPU9250_ADDRESS, MPU9250_PWR_MGMT_1, MPU9250_RESET) != 0) return MPU9250_BUS;
     bus->delay_ms(bus->context, 100); /* the reset takes up to 100 ms */
     const uint8_t settings[][2] = {
         {MPU9250_PWR_MGMT_1, MPU9250_CLOCK_PLL},
@@ -22,7 +18,7 @@ mpu9250_status mpu9250_init(const ls_i2c *bus) {
         {MPU9250_USER_CTRL, MPU9250_FIFO_ENABLE}, /* last: the FIFO starts filling */
     };
     for (unsigned i = 0; i < sizeof settings / sizeof settings[0]; i++) {
-        if (write_reg(bus, settings[i][0], settings[i][1]) != 0) return MPU9250_BUS;
+        if (ls_i2c_write_reg(bus, MPU9250_ADDRESS, settings[i][0], settings[i][1]) != 0) return MPU9250_BUS;
     }
     return MPU9250_OK;
 }

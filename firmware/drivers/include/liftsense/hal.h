@@ -14,4 +14,9 @@ typedef struct {
     void *context;
 } ls_i2c;
 
+/* one register, one byte: what every driver's configuration is made of */
+static inline int ls_i2c_write_reg(const ls_i2c *bus, uint8_t address, uint8_t reg, uint8_t value) {
+    return bus->write(bus->context, address, reg, &value, 1);
+}
+
 #endif
