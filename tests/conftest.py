@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +57,20 @@ def run_entry_point(script: str, home: Path, *overrides: str) -> subprocess.Comp
         text=True,
         timeout=300,
     )
+
+
+_REQUEST_COUNTER = re.compile(
+    r'^bentoml_service_request_total\{endpoint="/(\w+)",http_response_code="(\d+)"[^}]*\} ([\d.]+)$'
+)
+
+
+def request_counts(metrics: str, apis: tuple[str, ...]) -> tuple[Counter, Counter]:
+    """(requests per API, 5xx answers per API) from a running service's Prometheus text (`/metrics`)."""
+    total, errors = Counter(), Counter()
+    for line in metrics.splitlines():
+        m = _REQUEST_COUNTER.match(line)
+        if m and m.group(1) in apis:
+            total[m.group(1)] += int(float(m.group(3)))
+            if m.group(2).startswith("5") and float(m.group(3)) > 0:
+                errors[m.group(1)] += int(float(m.group(3)))
+    return total, errors

@@ -398,7 +398,7 @@ def test_with_a_service_the_rest_forecasts_come_from_it(tmp_path):
     import httpx
 
     from serving.local import LocalServer
-    from tests.test_service_fuzz import request_counts
+    from tests.conftest import request_counts
 
     ((ppg, acc),) = _signals(1, 300)
     band = EmulatedBand(8, ppg, acc, speed=10)
@@ -413,7 +413,7 @@ def test_with_a_service_the_rest_forecasts_come_from_it(tmp_path):
             await gateway.stop()
 
         asyncio.run(run())
-        total, errors = request_counts(httpx.get(f"{srv.url}/metrics").text)
+        total, errors = request_counts(httpx.get(f"{srv.url}/metrics").text, ("rest_forecast", "rest_update"))
     finally:
         srv.stop()
     forecasts = (

@@ -8,35 +8,19 @@ fuzzer: at least 200 requests reach each API, and none is answered with a 5xx.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from serving.local import LocalServer
+from tests.conftest import request_counts
 
 pytestmark = pytest.mark.slow
 
 APIS = ("judge", "classify_windows", "heart_rate", "denoise", "rest_forecast", "rest_update", "models")
 MIN_REQUESTS = 200
-_COUNTER = re.compile(
-    r'^bentoml_service_request_total\{endpoint="/(\w+)",http_response_code="(\d+)"[^}]*\} ([\d.]+)$'
-)
-
-
-def request_counts(metrics: str) -> tuple[Counter, Counter]:
-    """(requests per API, 5xx answers per API) from the service's Prometheus text."""
-    total, errors = Counter(), Counter()
-    for line in metrics.splitlines():
-        m = _COUNTER.match(line)
-        if m and m.group(1) in APIS:
-            total[m.group(1)] += int(float(m.group(3)))
-            if m.group(2).startswith("5") and float(m.group(3)) > 0:
-                errors[m.group(1)] += int(float(m.group(3)))
-    return total, errors
 
 
 def patched_spec(spec: dict) -> dict:
@@ -63,7 +47,7 @@ def test_generated_requests_never_get_a_server_error(tmp_path):
              "--no-color", "--output-truncate", "true"],
             capture_output=True, text=True, timeout=1500,
         )  # fmt: skip
-        total, errors = request_counts(httpx.get(f"{srv.url}/metrics").text)
+        total, errors = request_counts(httpx.get(f"{srv.url}/metrics").text, APIS)
     finally:
         srv.stop()
     print(proc.stdout[-3000:])

@@ -143,6 +143,7 @@ class Processor:
             session = self._session(key, state.hello)
             scale = int(state.hello.get("acc_lsb_per_g", 8192))
             events = self._events(key, cursor, state.next_seq)
+            last_reading = None
             rows = self.journal.db.execute(
                 "SELECT first_seq, count, payload, received_s FROM frames WHERE band_id = ? AND boot_id = ? "
                 "AND first_seq >= ? ORDER BY first_seq",
@@ -160,6 +161,7 @@ class Processor:
                 out = session.push(ppg, acc, here, seq=first)
                 self.latency_s += [now - r[3] for r in run]
                 readings += [(*key, r.t_s, r.bpm, r.sqi, r.confidence, r.reason) for r in out.readings]
+                last_reading = out.readings[-1] if out.readings else last_reading
                 phases += [(*key, p.t_s, p.state, p.source) for p in out.phases]
                 for d in out.decisions:
                     detail = {"hr": d.hr, "target_hr": d.target_hr, "rest_s": d.rest_s}
@@ -167,8 +169,7 @@ class Processor:
                 cursor = first + count
             self._cursors[key] = cursor
             self._unsaved.add(key)
-            self.summary[key] = _summary(session, out_last=readings[-1] if readings and readings[-1][:2] == key else None,
-                                         before=self.summary.get(key))  # fmt: skip
+            self.summary[key] = _summary(session, last_reading, self.summary.get(key))
         del self.latency_s[:-100_000]
         if checkpoint is None:
             checkpoint = time.monotonic() - self._saved_s >= CHECKPOINT_S
@@ -221,7 +222,9 @@ def _contiguous_runs(rows: list[tuple]) -> list[list[tuple]]:
     return runs
 
 
-def _summary(session, out_last, before: dict | None) -> dict:
+def _summary(session, last_reading, before: dict | None) -> dict:
+    """A stream's status: phase, stream time, the current rest's target, and its newest reading (kept from the step
+    before when this one produced none)."""
     rest = session.rest
     summary = {
         "phase": session.state,
@@ -231,9 +234,9 @@ def _summary(session, out_last, before: dict | None) -> dict:
         else None,
         "last_reading": (before or {}).get("last_reading"),
     }
-    if out_last is not None:
-        _, _, t_s, bpm, sqi, _, reason = out_last
-        summary["last_reading"] = {"t_s": t_s, "bpm": bpm, "sqi": sqi, "reason": reason}
+    if last_reading is not None:
+        r = last_reading
+        summary["last_reading"] = {"t_s": r.t_s, "bpm": r.bpm, "sqi": r.sqi, "reason": r.reason}
     return summary
 
 
