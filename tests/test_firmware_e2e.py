@@ -67,3 +67,46 @@ def test_the_c_band_streams_through_a_killed_connection_and_gets_rest_over(band_
     ends = [r[0] for r in db.execute("SELECT reason FROM decisions WHERE kind = 'rest_over' ORDER BY t_s")]
     commands = [line.split(" ", 3)[3] for line in out.splitlines() if line.startswith("COMMAND 1 ")]
     assert ends and commands == ends, (ends, out)
+
+
+def test_samples_the_bands_sensor_lost_keep_their_numbers_and_reach_the_gateway_as_lost(
+    band_binary, tmp_path
+):
+    """A FIFO overflow on the band (300 samples, 2.4 s): the samples after it keep their numbers and their times, and
+    the gateway records the hole as lost, by the sensor, rather than closing it up or waiting for it forever."""
+    import json
+
+    from liftsense.ppg import strength_session, to_counts
+    from serving.gateway import Gateway, Journal
+
+    rec, _ = strength_session(1)
+    n, lost_from, lost = 125 * 40, 2_010, 300  # mid-frame: the frame before the hole goes out short
+    ppg, acc = to_counts(rec.ppg[:, :n], rec.acc[:, :n])
+    recording = tmp_path / "recording.csv"
+    np.savetxt(recording, np.vstack([ppg, acc]).T.astype(np.int64), fmt="%d", delimiter=",")
+    journal = tmp_path / "journal.sqlite"
+
+    async def run():
+        gateway = Gateway(journal, process=False)
+        port = await gateway.start("127.0.0.1", 0)
+        band = await asyncio.create_subprocess_exec(
+            str(band_binary), "127.0.0.1", str(port), "22", "77", str(recording), "40", f"{lost_from},{lost}",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(band.communicate(), 60)
+        await asyncio.sleep(0.2)
+        await gateway.stop()
+        return band.returncode, out.decode(), err.decode()
+
+    code, out, err = asyncio.run(run())
+    assert code == 0 and "300 lost by the sensor" in out, out + err
+    kept = np.r_[0:lost_from, lost_from + lost : n]
+    got_seq, got_ppg, got_acc = Journal(journal).samples(22, 77)
+    assert np.array_equal(got_seq, kept)
+    assert np.array_equal(got_ppg, ppg[:, kept]) and np.array_equal(got_acc, acc[:, kept])
+    state = Journal(journal).streams()[(22, 77)]
+    assert state.samples_lost == lost and state.samples_stored == n - lost
+    events = [e for e in Journal(journal).events(22) if "samples_lost" in e]
+    assert len(events) == 1 and lost_from in events[0]
+    details = json.loads(next(x for x in events[0] if isinstance(x, str) and x.startswith("{")))
+    assert details == {"count": lost, "cause": "sensor_fifo_overflow"}

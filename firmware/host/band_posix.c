@@ -1,11 +1,12 @@
 /* The whole band loop on a POSIX host: a recording replayed as the sensors, a TCP socket as the WiFi, the core as
  * on the band. For end-to-end tests against the real gateway (tests/test_firmware_e2e.py).
  *
- *   band_posix HOST PORT BAND_ID BOOT_ID RECORDING.csv SPEED
+ *   band_posix HOST PORT BAND_ID BOOT_ID RECORDING.csv SPEED [LOST_FROM,LOST_COUNT]
  *
  * RECORDING.csv: one sample per line, "red,ir,ax,ay,az" in sensor counts. SPEED: times real time. The band samples
  * on its 125 Hz schedule, keeps everything until acknowledged, reconnects with backoff, prints every COMMAND it gets
- * ("COMMAND code arg reason"), and exits 0 once the gateway has acknowledged the whole recording.
+ * ("COMMAND code arg reason"), and exits 0 once the gateway has acknowledged the whole recording. LOST_FROM,LOST_COUNT:
+ * the sensor's FIFO overflows there, losing that many samples (they keep their numbers, and are reported).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -92,8 +93,9 @@ static ls_sample *load(const char *path, size_t *count) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 7) {
-        fprintf(stderr, "usage: %s HOST PORT BAND_ID BOOT_ID RECORDING.csv SPEED\n", argv[0]);
+    unsigned long lost_from = 0, lost_count = 0;
+    if ((argc != 7 && argc != 8) || (argc == 8 && sscanf(argv[7], "%lu,%lu", &lost_from, &lost_count) != 2)) {
+        fprintf(stderr, "usage: %s HOST PORT BAND_ID BOOT_ID RECORDING.csv SPEED [LOST_FROM,LOST_COUNT]\n", argv[0]);
         return 2;
     }
     size_t total;
@@ -116,6 +118,12 @@ int main(int argc, char **argv) {
         double t = now_s();
         uint32_t device_us = (uint32_t)((t - start) * speed * 1e6);
         for (uint32_t due = ls_schedule_due(&schedule, device_us); due && produced < total; due--) {
+            if (lost_count && produced == lost_from) { /* the FIFO overflowed: these periods have no sample */
+                uint32_t n = (uint32_t)(lost_count < total - produced ? lost_count : total - produced);
+                ls_band_sensor_lost(&band, n);
+                produced += n; /* at once: the recording ends that much sooner, the numbering is unchanged */
+                continue;
+            }
             ls_band_sample(&band, &samples[produced++]);
         }
         band.flush = produced == total;
@@ -161,7 +169,8 @@ int main(int argc, char **argv) {
         send_all(fd, wire, n);
         close(fd);
     }
-    printf("DONE %zu samples, %d connections, %u dropped\n", total, connections, band.ring.dropped);
+    printf("DONE %zu samples, %d connections, %u dropped, %u lost by the sensor\n", total, connections,
+           band.ring.dropped, band.ring.skipped);
     free(samples);
     return 0;
 }

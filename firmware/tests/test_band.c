@@ -134,11 +134,49 @@ static void the_schedule_gives_125_hz_across_a_stall_and_the_clock_wrap(void **s
     assert_int_equal(ls_schedule_due(&sched, t), 300000 / 8000);
 }
 
+static void a_sensor_loss_sends_the_frame_before_it_and_flags_the_one_after(void **state) {
+    (void)state;
+    ls_band band;
+    new_band(&band, 0xB007u, 5000);
+    for (uint32_t k = 0; k < 30; k++) {
+        ls_sample s = {k, k + 1, {(int16_t)k, 0, 0}};
+        ls_band_sample(&band, &s);
+    }
+    ls_band_sensor_lost(&band, 40); /* the PPG FIFO overflowed: 30-69 gone */
+    for (uint32_t k = 70; k < 95; k++) {
+        ls_sample s = {k, k + 1, {(int16_t)k, 0, 0}};
+        ls_band_sample(&band, &s);
+    }
+    uint8_t wire[LS_MAX_WIRE], payload[8];
+    ls_reader reader;
+    ls_reader_init(&reader);
+    ls_frame got;
+    ls_band_connected(&band);
+    assert_true(next(&band, &got, wire, &reader)); /* HELLO */
+    ls_pack_u32(payload, 0xB007u);
+    size_t n = gateway_frame(LS_ACK, 0, 0, payload, 4, wire);
+    ls_band_receive(&band, wire, n);
+    assert_true(next(&band, &got, wire, &reader));
+    assert_int_equal(got.seq, 0);
+    assert_int_equal(got.count, 25);
+    assert_int_equal(got.flags, 0);
+    assert_true(next(&band, &got, wire, &reader)); /* 25-29: short, but nothing more will join it */
+    assert_int_equal(got.seq, 25);
+    assert_int_equal(got.count, 5);
+    assert_true(next(&band, &got, wire, &reader));
+    assert_int_equal(got.seq, 70);
+    assert_int_equal(got.count, 25);
+    assert_int_equal(got.flags, LS_FLAG_GAP_BEFORE | LS_FLAG_FIFO_OVERFLOW);
+    assert_int_equal(got.device_ms, 5000 + 70 * 8); /* the lost numbers kept the clock: 560 ms after sample 0 */
+    assert_false(next(&band, &got, wire, &reader));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_connection_starts_with_hello_and_resumes_where_the_gateway_says),
         cmocka_unit_test(time_sync_is_echoed_and_commands_are_handed_over),
         cmocka_unit_test(the_schedule_gives_125_hz_across_a_stall_and_the_clock_wrap),
+        cmocka_unit_test(a_sensor_loss_sends_the_frame_before_it_and_flags_the_one_after),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,11 +96,88 @@ static void sequence_numbers_wrap_at_two_to_the_32(void **state) {
     assert_int_equal(ring.head_seq, 2u);
 }
 
+static void sensor_losses_keep_their_numbers_as_holes_that_are_never_sent(void **state) {
+    (void)state;
+    uint8_t storage[16 * LS_SAMPLE_BYTES], payload[16 * LS_SAMPLE_BYTES];
+    ls_ring ring;
+    ls_ring_init(&ring, storage, 16, 0);
+    for (uint32_t k = 0; k < 5; k++) {
+        ls_sample s = sample_of(k);
+        ls_ring_push(&ring, &s);
+    }
+    ls_ring_skip(&ring, 3); /* the sensor's FIFO lost 5-7 */
+    for (uint32_t k = 8; k < 12; k++) {
+        ls_sample s = sample_of(k);
+        ls_ring_push(&ring, &s);
+    }
+    assert_int_equal(ls_ring_next_seq(&ring), 12);
+    assert_int_equal(ring.skipped, 3);
+    uint32_t first;
+    uint16_t flags;
+    assert_int_equal(ls_ring_frame(&ring, 0, 16, payload, &first, &flags), 5); /* ends before the hole */
+    assert_int_equal(first, 0);
+    assert_int_equal(flags, 0);
+    check_frame(payload, 5, 0);
+    assert_int_equal(ls_ring_frame(&ring, 5, 16, payload, &first, &flags), 4); /* from beyond it, saying why */
+    assert_int_equal(first, 8);
+    assert_int_equal(flags, LS_FLAG_GAP_BEFORE | LS_FLAG_FIFO_OVERFLOW);
+    check_frame(payload, 4, 8);
+    assert_int_equal(ls_ring_frame(&ring, 9, 16, payload, &first, &flags), 3); /* a resend past the hole */
+    assert_int_equal(flags, 0);
+    ls_ring_ack(&ring, 12);
+    assert_int_equal(ring.count, 0);
+    assert_int_equal(ring.dropped, 0);
+}
+
+static void a_loss_longer_than_the_ring_drops_what_it_kept_and_jumps_the_numbering(void **state) {
+    (void)state;
+    uint8_t storage[8 * LS_SAMPLE_BYTES], payload[8 * LS_SAMPLE_BYTES];
+    ls_ring ring;
+    ls_ring_init(&ring, storage, 8, 0);
+    for (uint32_t k = 0; k < 6; k++) {
+        ls_sample s = sample_of(k);
+        ls_ring_push(&ring, &s);
+    }
+    ls_ring_skip(&ring, 20); /* 6-25 lost: longer than the ring */
+    assert_int_equal(ring.dropped, 6); /* the six kept samples went, counted; the holes are not samples */
+    for (uint32_t k = 26; k < 28; k++) {
+        ls_sample s = sample_of(k);
+        ls_ring_push(&ring, &s);
+    }
+    assert_int_equal(ring.dropped, 6);
+    assert_int_equal(ls_ring_next_seq(&ring), 28);
+    uint32_t first;
+    uint16_t flags;
+    assert_int_equal(ls_ring_frame(&ring, 0, 8, payload, &first, &flags), 2);
+    assert_int_equal(first, 26);
+    assert_int_equal(flags, LS_FLAG_GAP_BEFORE | LS_FLAG_FIFO_OVERFLOW);
+    check_frame(payload, 2, 26);
+}
+
+static void a_sample_with_every_sensor_saturated_is_a_hole(void **state) {
+    (void)state;
+    uint8_t storage[8 * LS_SAMPLE_BYTES], payload[8 * LS_SAMPLE_BYTES];
+    ls_ring ring;
+    ls_ring_init(&ring, storage, 8, 0);
+    ls_sample saturated = {0xFFFFFFu, 0xFFFFFFu, {-1, -1, -1}}, s = sample_of(1);
+    ls_ring_push(&ring, &saturated);
+    ls_ring_push(&ring, &s);
+    uint32_t first;
+    uint16_t flags;
+    assert_int_equal(ls_ring_frame(&ring, 0, 8, payload, &first, &flags), 1);
+    assert_int_equal(first, 1);
+    assert_int_equal(flags, LS_FLAG_GAP_BEFORE | LS_FLAG_FIFO_OVERFLOW);
+    assert_int_equal(ring.skipped, 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(samples_are_kept_until_acknowledged_and_resent_from_the_ack),
         cmocka_unit_test(a_full_ring_drops_its_oldest_counts_them_and_flags_the_gap),
         cmocka_unit_test(sequence_numbers_wrap_at_two_to_the_32),
+        cmocka_unit_test(sensor_losses_keep_their_numbers_as_holes_that_are_never_sent),
+        cmocka_unit_test(a_loss_longer_than_the_ring_drops_what_it_kept_and_jumps_the_numbering),
+        cmocka_unit_test(a_sample_with_every_sensor_saturated_is_a_hole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

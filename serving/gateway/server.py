@@ -256,8 +256,9 @@ class Gateway:
         if frame.seq > s.next_seq:
             if frame.flags & p.Flag.GAP_BEFORE:
                 s.samples_lost += frame.seq - s.next_seq
+                cause = "sensor_fifo_overflow" if frame.flags & p.Flag.FIFO_OVERFLOW else "band_buffer_full"
                 self._events.append((s.band_id, s.boot_id, s.next_seq, "samples_lost",
-                                     json.dumps({"count": frame.seq - s.next_seq}), time.time()))  # fmt: skip
+                                     json.dumps({"count": frame.seq - s.next_seq, "cause": cause}), time.time()))  # fmt: skip
                 s.next_seq = frame.seq
             else:  # the frame before was dropped (corrupt): ask for everything from the hole, once
                 s.frames_ahead += 1

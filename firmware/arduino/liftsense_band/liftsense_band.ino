@@ -2,11 +2,11 @@
 // The thin board layer only: Wire for the sensors, WiFi101 for TCP, millis/micros for time. Everything else is the
 // portable core in ../../core and ../../drivers (tested on the host and on an emulated Cortex-M0).
 //
-// Both sensors sample at 125 Hz into their own FIFOs (256 ms and 680 ms); loop() drains them into the RAM ring
-// (RING_SAMPLES: 12 s), which holds samples through a dropped connection. What the ring cannot hold is dropped
-// oldest-first and reported to the gateway as lost. Known limit: a single blocking WiFi write longer than 256 ms
-// overflows the MAX3010x FIFO (the sensor counts the loss; the frames do not carry it yet). Draining from a timer
-// interrupt is the next step.
+// Both sensors sample at 125 Hz into their own FIFOs (256 ms and 680 ms); loop() drains them, pairs their readings
+// (pair.h) and puts them in the RAM ring (RING_SAMPLES: 12 s), which holds samples through a dropped connection.
+// What the ring cannot hold is dropped oldest-first and reported to the gateway as lost. Known limit: a single
+// blocking WiFi write longer than 256 ms overflows the MAX3010x FIFO; those samples are lost, keep their numbers
+// and are reported (FIFO_OVERFLOW), but they are gone. Draining from a timer interrupt is the next step.
 #include <SPI.h>
 #include <WiFi101.h>
 #include <Wire.h>
@@ -16,6 +16,7 @@ extern "C" {
 #include "liftsense/kalman.h"
 #include "liftsense/max3010x.h"
 #include "liftsense/mpu9250.h"
+#include "liftsense/pair.h"
 }
 
 #ifndef LS_SKETCH_CHECK
@@ -26,6 +27,8 @@ static const uint32_t RING_SAMPLES = 1500;  // 12 s at 125 Hz, 18 kB of the SAMD
 static uint8_t ring_storage[RING_SAMPLES * LS_SAMPLE_BYTES];
 static ls_band band;
 static ls_kalman kalman;
+static ls_pairer pairer;
+static ls_schedule schedule;
 static WiFiClient client;
 static uint32_t retry_at_ms = 0, backoff_ms = 250;
 
@@ -62,6 +65,18 @@ static void on_command(void *, uint8_t code, uint16_t arg, const char *reason, u
   Serial.println();
 }
 
+// a pair of readings: the acceleration Kalman-filtered (in g, as the paper's band did), then into the ring
+static void on_pair(void *, const ls_sample *raw) {
+  float z[3], filtered[3];
+  for (int a = 0; a < 3; a++) z[a] = raw->acc[a] / (float)MPU9250_LSB_PER_G;
+  ls_kalman_step(&kalman, z, filtered);
+  ls_sample s = {raw->red, raw->ir, {(int16_t)(filtered[0] * MPU9250_LSB_PER_G), (int16_t)(filtered[1] * MPU9250_LSB_PER_G),
+                                     (int16_t)(filtered[2] * MPU9250_LSB_PER_G)}};
+  ls_band_sample(&band, &s);
+}
+
+static void on_lost(void *, uint32_t n) { ls_band_sensor_lost(&band, n); }
+
 void setup() {
   Serial.begin(115200);
   pinMode(LED_BUILTIN, OUTPUT);
@@ -81,27 +96,22 @@ void setup() {
   ls_band_init(&band, LS_BAND_ID, &hello, ring_storage, RING_SAMPLES, millis());
   band.on_command = on_command;
   ls_kalman_init(&kalman, LS_KALMAN_Q_G2, LS_KALMAN_R_G2);
+  ls_pairer_init(&pairer, on_pair, on_lost, nullptr);
 }
 
-// both FIFOs, paired sample by sample (each sensor keeps its own 125 Hz clock; a lead of more than 2 samples by the
-// accelerometer is dropped so the pair stays aligned)
+// both FIFOs; a PPG read that fails leaves its samples in the sensor for the next drain (and the clock's count
+// with them), an accelerometer read that fails leaves the PPG readings unpaired (lost beyond the pairer's lead)
 static void drain_sensors() {
   static uint32_t red[MAX3010X_FIFO_DEPTH], ir[MAX3010X_FIFO_DEPTH];
   static int16_t acc[MPU9250_FIFO_SAMPLES][3];
   uint32_t lost = 0;
   bool overflowed = false;
   int n_ppg = max3010x_drain(&bus, red, ir, &lost);
+  if (n_ppg < 0) return;
   int n_acc = mpu9250_drain(&bus, acc, &overflowed);
-  if (n_ppg <= 0 || n_acc <= 0) return;
-  int n = n_ppg < n_acc ? n_ppg : n_acc;
-  for (int i = 0; i < n; i++) {
-    float z[3], filtered[3];
-    for (int a = 0; a < 3; a++) z[a] = acc[n_acc - n + i][a] / (float)MPU9250_LSB_PER_G;
-    ls_kalman_step(&kalman, z, filtered);
-    ls_sample s = {red[i], ir[i], {(int16_t)(filtered[0] * MPU9250_LSB_PER_G), (int16_t)(filtered[1] * MPU9250_LSB_PER_G),
-                                   (int16_t)(filtered[2] * MPU9250_LSB_PER_G)}};
-    ls_band_sample(&band, &s);
-  }
+  if (n_acc < 0) n_acc = 0;
+  ls_pairer_drain(&pairer, red, ir, (uint32_t)n_ppg, lost, lost >= MAX3010X_OVF_SATURATED, acc, (uint32_t)n_acc,
+                  overflowed, ls_schedule_due(&schedule, micros()));
 }
 
 static void keep_connected() {

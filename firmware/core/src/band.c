@@ -28,6 +28,8 @@ void ls_band_init(ls_band *band, uint32_t band_id, const ls_hello *hello, uint8_
 
 void ls_band_sample(ls_band *band, const ls_sample *sample) { ls_ring_push(&band->ring, sample); }
 
+void ls_band_sensor_lost(ls_band *band, uint32_t n) { ls_ring_skip(&band->ring, n); }
+
 void ls_band_connected(ls_band *band) {
     band->connected = true;
     band->hello_sent = false;
@@ -62,7 +64,8 @@ size_t ls_band_next_frame(ls_band *band, uint32_t now_ms, uint8_t *out, size_t c
     uint32_t first;
     uint16_t flags;
     uint16_t n = ls_ring_frame(&band->ring, band->cursor, LS_FRAME_SAMPLES, payload, &first, &flags);
-    if (n == 0 || (n < LS_FRAME_SAMPLES && !band->flush)) {
+    bool before_hole = n && ls_ring_next_seq(&band->ring) != first + n; /* more kept, beyond a hole */
+    if (n == 0 || (n < LS_FRAME_SAMPLES && !band->flush && !before_hole)) {
         return 0; /* not yet a whole frame: the next one is 200 ms of samples */
     }
     ls_frame frame = {LS_SAMPLES, flags, band->band_id, first, band->start_ms + first * (LS_SAMPLE_PERIOD_US / 1000u), n,

@@ -49,6 +49,8 @@ typedef struct {
 void ls_band_init(ls_band *band, uint32_t band_id, const ls_hello *hello, uint8_t *ring_storage, uint32_t capacity,
                   uint32_t start_ms);
 void ls_band_sample(ls_band *band, const ls_sample *sample);
+/* `n` samples the sensors lost (a FIFO overflow, see pair.h): their numbers pass unsent, and the gateway is told */
+void ls_band_sensor_lost(ls_band *band, uint32_t n);
 void ls_band_connected(ls_band *band);
 void ls_band_disconnected(ls_band *band);
 /* the next frame to send (wire bytes into `out`), or 0 when there is nothing to send now */

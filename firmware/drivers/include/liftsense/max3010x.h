@@ -21,6 +21,7 @@
 #define MAX3010X_PART_ID 0xFFu
 #define MAX3010X_PART_ID_VALUE 0x15u
 #define MAX3010X_FIFO_DEPTH 32u
+#define MAX3010X_OVF_SATURATED 31u /* OVF_COUNTER's maximum: the loss was this or more */
 
 /* FIFO_CONFIG: SMP_AVE = 8 (0b011 << 5), FIFO_ROLLOVER_EN = 0 (a full FIFO keeps its oldest samples and counts
  * the new ones it loses in OVF_COUNTER, so the gap sits after what is read), FIFO_A_FULL = 0 */
