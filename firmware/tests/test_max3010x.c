@@ -19,7 +19,15 @@ typedef struct {
     int fail;             /* the bus fails from now on */
     unsigned writes;
     uint8_t write_log[32][2];
+    int int_low; /* the INT pin: low while the almost-full interrupt is pending */
 } sensor;
+
+/* A_FULL: asserted (INT low) when the FIFO's free places fall to FIFO_A_FULL, if enabled; INTR_STATUS_1 clears it */
+static void sensor_check_a_full(sensor *s) {
+    unsigned free_places = 32u - s->count;
+    if ((s->regs[MAX3010X_INTR_ENABLE_1] & MAX3010X_A_FULL_EN) && free_places == (s->regs[MAX3010X_FIFO_CONFIG] & 0x0Fu))
+        s->int_low = 1;
+}
 
 static void sensor_sample(sensor *s, uint32_t red, uint32_t ir) { /* the sensor's ADC adds one (averaged) sample */
     if (s->count == 32) { /* rollover disabled: the new sample is lost, and counted */
@@ -30,6 +38,7 @@ static void sensor_sample(sensor *s, uint32_t red, uint32_t ir) { /* the sensor'
     s->fifo_ir[s->wr] = ir;
     s->wr = (uint8_t)((s->wr + 1) & 31);
     s->count++;
+    sensor_check_a_full(s);
 }
 
 static int model_read(void *context, uint8_t address, uint8_t reg, uint8_t *data, size_t len) {
@@ -50,7 +59,10 @@ static int model_read(void *context, uint8_t address, uint8_t reg, uint8_t *data
             continue;
         }
         uint8_t r = (uint8_t)(reg + i);
-        if (r == MAX3010X_FIFO_WR_PTR) data[i] = s->wr;
+        if (r == MAX3010X_INTR_STATUS_1) {
+            data[i] = s->int_low ? 0x80 : 0x00;
+            s->int_low = 0;
+        } else if (r == MAX3010X_FIFO_WR_PTR) data[i] = s->wr;
         else if (r == MAX3010X_FIFO_RD_PTR) data[i] = s->rd;
         else if (r == MAX3010X_OVF_COUNTER) data[i] = s->ovf;
         else if (r == MAX3010X_MODE_CONFIG && (s->regs[r] & MAX3010X_MODE_RESET) && s->reset_reads-- == 0) {
@@ -96,7 +108,8 @@ static void init_resets_and_configures_125_hz_red_and_ir(void **state) {
     assert_int_equal(max3010x_init(&bus), MAX3010X_OK);
     assert_int_equal(s.write_log[0][0], MAX3010X_MODE_CONFIG); /* reset first */
     assert_int_equal(s.write_log[0][1], MAX3010X_MODE_RESET);
-    assert_int_equal(s.regs[MAX3010X_FIFO_CONFIG], 0x60); /* 8-sample averaging: 1000/s -> 125 Hz */
+    assert_int_equal(s.regs[MAX3010X_FIFO_CONFIG] & 0xF0, 0x60); /* 8-sample averaging: 1000/s -> 125 Hz, no rollover */
+    assert_int_equal(s.regs[MAX3010X_INTR_ENABLE_1], 0x80);     /* the almost-full interrupt only */
     assert_int_equal(s.regs[MAX3010X_SPO2_CONFIG] & 0x1C, 0x14); /* 1000 samples/s */
     assert_int_equal(s.regs[MAX3010X_SPO2_CONFIG] & 0x03, 0x01); /* 118 µs: the longest red+IR allows at 1000/s */
     assert_int_equal(s.write_log[s.writes - 1][0], MAX3010X_MODE_CONFIG); /* sampling starts last */
@@ -145,9 +158,29 @@ static void a_stall_past_256_ms_is_counted_as_lost(void **state) {
     assert_int_equal(max3010x_drain(&bus, red, ir, &lost), -1);
 }
 
+static void the_int_pin_falls_at_17_unread_samples_and_each_drain_rearms_it(void **state) {
+    (void)state;
+    static sensor s;
+    memset(&s, 0, sizeof s);
+    s.regs[MAX3010X_PART_ID] = MAX3010X_PART_ID_VALUE;
+    ls_i2c bus = bus_of(&s);
+    assert_int_equal(max3010x_init(&bus), MAX3010X_OK);
+    uint32_t red[32], ir[32], lost;
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t k = 0; k < MAX3010X_A_FULL_UNREAD - 1; k++) sensor_sample(&s, k, k);
+        assert_false(s.int_low);
+        sensor_sample(&s, 99, 99); /* the 17th: 120 ms left before the FIFO is full */
+        assert_true(s.int_low);
+        assert_int_equal(max3010x_drain(&bus, red, ir, &lost), (int)MAX3010X_A_FULL_UNREAD);
+        assert_false(s.int_low); /* high again: the next almost-full is a new falling edge */
+        assert_int_equal(lost, 0);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(init_resets_and_configures_125_hz_red_and_ir),
+        cmocka_unit_test(the_int_pin_falls_at_17_unread_samples_and_each_drain_rearms_it),
         cmocka_unit_test(the_fifo_is_drained_in_order_across_its_wrap),
         cmocka_unit_test(a_stall_past_256_ms_is_counted_as_lost),
     };

@@ -2,12 +2,14 @@
 // The thin board layer only: Wire for the sensors, WiFi101 for TCP, millis/micros for time. Everything else is the
 // portable core in ../../core and ../../drivers (tested on the host and on an emulated Cortex-M0).
 //
-// Both sensors sample at 125 Hz into their own FIFOs (256 ms and 680 ms); loop() drains them, pairs their readings
-// (pair.h) and puts them in the RAM ring (RING_SAMPLES: 12 s), which holds samples through a dropped connection.
-// What the ring cannot hold is dropped oldest-first and reported to the gateway as lost. Known limit: a single
-// blocking WiFi write longer than 256 ms overflows the MAX3010x FIFO; those samples are lost, keep their numbers
-// and are reported (FIFO_OVERFLOW), but they are gone. Draining from a timer interrupt is the next step.
+// Both sensors sample at 125 Hz into their own FIFOs (256 ms and 680 ms). The MAX3010x's INT pin (wired to
+// MAX_INT_PIN) falls when its FIFO holds 17 samples; that interrupt drains both FIFOs, pairs their readings (pair.h)
+// and puts them in the RAM ring (RING_SAMPLES: 12 s). So a WiFi write that blocks for seconds (the ATWINC1500 does:
+// WiFi101 issues 118, 176, 312) loses nothing while the ring lasts; what it cannot hold is dropped oldest-first and
+// reported to the gateway as lost. loop() only sends frames and reads the gateway's bytes; it touches the ring
+// (shared with the interrupt) with interrupts off, for the time it takes to build one frame (about 0.5 ms).
 #include <SPI.h>
+#include <string.h>
 #include <WiFi101.h>
 #include <Wire.h>
 
@@ -23,6 +25,8 @@ extern "C" {
 #include "secrets.h"  // not committed: copy secrets.h.example
 #endif
 
+static const int MAX_INT_PIN = 11;          // the MAX3010x's INT (open drain, active low): any external-interrupt pin
+static const uint32_t MISSED_DRAIN_MS = 200;  // no interrupt for this long (an edge missed): loop() drains instead
 static const uint32_t RING_SAMPLES = 1500;  // 12 s at 125 Hz, 18 kB of the SAMD21's 32 kB
 static uint8_t ring_storage[RING_SAMPLES * LS_SAMPLE_BYTES];
 static ls_band band;
@@ -31,6 +35,14 @@ static ls_pairer pairer;
 static ls_schedule schedule;
 static WiFiClient client;
 static uint32_t retry_at_ms = 0, backoff_ms = 250;
+static volatile uint32_t last_drain_ms = 0;
+// a COMMAND arrives with interrupts off (see loop()): kept here, acted on after
+static struct {
+  bool pending;
+  uint8_t code;
+  uint16_t arg, len;
+  char reason[LS_MAX_REASON];
+} command;
 
 static int i2c_read(void *, uint8_t address, uint8_t reg, uint8_t *data, size_t len) {
   Wire.beginTransmission(address);
@@ -53,15 +65,25 @@ static void delay_ms(void *, uint32_t ms) { delay(ms); }
 static const ls_i2c bus = {i2c_read, i2c_write, delay_ms, nullptr};
 
 static void on_command(void *, uint8_t code, uint16_t arg, const char *reason, uint16_t len) {
-  if (code == LS_COMMAND_REST_OVER) {
+  command.code = code;
+  command.arg = arg;
+  command.len = len < sizeof command.reason ? len : sizeof command.reason;
+  memcpy(command.reason, reason, command.len);
+  command.pending = true;
+}
+
+static void act_on_command() {
+  if (!command.pending) return;
+  command.pending = false;
+  if (command.code == LS_COMMAND_REST_OVER) {
     digitalWrite(LED_BUILTIN, HIGH);  // the rest is over: the lifter's cue (a vibration motor on a real band)
   }
   Serial.print("COMMAND ");
-  Serial.print(code);
+  Serial.print(command.code);
   Serial.print(' ');
-  Serial.print(arg);
+  Serial.print(command.arg);
   Serial.print(' ');
-  Serial.write((const uint8_t *)reason, len);
+  Serial.write((const uint8_t *)command.reason, command.len);
   Serial.println();
 }
 
@@ -76,6 +98,25 @@ static void on_pair(void *, const ls_sample *raw) {
 }
 
 static void on_lost(void *, uint32_t n) { ls_band_sensor_lost(&band, n); }
+
+// both FIFOs, from the MAX3010x's interrupt (or from loop() with interrupts off, after a missed edge); a PPG read
+// that fails leaves its samples in the sensor for the next drain (and the clock's count with them), an accelerometer
+// read that fails leaves the PPG readings unpaired (lost beyond the pairer's lead)
+static void drain_sensors() {
+  static uint32_t red[MAX3010X_FIFO_DEPTH], ir[MAX3010X_FIFO_DEPTH];
+  static int16_t acc[MPU9250_FIFO_SAMPLES][3];
+  uint32_t lost = 0;
+  bool overflowed = false;
+  int n_ppg = max3010x_drain(&bus, red, ir, &lost);
+  if (n_ppg < 0) return;
+  int n_acc = mpu9250_drain(&bus, acc, &overflowed);
+  if (n_acc < 0) n_acc = 0;
+  ls_pairer_drain(&pairer, red, ir, (uint32_t)n_ppg, lost, lost >= MAX3010X_OVF_SATURATED, acc, (uint32_t)n_acc,
+                  overflowed, ls_schedule_due(&schedule, micros()));
+  last_drain_ms = millis();
+}
+
+static void sensor_interrupt() { drain_sensors(); }
 
 void setup() {
   Serial.begin(115200);
@@ -97,21 +138,9 @@ void setup() {
   band.on_command = on_command;
   ls_kalman_init(&kalman, LS_KALMAN_Q_G2, LS_KALMAN_R_G2);
   ls_pairer_init(&pairer, on_pair, on_lost, nullptr);
-}
-
-// both FIFOs; a PPG read that fails leaves its samples in the sensor for the next drain (and the clock's count
-// with them), an accelerometer read that fails leaves the PPG readings unpaired (lost beyond the pairer's lead)
-static void drain_sensors() {
-  static uint32_t red[MAX3010X_FIFO_DEPTH], ir[MAX3010X_FIFO_DEPTH];
-  static int16_t acc[MPU9250_FIFO_SAMPLES][3];
-  uint32_t lost = 0;
-  bool overflowed = false;
-  int n_ppg = max3010x_drain(&bus, red, ir, &lost);
-  if (n_ppg < 0) return;
-  int n_acc = mpu9250_drain(&bus, acc, &overflowed);
-  if (n_acc < 0) n_acc = 0;
-  ls_pairer_drain(&pairer, red, ir, (uint32_t)n_ppg, lost, lost >= MAX3010X_OVF_SATURATED, acc, (uint32_t)n_acc,
-                  overflowed, ls_schedule_due(&schedule, micros()));
+  last_drain_ms = millis();
+  pinMode(MAX_INT_PIN, INPUT_PULLUP);
+  attachInterrupt(digitalPinToInterrupt(MAX_INT_PIN), sensor_interrupt, FALLING);
 }
 
 static void keep_connected() {
@@ -129,15 +158,25 @@ static void keep_connected() {
 }
 
 void loop() {
-  drain_sensors();
+  if (millis() - last_drain_ms > MISSED_DRAIN_MS) {  // INT stayed low (a failed read): drain as the interrupt would
+    noInterrupts();
+    drain_sensors();
+    interrupts();
+  }
   keep_connected();
+  act_on_command();
   if (!band.connected) return;
   static uint8_t wire[LS_MAX_WIRE];
+  noInterrupts();  // the ring is the interrupt's too
   size_t n = ls_band_next_frame(&band, millis(), wire, sizeof wire);
-  if (n) client.write(wire, n);  // a whole frame in one call (WiFi101 stalls less on fewer, larger writes)
+  interrupts();
+  if (n) client.write(wire, n);  // a whole frame in one call; if it blocks, the interrupt goes on sampling
   static uint8_t in[128];
   while (client.available()) {
     int got = client.read(in, sizeof in);
-    if (got > 0) ls_band_receive(&band, in, (size_t)got);
+    if (got <= 0) break;
+    noInterrupts();  // an ACK frees ring space
+    ls_band_receive(&band, in, (size_t)got);
+    interrupts();
   }
 }

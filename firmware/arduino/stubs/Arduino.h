@@ -7,12 +7,18 @@
 #define HIGH 1
 #define OUTPUT 1
 #define A0 14
+#define INPUT_PULLUP 2
+#define FALLING 2
 uint32_t millis(void);
 uint32_t micros(void);
 void delay(uint32_t ms);
 void pinMode(int pin, int mode);
 void digitalWrite(int pin, int value);
 int analogRead(int pin);
+int digitalPinToInterrupt(int pin);
+void attachInterrupt(int interrupt, void (*handler)(void), int mode);
+void noInterrupts(void);
+void interrupts(void);
 struct SerialPort {
   void begin(long baud);
   size_t print(const char *text);

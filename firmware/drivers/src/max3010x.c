@@ -17,6 +17,7 @@ max3010x_status max3010x_init(const ls_i2c *bus) {
         {MAX3010X_SPO2_CONFIG, MAX3010X_SPO2_CONFIG_VALUE},
         {MAX3010X_LED1_PA, MAX3010X_LED_CURRENT},
         {MAX3010X_LED2_PA, MAX3010X_LED_CURRENT},
+        {MAX3010X_INTR_ENABLE_1, MAX3010X_A_FULL_EN},
         {MAX3010X_FIFO_WR_PTR, 0},
         {MAX3010X_OVF_COUNTER, 0},
         {MAX3010X_FIFO_RD_PTR, 0},
@@ -30,7 +31,8 @@ max3010x_status max3010x_init(const ls_i2c *bus) {
 
 int max3010x_drain(const ls_i2c *bus, uint32_t red[MAX3010X_FIFO_DEPTH], uint32_t ir[MAX3010X_FIFO_DEPTH],
                    uint32_t *lost) {
-    uint8_t ptrs[3]; /* FIFO_WR_PTR, OVF_COUNTER, FIFO_RD_PTR: consecutive registers */
+    uint8_t status, ptrs[3]; /* FIFO_WR_PTR, OVF_COUNTER, FIFO_RD_PTR: consecutive registers */
+    if (bus->read(bus->context, MAX3010X_ADDRESS, MAX3010X_INTR_STATUS_1, &status, 1) != 0) return -1;
     if (bus->read(bus->context, MAX3010X_ADDRESS, MAX3010X_FIFO_WR_PTR, ptrs, 3) != 0) return -1;
     uint32_t count = (uint32_t)(ptrs[0] - ptrs[2]) & (MAX3010X_FIFO_DEPTH - 1u);
     *lost = ptrs[1] & 0x1Fu;

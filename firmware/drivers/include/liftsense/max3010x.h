@@ -9,6 +9,8 @@
 #include "liftsense/hal.h"
 
 #define MAX3010X_ADDRESS 0x57u
+#define MAX3010X_INTR_STATUS_1 0x00u /* reading it clears the interrupt */
+#define MAX3010X_INTR_ENABLE_1 0x02u
 #define MAX3010X_FIFO_WR_PTR 0x04u
 #define MAX3010X_OVF_COUNTER 0x05u
 #define MAX3010X_FIFO_RD_PTR 0x06u
@@ -24,8 +26,13 @@
 #define MAX3010X_OVF_SATURATED 31u /* OVF_COUNTER's maximum: the loss was this or more */
 
 /* FIFO_CONFIG: SMP_AVE = 8 (0b011 << 5), FIFO_ROLLOVER_EN = 0 (a full FIFO keeps its oldest samples and counts
- * the new ones it loses in OVF_COUNTER, so the gap sits after what is read), FIFO_A_FULL = 0 */
-#define MAX3010X_FIFO_CONFIG_VALUE 0x60u
+ * the new ones it loses in OVF_COUNTER, so the gap sits after what is read), FIFO_A_FULL = 15 (bits 3:0: the
+ * interrupt comes with 15 free places left, 17 samples unread: every 136 ms, 120 ms before the FIFO is full) */
+#define MAX3010X_FIFO_CONFIG_VALUE 0x6Fu
+#define MAX3010X_A_FULL_UNREAD 17u
+/* INTR_ENABLE_1: A_FULL_EN (bit 7) only: the INT pin (open drain, active low) goes low when the FIFO is almost
+ * full, and high again when INTR_STATUS_1 is read (max3010x_drain does) */
+#define MAX3010X_A_FULL_EN 0x80u
 /* MODE_CONFIG: SpO2 mode (red and IR), 0b011; RESET is bit 6 */
 #define MAX3010X_MODE_SPO2 0x03u
 #define MAX3010X_MODE_RESET 0x40u
@@ -40,7 +47,8 @@ typedef enum { MAX3010X_OK = 0, MAX3010X_NO_DEVICE, MAX3010X_BUS, MAX3010X_RESET
 
 max3010x_status max3010x_init(const ls_i2c *bus);
 /* Drain the FIFO: up to 32 (red, IR) pairs, oldest first, into `red`/`ir`; *lost gets the samples the sensor
- * dropped since the last drain (OVF_COUNTER, saturating at 31). Returns the count read, or -1 on a bus error. */
+ * dropped since the last drain (OVF_COUNTER, saturating at 31). Clears the almost-full interrupt first, so the INT
+ * pin can fall again for the next drain. Returns the count read, or -1 on a bus error. */
 int max3010x_drain(const ls_i2c *bus, uint32_t red[MAX3010X_FIFO_DEPTH], uint32_t ir[MAX3010X_FIFO_DEPTH],
                    uint32_t *lost);
 
