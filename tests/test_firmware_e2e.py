@@ -1,6 +1,6 @@
 """The band's C firmware loop (POSIX build: a replayed recording as the sensors, TCP as the WiFi) against the real
-gateway: the connection is killed mid-set, the band resends, the journal holds every sample once, and the gateway's
-rest-over COMMANDs reach the band."""
+gateway and the real service: the connection is killed mid-set, the band resends, the journal holds every sample
+once, the rest forecasts come from the service, and the gateway's rest-over COMMANDs reach the band."""
 
 from __future__ import annotations
 
@@ -28,9 +28,15 @@ def band_binary() -> Path:
     return ROOT / "firmware" / "build" / "band_posix"
 
 
-def test_the_c_band_streams_through_a_killed_connection_and_gets_rest_over(band_binary, tmp_path):
+def test_the_c_band_streams_through_a_killed_connection_and_gets_rest_over_from_the_service(
+    band_binary, tmp_path
+):
+    import httpx
+
     from liftsense.ppg import strength_session, to_counts
     from serving.gateway import Gateway, Journal
+    from serving.local import LocalServer
+    from tests.conftest import request_counts
 
     rec, state = strength_session(0)
     n = 125 * 300
@@ -41,8 +47,8 @@ def test_the_c_band_streams_through_a_killed_connection_and_gets_rest_over(band_
     speed, band_id, boot_id = 10.0, 21, 4242
     journal = tmp_path / "journal.sqlite"
 
-    async def run():
-        gateway = Gateway(journal, process_interval_s=0.05)
+    async def run(service_url: str):
+        gateway = Gateway(journal, service=service_url, process_interval_s=0.05)
         port = await gateway.start("127.0.0.1", 0)
         band = await asyncio.create_subprocess_exec(
             str(band_binary), "127.0.0.1", str(port), str(band_id), str(boot_id), str(recording), str(speed),
@@ -57,7 +63,13 @@ def test_the_c_band_streams_through_a_killed_connection_and_gets_rest_over(band_
         await gateway.stop()
         return band.returncode, out.decode(), err.decode()
 
-    code, out, err = asyncio.run(run())
+    srv = LocalServer(tmp_path / "service").start()
+    try:
+        code, out, err = asyncio.run(run(srv.url))
+        total, errors = request_counts(httpx.get(f"{srv.url}/metrics").text, ("rest_forecast", "rest_update"))
+    finally:
+        srv.stop()
+    assert total["rest_forecast"] >= 1 and not errors, (total, errors)
     assert code == 0, out + err
     assert "DONE 37500 samples" in out and ", 2 connections" in out, out
     got_seq, got_ppg, got_acc = Journal(journal).samples(band_id, boot_id)
