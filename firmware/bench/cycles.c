@@ -97,6 +97,22 @@ int main(void) {
     }
     printf("sample_paired_filtered_stored %lu\n", (unsigned long)INSTRUCTIONS(elapsed(t0, ticks()), drains * 25u));
 
+    /* the worst single sample: one pair a drain, 400 of them (the ring full from the 300th on: each push evicts),
+     * with a FIFO loss in between */
+    uint32_t worst = 0;
+    for (uint32_t k = 0; k < 400; k++) {
+        uint32_t from = ticks();
+        ls_pairer_drain(&pairer, red + (k & 31u), ir + (k & 31u), 1, k == 200 ? 3u : 0u, false,
+                        (const int16_t(*)[3])acc[k & 31u], 1, false, 1);
+        uint32_t took = elapsed(from, ticks());
+        worst = took > worst ? took : worst;
+    }
+    printf("sample_worst %lu\n", (unsigned long)INSTRUCTIONS(worst + 1u, 1u)); /* + 1: the timer's resolution */
+    ls_ring_init(&band.ring, ring_storage, 300, 0);
+    for (uint32_t d = 0; d < drains; d++) {
+        ls_pairer_drain(&pairer, red, ir, 25, 0, false, (const int16_t(*)[3])acc, 25, false, 25);
+    }
+
     /* a 25-sample frame from the ring to wire bytes (CRC-32, COBS): per frame, and per sample */
     static uint8_t wire[LS_MAX_WIRE];
     ls_band_connected(&band);
@@ -105,8 +121,15 @@ int main(void) {
     band.cursor = 0;
     uint32_t frames = 0;
     t0 = ticks();
-    while (ls_band_next_frame(&band, 0, wire, sizeof wire)) frames++;
+    uint32_t frame_worst = 0, from = t0;
+    while (ls_band_next_frame(&band, 0, wire, sizeof wire)) {
+        frames++;
+        uint32_t now = ticks();
+        frame_worst = elapsed(from, now) > frame_worst ? elapsed(from, now) : frame_worst;
+        from = now;
+    }
     uint32_t frame_ticks = elapsed(t0, ticks());
     printf("frame_encoded %lu\n", (unsigned long)INSTRUCTIONS(frame_ticks, frames));
+    printf("frame_worst %lu\n", (unsigned long)INSTRUCTIONS(frame_worst + 1u, 1u));
     return 0;
 }
