@@ -424,3 +424,73 @@ def test_with_a_service_the_rest_forecasts_come_from_it(tmp_path):
         errors,
     )
     assert total["rest_forecast"] + total["rest_update"] >= len(forecasts)
+
+
+def test_sessions_are_saved_a_few_at_a_time_each_within_the_checkpoint_interval(tmp_path, monkeypatch):
+    """Saving every session at once (18 MB at 200 bands) held the journal's write lock for 100-150 ms, and the
+    gateway's ACKs waited: each step saves only the sessions whose turn it is, and each is saved within
+    CHECKPOINT_S of the last time."""
+    import dataclasses
+
+    from serving.gateway import processing
+    from serving.gateway.journal import PendingFrame, StreamState
+
+    clock = [1000.0]
+    monkeypatch.setattr(processing.time, "monotonic", lambda: clock[0])
+    n_bands, step_s = 25, 0.2
+    signals = _signals(n_bands, 30)
+    journal = Journal(tmp_path / "journal.sqlite")
+    hello = {"sample_rate_hz": 125, "acc_lsb_per_g": 8192}
+    states = {(b, 1): StreamState(b, 1, hello) for b in range(n_bands)}
+    processor = processing.Processor(journal, None)
+    saves: list[int] = []
+    last_saved: dict[int, float] = {}
+    real_commit = processor._commit
+
+    def counting_commit(readings, phases, decisions, saved):
+        saves.append(len(saved))
+        for band, *_ in saved:
+            last_saved[band] = clock[0]
+        return real_commit(readings, phases, decisions, saved)
+
+    processor._commit = counting_commit
+    for k in range(int(12 / step_s)):  # 12 s: each band sends one 25-sample frame a step
+        frames = [PendingFrame(b, 1, 25 * k, 25, 0, 0, 0.0, p.samples(b, 25 * k, 0, *(x[:, 25 * k : 25 * (k + 1)]
+                  for x in signals[b])).payload) for b in range(n_bands)]  # fmt: skip
+        for s in states.values():
+            s.next_seq = 25 * (k + 1)
+        journal.commit(frames, [dataclasses.replace(s) for s in states.values()])
+        processor.step(journal.streams())
+        clock[0] += step_s
+        if (
+            k * step_s >= processing.CHECKPOINT_S
+        ):  # after the first interval every band has been saved, and again
+            assert all(
+                clock[0] - last_saved[b] <= processing.CHECKPOINT_S + 2 * step_s for b in range(n_bands)
+            )
+    steps_per_interval = processing.CHECKPOINT_S / step_s
+    assert max(saves) <= 2 * n_bands / steps_per_interval + 1, saves  # a few a step, never all at once
+    assert sum(saves) >= n_bands * 2  # and every one, over and over
+
+
+def test_a_commit_of_more_rows_than_one_statement_holds_keeps_every_frame(tmp_path):
+    """Frames go in as multi-row INSERTs of `ROWS_PER_STATEMENT`: a commit of more (a backlog after a disk stall)
+    is split, and a frame already stored is ignored, not duplicated."""
+    from serving.gateway.journal import ROWS_PER_STATEMENT, PendingFrame, StreamState
+
+    ((ppg, acc),) = _signals(1, 25 * (2 * ROWS_PER_STATEMENT + 7) / 125)
+    n_frames = ppg.shape[1] // 25
+    frames = [PendingFrame(3, 9, 25 * k, 25, 8 * 25 * k, 0, 0.0,
+                           p.samples(3, 25 * k, 0, ppg[:, 25 * k : 25 * k + 25], acc[:, 25 * k : 25 * k + 25]).payload)
+              for k in range(n_frames)]  # fmt: skip
+    journal = Journal(tmp_path / "journal.sqlite")
+    state = StreamState(3, 9, {"sample_rate_hz": 125})
+    state.next_seq = 25 * n_frames
+    journal.commit(frames, [state])
+    journal.commit(frames[:3], [state])  # a resend of frames already stored
+    seq, got_ppg, got_acc = journal.samples(3, 9)
+    assert np.array_equal(seq, np.arange(25 * n_frames))
+    assert np.array_equal(got_ppg, ppg[:, : 25 * n_frames]) and np.array_equal(
+        got_acc, acc[:, : 25 * n_frames]
+    )
+    assert journal.streams()[(3, 9)].next_seq == 25 * n_frames
