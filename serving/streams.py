@@ -55,7 +55,9 @@ class StreamStore:
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         while True:
             time.sleep(CHECKPOINT_EVERY_S)
-            with contextlib.suppress(sqlite3.Error):  # busy, or gone: the WAL keeps everything, the next one tries
+            with contextlib.suppress(
+                sqlite3.Error
+            ):  # busy, or gone: the WAL keeps everything, the next one tries
                 db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _db(self) -> sqlite3.Connection:
