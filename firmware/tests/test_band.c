@@ -48,14 +48,19 @@ static void new_band(ls_band *band, uint32_t boot_id, uint32_t start_ms) {
     band->on_command = on_command;
 }
 
+/* samples from..to-1 (their values by number) taken by the band */
+static void sample_range(ls_band *band, uint32_t from, uint32_t to) {
+    for (uint32_t k = from; k < to; k++) {
+        ls_sample s = {k, k + 1, {(int16_t)k, 0, 0}};
+        ls_band_sample(band, &s);
+    }
+}
+
 static void a_connection_starts_with_hello_and_resumes_where_the_gateway_says(void **state) {
     (void)state;
     ls_band band;
     new_band(&band, 0xB007u, 5000);
-    for (uint32_t k = 0; k < 60; k++) {
-        ls_sample s = {k, k + 1, {(int16_t)k, 0, 0}};
-        ls_band_sample(&band, &s);
-    }
+    sample_range(&band, 0, 60);
     uint8_t wire[LS_MAX_WIRE], payload[8];
     ls_reader reader;
     ls_reader_init(&reader);
@@ -138,15 +143,9 @@ static void a_sensor_loss_sends_the_frame_before_it_and_flags_the_one_after(void
     (void)state;
     ls_band band;
     new_band(&band, 0xB007u, 5000);
-    for (uint32_t k = 0; k < 30; k++) {
-        ls_sample s = {k, k + 1, {(int16_t)k, 0, 0}};
-        ls_band_sample(&band, &s);
-    }
+    sample_range(&band, 0, 30);
     ls_band_sensor_lost(&band, 40); /* the PPG FIFO overflowed: 30-69 gone */
-    for (uint32_t k = 70; k < 95; k++) {
-        ls_sample s = {k, k + 1, {(int16_t)k, 0, 0}};
-        ls_band_sample(&band, &s);
-    }
+    sample_range(&band, 70, 95);
     uint8_t wire[LS_MAX_WIRE], payload[8];
     ls_reader reader;
     ls_reader_init(&reader);

@@ -14,6 +14,14 @@ static ls_sample sample_of(uint32_t k) {
     return s;
 }
 
+/* samples from..to-1 (their values by number) into the ring */
+static void push_range(ls_ring *ring, uint32_t from, uint32_t to) {
+    for (uint32_t k = from; k < to; k++) {
+        ls_sample s = sample_of(k);
+        ls_ring_push(ring, &s);
+    }
+}
+
 static void check_frame(const uint8_t *payload, uint16_t n, uint32_t first_value) {
     for (uint16_t i = 0; i < n; i++) {
         ls_sample got, want = sample_of(first_value + i);
@@ -29,10 +37,7 @@ static void samples_are_kept_until_acknowledged_and_resent_from_the_ack(void **s
     uint8_t storage[8 * LS_SAMPLE_BYTES], payload[8 * LS_SAMPLE_BYTES];
     ls_ring ring;
     ls_ring_init(&ring, storage, 8, 0);
-    for (uint32_t k = 0; k < 6; k++) {
-        ls_sample s = sample_of(k);
-        ls_ring_push(&ring, &s);
-    }
+    push_range(&ring, 0, 6);
     uint32_t first;
     uint16_t flags;
     assert_int_equal(ls_ring_frame(&ring, 0, 4, payload, &first, &flags), 4);
@@ -57,10 +62,7 @@ static void a_full_ring_drops_its_oldest_counts_them_and_flags_the_gap(void **st
     uint8_t storage[8 * LS_SAMPLE_BYTES], payload[8 * LS_SAMPLE_BYTES];
     ls_ring ring;
     ls_ring_init(&ring, storage, 8, 0);
-    for (uint32_t k = 0; k < 13; k++) { /* a stall: 13 samples, room for 8 */
-        ls_sample s = sample_of(k);
-        ls_ring_push(&ring, &s);
-    }
+    push_range(&ring, 0, 13); /* a stall: 13 samples, room for 8 */
     assert_int_equal(ring.dropped, 5);
     assert_int_equal(ring.head_seq, 5);
     assert_int_equal(ls_ring_next_seq(&ring), 13);
@@ -78,10 +80,7 @@ static void sequence_numbers_wrap_at_two_to_the_32(void **state) {
     uint8_t storage[16 * LS_SAMPLE_BYTES], payload[16 * LS_SAMPLE_BYTES];
     ls_ring ring;
     ls_ring_init(&ring, storage, 16, 0xFFFFFFFAu);
-    for (uint32_t k = 0; k < 12; k++) {
-        ls_sample s = sample_of(k);
-        ls_ring_push(&ring, &s);
-    }
+    push_range(&ring, 0, 12);
     assert_int_equal(ls_ring_next_seq(&ring), 6u);
     ls_ring_ack(&ring, 0xFFFFFFFEu);
     assert_int_equal(ring.count, 8);
@@ -101,15 +100,9 @@ static void sensor_losses_keep_their_numbers_as_holes_that_are_never_sent(void *
     uint8_t storage[16 * LS_SAMPLE_BYTES], payload[16 * LS_SAMPLE_BYTES];
     ls_ring ring;
     ls_ring_init(&ring, storage, 16, 0);
-    for (uint32_t k = 0; k < 5; k++) {
-        ls_sample s = sample_of(k);
-        ls_ring_push(&ring, &s);
-    }
+    push_range(&ring, 0, 5);
     ls_ring_skip(&ring, 3); /* the sensor's FIFO lost 5-7 */
-    for (uint32_t k = 8; k < 12; k++) {
-        ls_sample s = sample_of(k);
-        ls_ring_push(&ring, &s);
-    }
+    push_range(&ring, 8, 12);
     assert_int_equal(ls_ring_next_seq(&ring), 12);
     assert_int_equal(ring.skipped, 3);
     uint32_t first;
@@ -134,16 +127,10 @@ static void a_loss_longer_than_the_ring_drops_what_it_kept_and_jumps_the_numberi
     uint8_t storage[8 * LS_SAMPLE_BYTES], payload[8 * LS_SAMPLE_BYTES];
     ls_ring ring;
     ls_ring_init(&ring, storage, 8, 0);
-    for (uint32_t k = 0; k < 6; k++) {
-        ls_sample s = sample_of(k);
-        ls_ring_push(&ring, &s);
-    }
+    push_range(&ring, 0, 6);
     ls_ring_skip(&ring, 20); /* 6-25 lost: longer than the ring */
     assert_int_equal(ring.dropped, 6); /* the six kept samples went, counted; the holes are not samples */
-    for (uint32_t k = 26; k < 28; k++) {
-        ls_sample s = sample_of(k);
-        ls_ring_push(&ring, &s);
-    }
+    push_range(&ring, 26, 28);
     assert_int_equal(ring.dropped, 6);
     assert_int_equal(ls_ring_next_seq(&ring), 28);
     uint32_t first;
