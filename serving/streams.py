@@ -14,7 +14,6 @@ resends from the `next_sequence` it was last told.
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import sqlite3
 import threading
@@ -23,14 +22,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from serving.wal import BackgroundCheckpoints
+
 T = TypeVar("T")
 
 #: streams untouched this long are deleted (a band that stopped sending)
 STREAM_TTL_S = 6 * 3600.0
 #: how often the expired streams are swept (a sweep scans the table)
 SWEEP_EVERY_S = 60.0
-#: how often the WAL is copied into the database, apart from the chunks' commits
-CHECKPOINT_EVERY_S = 1.0
 
 
 class StreamStore:
@@ -47,18 +46,7 @@ class StreamStore:
         db.execute(
             "CREATE TABLE IF NOT EXISTS streams (id TEXT PRIMARY KEY, state BLOB NOT NULL, updated REAL NOT NULL)"
         )
-        threading.Thread(target=self._checkpoints, name="stream-checkpoints", daemon=True).start()
-
-    def _checkpoints(self) -> None:
-        """The WAL copied into the database once a second, beside the chunks: inside a chunk's commit (SQLite's
-        default, every 4 MB: every 45 chunks of 90 kB states) it cost that chunk 30-70 ms."""
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        while True:
-            time.sleep(CHECKPOINT_EVERY_S)
-            with contextlib.suppress(
-                sqlite3.Error
-            ):  # busy, or gone: the WAL keeps everything, the next one tries
-                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self._checkpoints = BackgroundCheckpoints(self.path)
 
     def _db(self) -> sqlite3.Connection:
         """This thread's connection (sqlite3 connections must stay in the thread that made them)."""
@@ -66,7 +54,9 @@ class StreamStore:
         if db is None:
             db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoints
+            db.execute(
+                "PRAGMA wal_autocheckpoint=0"
+            )  # the WAL is copied back beside the chunks (serving.wal)
             self._local.db = db
         return db
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.gateway.protocol import Frame, FrameType
+from serving.wal import BackgroundCheckpoints
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS frames (
@@ -97,26 +98,18 @@ class Journal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
-        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoints: BackgroundCheckpoints | None = None
 
     def close(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         self.db.close()
-        if self._checkpointer is not None:
-            self._checkpointer.close()
 
     def checkpoint_apart(self) -> None:
-        """Commits stop copying the WAL back into the database: at 200 bands that copy (and its fsync) stalled a
-        commit for 50-120 ms every few seconds, and every ACK waiting on it. The caller runs `checkpoint()` from
-        another thread instead; a commit then only appends to the WAL and syncs it."""
+        """The writer's commits stop copying the WAL back into the database (at 200 bands that copy stalled a
+        commit, and every ACK waiting on it, for 50-120 ms every few seconds); a thread copies it instead."""
         self.db.execute("PRAGMA wal_autocheckpoint=0")
-        self._checkpointer = sqlite3.connect(
-            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-
-    def checkpoint(self) -> None:
-        """Copy what the WAL holds into the database, beside commits (PASSIVE: never blocks the writer)."""
-        if self._checkpointer is not None:
-            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self._checkpoints = BackgroundCheckpoints(self.path)
 
     def streams(self) -> dict[tuple[int, int], StreamState]:
         rows = self.db.execute("SELECT state FROM streams").fetchall()

@@ -185,10 +185,10 @@ class Processor:
         return taken
 
     def _save_due(self, key: tuple[int, int], now: float) -> bool:
-        """Each session every `CHECKPOINT_S`, the first time at a phase of its own (the golden ratio spreads any
-        band ids over the interval), so that the saves are spread over every step."""
+        """Each session every `CHECKPOINT_S`, the first time at a phase of its own, so that the saves are spread
+        over every step."""
         if key not in self._saved_at:
-            self._saved_at[key] = now - (key[0] * 0.6180339887 % 1.0) * CHECKPOINT_S
+            self._saved_at[key] = now - spread_phase(key[0]) * CHECKPOINT_S
         return now - self._saved_at[key] >= CHECKPOINT_S
 
     def _events(self, key: tuple[int, int], start: int, end: int) -> list[tuple[int, str]]:
@@ -217,6 +217,12 @@ class Processor:
             db.execute("ROLLBACK")
             raise
         return new
+
+
+def spread_phase(band_id: int) -> float:
+    """A band's own phase in [0, 1) for periodic work: the golden ratio spreads any ids (consecutive ones too)
+    evenly, so that 200 bands that connected together do not all come due in one burst."""
+    return band_id * 0.6180339887 % 1.0
 
 
 def _contiguous_runs(rows: list[tuple]) -> list[list[tuple]]:

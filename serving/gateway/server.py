@@ -25,7 +25,7 @@ import numpy as np
 
 from serving.gateway import protocol as p
 from serving.gateway.journal import Journal, PendingFrame, StreamState
-from serving.gateway.processing import percentiles_ms, run_processor
+from serving.gateway.processing import percentiles_ms, run_processor, spread_phase
 
 log = logging.getLogger("liftsense.gateway")
 
@@ -36,8 +36,6 @@ MAX_BACKLOG_FRAMES = 50_000
 #: how often each band's clock is sampled (TIME_SYNC round trips), and how many round trips a fit keeps
 TIME_SYNC_EVERY_S = 5.0
 TIME_SYNC_KEPT = 120
-#: how often the WAL is copied into the database, apart from the commits
-CHECKPOINT_EVERY_S = 1.0
 
 
 @dataclass
@@ -105,8 +103,6 @@ class Gateway:
         self._disk = ThreadPoolExecutor(1, thread_name_prefix="journal")
         self._servers: list[asyncio.base_events.Server] = []
         self._committer: asyncio.Task | None = None
-        self._checkpoints: asyncio.Task | None = None
-        self._checkpointing = ThreadPoolExecutor(1, thread_name_prefix="checkpoint")
         self.ack_latency_s: list[float] = []  # receipt to ACK, for the benchmark (newest 100,000)
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
@@ -117,7 +113,6 @@ class Gateway:
             self._servers.append(await asyncio.start_server(self._serve_status, host, status_port))
         self._committer = asyncio.create_task(self._commit_loop())
         self.journal.checkpoint_apart()
-        self._checkpoints = asyncio.create_task(self._checkpoint_loop())
         if self.process:
             # its own process: heart rate for 200 bands is half a core, and in a thread it took the GIL from receiving
             ctx = multiprocessing.get_context("spawn")
@@ -134,14 +129,12 @@ class Gateway:
             server.close()
         for conn in list(self.live.values()):
             conn.writer.close()
-        for task in (self._committer, self._checkpoints):
-            if task:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._committer:
+            self._committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._committer
         await self._commit()
         self._disk.shutdown(wait=True)
-        self._checkpointing.shutdown(wait=True)
         self.journal.close()
         if self._processor is not None:  # what was committed last is processed and saved too
             proc, _, stop = self._processor
@@ -232,9 +225,9 @@ class Gateway:
             stream = self.streams[key] = StreamState(frame.band_id, hello.boot_id, asdict(hello))
             self._dirty[key] = stream
         conn.band_id, conn.stream, conn.resend_asked_at = frame.band_id, stream, None
-        # the first TIME_SYNC at a phase of its own (the golden ratio spreads any ids): bands that connect together
-        # would otherwise all answer, and be fitted, in one burst every interval
-        conn.synced_s = time.monotonic() - (frame.band_id * 0.6180339887 % 1.0) * self.time_sync_every_s
+        # the first TIME_SYNC at a phase of its own: bands that connect together would otherwise all answer, and be
+        # fitted, in one burst every interval
+        conn.synced_s = time.monotonic() - spread_phase(frame.band_id) * self.time_sync_every_s
         self.live[frame.band_id] = conn
         conn.acked = stream.next_seq
         conn.send(p.ack(frame.band_id, hello.boot_id, stream.next_seq))  # resume from here
@@ -316,16 +309,6 @@ class Gateway:
                 await self._commit()
             except Exception:  # a disk error: nothing is acknowledged; the bands keep their frames
                 log.exception("journal commit failed")
-
-    async def _checkpoint_loop(self) -> None:
-        """The WAL copied into the database once a second, beside the commits (see `Journal.checkpoint_apart`)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(CHECKPOINT_EVERY_S)
-            try:
-                await loop.run_in_executor(self._checkpointing, self.journal.checkpoint)
-            except Exception:  # busy or a disk error: the WAL keeps everything, the next one tries again
-                log.exception("journal checkpoint failed")
 
     def _time_sync(self) -> None:
         now = time.monotonic()
