@@ -64,6 +64,27 @@ def pruning_callback(trial, monitor: str = "val_loss", warmup_epochs: int = 0):
     return OptunaPruning()
 
 
+def _rdb_storage(url: str, attempts: int = 5, **kwargs):
+    """An RDBStorage, retried while another worker is creating the same fresh database's schema.
+
+    Two workers started at once on a new storage both try to create the tables and the alembic version row;
+    the loser gets an integrity or "table exists" error, and on retry finds the schema the winner made.
+    """
+    import time
+
+    import sqlalchemy.exc
+    from optuna.storages import RDBStorage
+
+    for attempt in range(attempts):
+        try:
+            return RDBStorage(url, **kwargs)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def open_study(
     study_name: str,
     storage: str,
@@ -75,9 +96,9 @@ def open_study(
 ):
     """Create or resume a study. Trials of a killed worker go stale (no heartbeat), are failed and re-queued."""
     import optuna
-    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from optuna.storages import RetryFailedTrialCallback
 
-    rdb = RDBStorage(
+    rdb = _rdb_storage(
         storage,
         heartbeat_interval=max(1, stale_after_s // 3),
         grace_period=stale_after_s,

@@ -81,7 +81,28 @@ def _sweep(home, *extra):
 def _trials(home, study="binary-cnn-builtin"):
     import optuna
 
-    return optuna.load_study(study_name=study, storage=f"sqlite:///{home / 'optuna.db'}").trials
+    from liftsense.sweep import _rdb_storage
+
+    storage = _rdb_storage(f"sqlite:///{home / 'optuna.db'}")  # the worker may be creating the schema
+    return optuna.load_study(study_name=study, storage=storage).trials
+
+
+def _open_at(url: str, start: float, name: str) -> int:
+    from liftsense.sweep import open_study
+
+    time.sleep(max(0.0, start - time.time()))
+    return len(open_study(name, url, "minimize").trials)
+
+
+def test_workers_starting_together_on_a_fresh_storage_all_open_the_study(tmp_path):
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        start = time.time() + 6  # after the spawned interpreters have imported optuna
+        counts = pool.starmap(_open_at, [(url, start, "race")] * 4)
+    assert counts == [0, 0, 0, 0]
 
 
 @pytest.mark.slow
@@ -151,10 +172,12 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_finished_trials(tmp_
     deadline = time.time() + 300
     while time.time() < deadline:
         time.sleep(1)
-        if (tmp_path / "optuna.db").exists():
+        try:
             states = [t.state for t in _trials(tmp_path)]
-            if TrialState.COMPLETE in states and TrialState.RUNNING in states:
-                break
+        except KeyError:  # the worker has not created the study yet
+            continue
+        if TrialState.COMPLETE in states and TrialState.RUNNING in states:
+            break
     os.killpg(worker.pid, signal.SIGKILL)  # mid-trial
     worker.wait()
     done_before = {t.number: t.params for t in _trials(tmp_path) if t.state == TrialState.COMPLETE}
