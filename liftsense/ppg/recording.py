@@ -69,6 +69,37 @@ class Recording:
         return count
 
 
+def resample_to(values: np.ndarray, fs_from: float, fs_to: float, n_to: int) -> np.ndarray:
+    """(channels, n) sampled at `fs_from` -> (channels, n_to) at `fs_to`, by linear interpolation in time.
+
+    For an accelerometer running at its own rate: the tracker only needs its lines below ~4 Hz, which linear
+    interpolation keeps. Samples past the last input hold its value (at most one input period).
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    if not np.isfinite(fs_from) or fs_from <= 0:
+        raise RecordingError(f"accelerometer sample rate must be a positive number, got {fs_from!r}")
+    t_from = np.arange(values.shape[1]) / fs_from
+    t_to = np.arange(n_to) / fs_to
+    return np.vstack([np.interp(t_to, t_from, row) for row in values])
+
+
+def from_signals(
+    name: str, ppg: np.ndarray, fs: float, acc: np.ndarray, fs_acc: float | None = None, **kwargs
+) -> Recording:
+    """A recording from PPG at `fs` and an accelerometer at its own rate `fs_acc` (default: the same), put on the
+    PPG's time base; the accelerometer must cover the PPG's duration to within one of its samples."""
+    ppg = np.atleast_2d(np.asarray(ppg, dtype=np.float64))
+    acc = np.atleast_2d(np.asarray(acc, dtype=np.float64))
+    if fs_acc is not None and fs_acc != fs:
+        if acc.shape[1] / fs_acc + 1.0 / fs_acc < ppg.shape[1] / fs:
+            raise RecordingError(
+                f"{name}: the accelerometer covers {acc.shape[1] / fs_acc:.2f} s but the PPG "
+                f"{ppg.shape[1] / fs:.2f} s"
+            )
+        acc = resample_to(acc, fs_acc, fs, ppg.shape[1])
+    return Recording(name, fs, ppg, acc, **kwargs)
+
+
 def n_windows(n_samples: int, fs: float, window_s: float = WINDOW_S, hop_s: float = HOP_S) -> int:
     """SPC protocol: floor((N - L) / H) + 1 full windows, or 0 when the recording is shorter than one."""
     length, hop = round(window_s * fs), round(hop_s * fs)
@@ -147,8 +178,47 @@ def load_csv(path: str | Path, fs: float | None = None) -> Recording:
     return Recording(path.stem, fs, ppg, acc, ecg=ecg, meta=meta)
 
 
+_ACC_UNITS_TO_G = {"g": 1.0, "m/s^2": 1 / 9.80665, "ms^-2": 1 / 9.80665, "m/s2": 1 / 9.80665}
+
+
+def load_edf(path: str | Path) -> Recording:
+    """An EDF recording: signals labelled "...ppg..." are the PPG (up to 3), the first three labelled "...acc..."
+    (or in a unit of acceleration) the accelerometer, in g, put on the PPG's rate if it runs at its own."""
+    from liftsense.ppg.edf import EdfError, read_edf
+
+    path = Path(path)
+    try:
+        signals = read_edf(path)
+    except EdfError as exc:
+        raise RecordingError(str(exc)) from exc
+    ppg = [s for s in signals if "ppg" in s.label.lower()][:3]
+    acc = [
+        s for s in signals if "acc" in s.label.lower() or s.unit.replace(" ", "").lower() in _ACC_UNITS_TO_G
+    ][:3]
+    if not ppg or len(acc) < 3:
+        labels = [s.label for s in signals]
+        raise RecordingError(
+            f"{path}: needs signals labelled 'ppg' and three accelerometer axes; found {labels}"
+        )
+    if len({s.fs for s in ppg}) > 1 or len({s.fs for s in acc}) > 1:
+        raise RecordingError(f"{path}: the PPG channels (or accelerometer axes) run at different rates")
+    n = min(len(s.values) for s in ppg)
+    scale = [_ACC_UNITS_TO_G.get(s.unit.replace(" ", "").lower(), 1.0) for s in acc]
+    acc_values = np.vstack(
+        [s.values[: min(len(a.values) for a in acc)] * k for s, k in zip(acc, scale, strict=True)]
+    )
+    return from_signals(
+        path.stem,
+        np.vstack([s.values[:n] for s in ppg]),
+        ppg[0].fs,
+        acc_values,
+        acc[0].fs,
+        meta={"path": str(path)},
+    )
+
+
 def load_recording(path: str | Path, fs: float | None = None) -> Recording:
-    """Dispatch on the suffix: `.mat` (SPC-2015) or `.csv`."""
+    """Dispatch on the suffix: `.mat` (SPC-2015), `.csv` or `.edf`."""
     path = Path(path)
     if not path.exists():
         raise RecordingError(f"{path}: no such file")
@@ -156,7 +226,9 @@ def load_recording(path: str | Path, fs: float | None = None) -> Recording:
         return load_mat(path, fs or SPC_FS)
     if path.suffix.lower() == ".csv":
         return load_csv(path, fs)
-    raise RecordingError(f"{path}: unsupported format {path.suffix!r} (expected .mat or .csv)")
+    if path.suffix.lower() == ".edf":
+        return load_edf(path)
+    raise RecordingError(f"{path}: unsupported format {path.suffix!r} (expected .mat, .csv or .edf)")
 
 
 def load_spc2015(folder: str | Path | None = None) -> list[Recording]:

@@ -3,7 +3,9 @@
 Per 8 s window, causally (only the window's own samples and the tracker's past):
 
 1. Band-pass every channel (zero-phase inside the window) and decimate to about 25 Hz.
-2. Locate the accelerometer's dominant spectral lines (arm swing, steps, their harmonics) on a fine grid.
+2. Locate the accelerometer's dominant spectral lines (arm swing, steps, their harmonics) on a fine grid; a line
+   slower than the heart-rate band (a slow rep) brings its multiples along, which the PPG shows but the
+   accelerometer barely does.
 3. **Motion-aware line spectrum.** For every candidate heart rate f on a 0.5 BPM grid, fit a sinusoid at f to each
    PPG channel by least squares *jointly with* sinusoids at the motion lines, and keep the power it explains
    beyond them (a nonlinear-least-squares periodogram with the motion as nuisance). A heart rate a few BPM from
@@ -82,6 +84,11 @@ class SpectralConfig:
     motion_threshold: float = 0.1  # ... that reach this share of the strongest line
     motion_line_contrast: float = 10.0  # ... and stand this far above the median (noise is not a line)
     acc_min_bpm: float = 10.0  # lines as slow as a rep every 6 s count as motion
+    motion_harmonics: int = (
+        3  # each slow motion line's multiples up to this order are motion too (1: lines only)
+    )
+    max_motion_freqs: int = 10  # at most this many nuisance frequencies per window
+    harmonics_below_bpm: float = 40.0  # only lines below the heart-rate band get their multiples modelled
     ridge: float = 1e-3  # keeps the fit defined at a motion line itself
     floor_halfwidth_bpm: float = 20.0  # evidence counts above its local mean over ±this (0: off)
     harmonic_weight: float = (
@@ -275,9 +282,31 @@ class SpectralTracker:
         if len(peaks) == 0 or acc_power.max() <= 0:
             return None
         peaks = peaks[np.argsort(-acc_power[peaks])][: cfg.motion_lines]
-        freqs_hz = np.array([self._interpolate_peak(acc_power, i) for i in peaks]) / 60
+        freqs_hz = self._with_harmonics(np.array([self._interpolate_peak(acc_power, i) for i in peaks])) / 60
         phase = 2 * np.pi * self._t[:, None] * freqs_hz[None, :]
         return np.concatenate([np.cos(phase), np.sin(phase)], axis=1)
+
+    def _with_harmonics(self, lines_bpm: np.ndarray) -> np.ndarray:
+        """The motion lines (strongest first) and their multiples inside the heart-rate band, without near-repeats.
+
+        A slow arm movement (25 per minute) moves the PPG at 50 and 75 BPM as well, through the PPG's non-linear
+        response, while the accelerometer shows almost only the fundamental. Only lines below the heart-rate band
+        get multiples: for faster lines (a run's arm swing at 62, whose triple at 186 is a decoy too) it cost more
+        than it gained on the real sets (benchmarks/RESULTS.md, "Heart rate off the treadmill").
+        """
+        cfg = self.config
+        freqs: list[float] = []
+        resolution = 60.0 / self.window_s / 4  # a quarter of the window's frequency resolution, in BPM
+        for order in range(1, cfg.motion_harmonics + 1):
+            for line in lines_bpm:
+                f = order * float(line)
+                if order > 1 and line >= cfg.harmonics_below_bpm:
+                    continue
+                if order > 1 and not cfg.bpm_min - 5 <= f <= cfg.bpm_max:
+                    continue
+                if all(abs(f - g) > resolution for g in freqs):
+                    freqs.append(f)
+        return np.array(freqs[: cfg.max_motion_freqs])
 
     def _interpolate_peak(self, power: np.ndarray, i: int) -> float:
         """Parabolic interpolation of a spectral peak on the accelerometer grid, in BPM."""

@@ -1,9 +1,11 @@
 """Built-in synthetic wrist recordings with a known heart rate: the default data and the tests' ground truth.
 
 A two-peak pulse wave (systolic + dicrotic) is driven by the integral of a time-varying heart rate with a little
-variability, modulated by respiration, on a wandering baseline. The arm moves (lifting reps in sets, or running
-arm swing with its step harmonic); the accelerometer sees that motion plus gravity, and each PPG channel sees a
-differently filtered and slightly non-linear copy of it: the motion artifact. Both sensors clip at their rails.
+variability, modulated by respiration, on a wandering baseline. The arm moves (lifting reps in sets, running arm
+swing with its step harmonic, slow non-periodic fidgeting at a resting rate, or slow reps of 20-30 per minute
+whose harmonics fall in the heart-rate band while the rate climbs from about 60 to 100); the accelerometer sees
+that motion plus gravity, and each PPG channel sees a differently filtered and non-linear copy of it: the motion
+artifact. `pulse_amplitude` weakens the pulse (a loose band, cold skin). Both sensors clip at their rails.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import numpy as np
 
 from liftsense.ppg.recording import HOP_S, SPC_FS, WINDOW_S, Recording, n_windows
 
-ACTIVITIES = ("rest", "lifting", "running")
+ACTIVITIES = ("rest", "lifting", "running", "fidgeting", "slow_reps")
+#: how strongly each activity's arm motion distorts the PPG non-linearly (harmonics the accelerometer lacks)
+NONLINEARITY = {"slow_reps": 1.5}
 PPG_RAIL = 1024.0
 ACC_RAIL_G = 4.0
 
@@ -30,6 +34,11 @@ def heart_rate_profile(activity: str, t: np.ndarray, rng: np.random.Generator) -
     """Instantaneous heart rate (BPM) over time for the activity, with slow variability."""
     if activity == "rest":
         hr = np.full_like(t, rng.uniform(60, 80))
+    elif activity == "fidgeting":
+        hr = np.full_like(t, rng.uniform(52, 68))
+    elif activity == "slow_reps":  # a climb from a resting rate during a long, slow set
+        start, end = rng.uniform(58, 66), rng.uniform(95, 105)
+        hr = start + (end - start) * np.clip(t / max(t[-1], 1e-9), 0, 1)
     elif activity == "lifting":  # 30 s sets, 60 s rests: rise towards ~130, recover towards ~85
         base, work = rng.uniform(70, 85), rng.uniform(120, 140)
         hr, level = np.empty_like(t), base
@@ -55,6 +64,14 @@ def _arm_acceleration(
     gravity = np.vstack([np.sin(tilt), np.zeros_like(t), -np.cos(tilt)])
     if activity == "rest":
         return gravity + 0.01 * rng.standard_normal((3, len(t)))
+    if activity == "fidgeting":  # the arm shifts now and then: slow, smooth, not periodic
+        fs = 1 / (t[1] - t[0])
+        drift = np.vstack([_smooth_noise(rng, len(t), fs, 0.4) for _ in range(3)])
+        return gravity + 0.15 * drift
+    if activity == "slow_reps":
+        rep_hz = rng.uniform(20, 30) / 60
+        rep = np.sin(2 * np.pi * rep_hz * t)
+        return gravity + np.vstack([0.5 * rep, 0.05 * rep, 0.4 * np.cos(2 * np.pi * rep_hz * t)])
     if activity == "running":
         cadence = rng.uniform(1.3, 1.5) * (1 + 0.02 * _smooth_noise(rng, len(t), 125.0, 0.05))
         phase = 2 * np.pi * np.cumsum(cadence) * (t[1] - t[0])
@@ -92,6 +109,7 @@ def synth_recording(
     heart_rate: Callable[[np.ndarray], np.ndarray] | None = None,
     motion_gain: float = 2.0,
     saturate: bool = True,
+    pulse_amplitude: float = 1.0,
     in_set: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Recording:
     """A two-channel PPG + accelerometer recording with `bpm_truth` per 8 s / 2 s window.
@@ -108,17 +126,26 @@ def synth_recording(
     hr = heart_rate(t) if heart_rate is not None else heart_rate_profile(activity, t, rng)
     beats = np.cumsum(hr / 60.0) / fs
     breathing = np.sin(2 * np.pi * rng.uniform(0.2, 0.3) * t)
-    pulse = _pulse(beats) * (1 + 0.1 * breathing)
+    pulse = pulse_amplitude * _pulse(beats) * (1 + 0.1 * breathing)
     acc = _arm_acceleration(activity, t, rng, None if in_set is None else in_set(t))
     dynamic = acc - acc.mean(axis=1, keepdims=True)
     ppg = []
     for _channel in range(2):
         coupling = rng.normal(0, 1, 3)
         delay = int(rng.integers(0, int(0.05 * fs) + 1))
-        artifact = np.roll(coupling @ dynamic, delay) + 0.3 * (coupling @ dynamic) ** 2
-        artifact = (
-            artifact / (artifact.std() + 1e-12) * (motion_gain * pulse.std() if activity != "rest" else 0.0)
-        )
+        moved = coupling @ dynamic
+        if (
+            activity in NONLINEARITY
+        ):  # a strongly bent response: the PPG sees harmonics the accelerometer lacks
+            moved = moved / (moved.std() + 1e-12)
+            bend = NONLINEARITY[activity]
+            artifact = np.roll(moved, delay) + bend * moved**2 + bend * moved**3 / 3
+        else:
+            artifact = np.roll(moved, delay) + 0.3 * moved**2
+        scale = (
+            motion_gain * pulse.std() / pulse_amplitude
+        )  # a weak pulse is buried deeper in the same motion
+        artifact = artifact / (artifact.std() + 1e-12) * (scale if activity != "rest" else 0.0)
         wander = 0.5 * _smooth_noise(rng, n, fs, 0.1)
         trace = 60.0 * (pulse - pulse.mean() + 0.3 * breathing + wander + artifact)
         ppg.append(trace + 0.5 * rng.standard_normal(n))

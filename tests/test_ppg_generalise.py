@@ -1,0 +1,172 @@
+"""Heart rate off the treadmill: other devices, rates and formats, slow reps, weak pulses, and honest scoring."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from liftsense.evaluation.heart_rate import pool_scores, score_heart_rate
+from liftsense.ppg.estimate import HeartRateEstimate
+from liftsense.ppg.recording import RecordingError, from_signals, load_recording
+from liftsense.ppg.spectral import SpectralConfig
+from liftsense.ppg.stream import estimate_recording
+from liftsense.ppg.synth import synth_recording
+from tests.conftest import require_real_data
+
+
+def _estimate(window: int, bpm: float | None, candidate: float | None = None) -> HeartRateEstimate:
+    return HeartRateEstimate(
+        window, 0, bpm, 0.5, 0.9, candidate_bpm=candidate if candidate is not None else bpm
+    )
+
+
+def test_scores_count_confident_wrong_readings_and_skip_windows_without_a_reference():
+    estimates = [_estimate(0, 100.0), _estimate(1, 80.0), _estimate(2, None, 130.0), _estimate(3, 90.0)]
+    truth = np.array([101.0, 100.0, 120.0, np.nan])
+    s = score_heart_rate(estimates, truth)
+    assert s["windows"] == 3 and s["reported"] == 2 and s["coverage"] == pytest.approx(2 / 3)
+    assert s["confident_wrong"] == 1 and s["confident_wrong_rate"] == pytest.approx(0.5)
+    assert s["aae_all"] == pytest.approx((1 + 20 + 10) / 3) and s["aae_reported"] == pytest.approx(10.5)
+    pooled = pool_scores([s, score_heart_rate([_estimate(0, 60.0)], np.array([61.0]))])
+    assert pooled["confident_wrong_rate"] == pytest.approx(1 / 3) and pooled["coverage"] == pytest.approx(
+        3 / 4
+    )
+
+
+def _write_edf(path, signals: dict[str, tuple[np.ndarray, int, str]], record_s: int = 1) -> None:
+    """A minimal EDF writer for the tests: {label: (values, samples per record, unit)}, physical = digital / 10."""
+    n_records = len(next(iter(signals.values()))[0]) // next(iter(signals.values()))[1]
+    ns = len(signals)
+
+    def field(text: str, width: int) -> bytes:
+        return text.ljust(width)[:width].encode("ascii")
+
+    header = (
+        field("0", 8) + field("test", 80) + field("rec", 80) + field("01.01.26", 8) + field("00.00.00", 8)
+    )
+    header += field(str(256 * (ns + 1)), 8) + field("", 44) + field(str(n_records), 8)
+    header += field(str(record_s), 8) + field(str(ns), 4)
+    columns = [
+        [field(label, 16) for label in signals],
+        [field("", 80)] * ns,
+        [field(unit, 8) for _, _, unit in signals.values()],
+        [field("-3276.8", 8)] * ns,
+        [field("3276.7", 8)] * ns,
+        [field("-32768", 8)] * ns,
+        [field("32767", 8)] * ns,
+        [field("", 80)] * ns,
+        [field(str(per), 8) for _, per, _ in signals.values()],
+        [field("", 32)] * ns,
+    ]
+    header += b"".join(b"".join(c) for c in columns)
+    body = b""
+    for r in range(n_records):
+        for values, per, _ in signals.values():
+            body += np.round(values[r * per : (r + 1) * per] * 10).astype("<i2").tobytes()
+    path.write_bytes(header + body)
+
+
+def test_an_edf_recording_round_trips_with_the_accelerometer_at_its_own_rate(tmp_path):
+    rec = synth_recording("running", duration_s=30, fs=128.0, seed=2)
+    acc_64 = rec.acc[:, ::2] * 9.80665  # m/s^2 at half the rate
+    path = tmp_path / "run.edf"
+    _write_edf(
+        path,
+        {
+            "wrist_ppg": (rec.ppg[0], 128, "mV"),
+            "acc_x": (acc_64[0], 64, "m/s^2"),
+            "acc_y": (acc_64[1], 64, "m/s^2"),
+            "acc_z": (acc_64[2], 64, "m/s^2"),
+        },
+    )
+    loaded = load_recording(path)
+    assert (
+        loaded.fs == 128.0
+        and loaded.ppg.shape == (1, rec.n_samples)
+        and loaded.acc.shape == (3, rec.n_samples)
+    )
+    assert np.max(np.abs(loaded.ppg[0] - rec.ppg[0])) <= 0.05 + 1e-9  # quantised to 0.1
+    assert np.max(np.abs(loaded.acc[:, ::2] - rec.acc[:, ::2])) < 0.01  # back in g, on the PPG's time base
+    path.write_bytes(path.read_bytes()[:-1000])
+    with pytest.raises(RecordingError, match="truncated"):
+        load_recording(path)
+    (tmp_path / "bad.edf").write_bytes(b"not an edf")
+    with pytest.raises(RecordingError, match="not a readable EDF"):
+        load_recording(tmp_path / "bad.edf")
+
+
+def test_an_accelerometer_shorter_than_the_ppg_is_refused():
+    with pytest.raises(RecordingError, match="accelerometer covers"):
+        from_signals("x", np.zeros((1, 1000)), 100.0, np.zeros((3, 200)), 25.0)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_one_to_three_ppg_channels(channels):
+    rec = synth_recording("lifting", seed=3)
+    rng = np.random.default_rng(0)
+    ppg = (
+        rec.ppg[:1]
+        if channels == 1
+        else np.vstack([rec.ppg, rec.ppg[:1] + 5 * rng.standard_normal(rec.n_samples)])
+    )
+    rec = from_signals("x", ppg, rec.fs, rec.acc, bpm_truth=rec.bpm_truth)
+    assert score_heart_rate(estimate_recording(rec), rec.bpm_truth)["aae_all"] < 2.5
+
+
+def test_the_sqi_means_the_same_at_every_sample_rate():
+    """The same wrist at 25-512 Hz: the tracker reads it as well, and its sqi and confidence do not drift."""
+    sqis, confidences = [], []
+    for fs in (25.0, 50.0, 64.0, 125.0, 256.0, 512.0):
+        rec = synth_recording("lifting", seed=1, fs=fs)
+        estimates = estimate_recording(rec)
+        assert score_heart_rate(estimates, rec.bpm_truth)["aae_all"] < 2.0, fs
+        sqis.append(np.median([e.sqi for e in estimates]))
+        confidences.append(np.median([e.confidence for e in estimates]))
+    assert np.ptp(sqis) < 0.1 and np.ptp(confidences) < 0.03, (sqis, confidences)
+
+
+def test_the_harmonics_of_slow_reps_are_treated_as_motion():
+    """20-30 reps a minute with a weak pulse: the reps' multiples (40-90 BPM) sit in the heart-rate band and the
+    accelerometer barely shows them. Modelling them as motion removes most of the confident wrong readings."""
+    recs = [synth_recording("slow_reps", seed=s, pulse_amplitude=0.3) for s in range(3)]
+
+    def wrong(config: SpectralConfig) -> int:
+        return sum(
+            score_heart_rate(estimate_recording(r, config), r.bpm_truth)["confident_wrong"] for r in recs
+        )
+
+    lines_only, with_harmonics = wrong(replace(SpectralConfig(), motion_harmonics=1)), wrong(SpectralConfig())
+    assert with_harmonics < lines_only / 3, (with_harmonics, lines_only)
+
+
+@pytest.mark.parametrize("activity", ["fidgeting", "slow_reps"])
+def test_resting_rates_under_slow_arm_motion_are_followed(activity):
+    errors = [
+        score_heart_rate(estimate_recording(r), r.bpm_truth)
+        for r in (synth_recording(activity, seed=s) for s in range(3))
+    ]
+    assert np.mean([e["aae_all"] for e in errors]) < 2.0 and all(
+        e["confident_wrong_rate"] < 0.02 for e in errors
+    )
+
+
+@pytest.mark.real_data
+def test_ppg_extra_loads_68_unique_recordings_with_aligned_references():
+    require_real_data("ppg_extra")
+    from liftsense.datasets.ppg_extra import load_bami, load_cardiac_rehab, load_jarchi_casson, load_ppg_extra
+
+    recs = load_ppg_extra()
+    sets = [r.meta["set"] for r in recs]
+    assert len(recs) == 68 and sets.count("BAMI-1") == 25 and sets.count("Jarchi-Casson") == 16
+    assert all(len(r.bpm_truth) == r.n_windows() and np.isfinite(r.bpm_truth).mean() > 0.95 for r in recs)
+    assert {r.fs for r in recs} == {50.0, 256.0} and {r.ppg.shape[0] for r in recs} == {1, 3}
+    # the conventions line the reference up with the PPG: the tracker reads these closely
+    for rec in (
+        load_bami("BAMI1_13"),
+        load_bami("BAMI2_6"),
+        load_cardiac_rehab(6),
+        load_jarchi_casson("s2_high_resistance_bike"),
+    ):
+        assert score_heart_rate(estimate_recording(rec), rec.bpm_truth)["aae_all"] < 3.5, rec.name
