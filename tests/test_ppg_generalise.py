@@ -162,11 +162,12 @@ def test_ppg_extra_loads_68_unique_recordings_with_aligned_references():
     assert len(recs) == 68 and sets.count("BAMI-1") == 25 and sets.count("Jarchi-Casson") == 16
     assert all(len(r.bpm_truth) == r.n_windows() and np.isfinite(r.bpm_truth).mean() > 0.95 for r in recs)
     assert {r.fs for r in recs} == {50.0, 256.0} and {r.ppg.shape[0] for r in recs} == {1, 3}
-    # the conventions line the reference up with the PPG: the tracker reads these closely
-    for rec in (
-        load_bami("BAMI1_13"),
-        load_bami("BAMI2_6"),
-        load_cardiac_rehab(6),
-        load_jarchi_casson("s2_high_resistance_bike"),
+    # the conventions line the reference up with the PPG: the tracker reads these closely (Jarchi & Casson's
+    # alignment is approximate, by the data's README)
+    for rec, limit in (
+        (load_bami("BAMI1_13"), 3.0),
+        (load_bami("BAMI2_6"), 3.0),
+        (load_cardiac_rehab(6), 3.0),
+        (load_jarchi_casson("s2_high_resistance_bike"), 4.5),
     ):
-        assert score_heart_rate(estimate_recording(rec), rec.bpm_truth)["aae_all"] < 3.5, rec.name
+        assert score_heart_rate(estimate_recording(rec), rec.bpm_truth)["aae_all"] < limit, rec.name
