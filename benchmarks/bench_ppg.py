@@ -8,7 +8,10 @@ Published on these 12: TROIKA 2.34, JOSS 1.28, MC-SMD 1.11, WFPV (online) 1.02, 
 
 Speed (one core): the whole streaming pipeline on a ~5-minute recording (goal < 0.3 s, i.e. >= 1000x real time),
 per-window latency p50/p99 and peak memory (VmHWM of a fresh process).
-Usage: python benchmarks/bench_ppg.py [--quick]   (writes results/ppg.json and results/ppg_tracks.png)
+`--against REV` times the pipeline of git revision REV (checked out to a temporary folder) alternately with this
+one, on the same 5-minute, 125 Hz, 2-channel recording, each in a fresh one-core process: the ratio of the two is
+steadier on a shared machine than either time alone.
+Usage: python benchmarks/bench_ppg.py [--quick] [--against REV]   (writes results/ppg.json, results/ppg_tracks.png)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from _common import RESULTS, ROOT, table, timed, write
@@ -123,6 +127,59 @@ def speed(recording) -> dict:
     }
 
 
+TIMING_PROBE = """
+import statistics, sys, time
+sys.path.insert(0, {root!r})
+from liftsense.ppg.stream import estimate_recording
+from liftsense.ppg.synth import synth_recording
+rec = synth_recording("running", duration_s=300.0, seed=0)
+estimate_recording(rec)
+runs = []
+for _ in range(5):
+    t = time.perf_counter()
+    estimate_recording(rec)
+    runs.append(time.perf_counter() - t)
+print(statistics.median(runs))
+"""
+
+
+def speed_against(rev: str, rounds: int = 4) -> dict:
+    """Median pipeline time of this tree and of `rev`, alternating fresh processes, and their ratio per round."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="liftsense-rev-"))
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev, "liftsense"], capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+        env = os.environ | {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+        def once(root: Path) -> float:
+            code = TIMING_PROBE.format(root=str(root))
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+            )
+            return float(out.stdout.strip())
+
+        now, before = [], []
+        for _ in range(rounds):
+            before.append(once(folder))
+            now.append(once(ROOT))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    ratios = [b / n for b, n in zip(before, now, strict=True)]
+    return {
+        "against": rev,
+        "this_median_s": float(np.median(now)),
+        "previous_median_s": float(np.median(before)),
+        "speedup_median": float(np.median(ratios)),
+        "this_real_time_factor": 300.0 / float(np.median(now)),
+        "previous_real_time_factor": 300.0 / float(np.median(before)),
+    }
+
+
 MEMORY_PROBE = """
 import re, sys
 sys.path.insert(0, {root!r})
@@ -156,17 +213,20 @@ def memory() -> dict:
 
 def main() -> None:
     from liftsense.ppg import load_spc2015
-    from liftsense.ppg.synth import synth_recording
+    from liftsense.ppg.synth import ACTIVITIES, synth_recording
 
     quick = "--quick" in sys.argv
     spc = load_spc2015()
-    synthetic = [synth_recording(a, seed=s) for a in ("rest", "lifting", "running") for s in range(4)]
+    synthetic = [synth_recording(a, seed=s) for a in ACTIVITIES for s in range(4)]
     results = {"spc2015": accuracy(spc[:3] if quick else spc), "synthetic": accuracy(synthetic)}
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(spc[:3] if quick else spc, results["spc2015"], RESULTS / "ppg_tracks.png")
     longest = max(spc, key=lambda r: r.n_samples)
     results["speed"] = speed(longest)
     results["memory"] = memory()
+    if "--against" in sys.argv:
+        results["speed_against"] = speed_against(sys.argv[sys.argv.index("--against") + 1])
+        print("\nside by side:\n" + table([results["speed_against"]], list(results["speed_against"])))
     results["published_spc2015_mean_aae"] = PUBLISHED
 
     for data in ("spc2015", "synthetic"):

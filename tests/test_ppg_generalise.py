@@ -171,3 +171,22 @@ def test_ppg_extra_loads_68_unique_recordings_with_aligned_references():
         (load_jarchi_casson("s2_high_resistance_bike"), 4.5),
     ):
         assert score_heart_rate(estimate_recording(rec), rec.bpm_truth)["aae_all"] < limit, rec.name
+
+
+def test_the_cli_scores_any_recording_against_a_reference_csv(tmp_path, capsys):
+    from liftsense.ppg.__main__ import main
+
+    rec = synth_recording("lifting", duration_s=60, fs=64.0, seed=4)
+    path = tmp_path / "wrist.edf"
+    signals = {"ppg": (rec.ppg[0], 64, "mV")} | {
+        f"acc_{a}": (rec.acc[i], 64, "g") for i, a in enumerate("xyz")
+    }
+    _write_edf(path, signals)
+    truth = rec.bpm_truth.copy()
+    truth[3] += 30  # one window the reference says is far off
+    (tmp_path / "ref.csv").write_text("ref_bpm\n" + "\n".join(f"{v:.2f}" for v in truth[:-1]) + "\n")
+    assert main([str(path), "--reference", str(tmp_path / "ref.csv")]) == 0
+    out = capsys.readouterr().out
+    assert f"over all {len(truth) - 1} scored windows" in out and "1 readings off by more than 10 BPM" in out
+    assert main([str(path), "--reference", str(tmp_path / "missing.csv")]) == 2
+    assert "'ref_bpm' column" in capsys.readouterr().err

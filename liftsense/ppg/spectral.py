@@ -47,27 +47,41 @@ LOCOMOTION_BPM = 70.0
 MIN_FS = 20.0
 
 
+def _fft_plan(acc_grid: np.ndarray, n: int, fs: float) -> tuple[int, int, np.ndarray] | None:
+    """(FFT length, first bin, Hann window) when every accelerometer grid frequency is an FFT bin, else None."""
+    step_hz = (acc_grid[1] - acc_grid[0]) / 60
+    n_fft = fs / step_hz
+    first = acc_grid[0] / 60 / step_hz
+    if abs(n_fft - round(n_fft)) > 1e-6 or abs(first - round(first)) > 1e-6 or round(n_fft) < n:
+        return None
+    return round(n_fft), round(first), np.hanning(n)
+
+
 @functools.lru_cache(maxsize=16)
 def _tables(fs: float, window_len: int, decimation: int, cfg: SpectralConfig) -> dict:
     """The tracker's constant tables for one configuration, built once per process and shared, read-only: a
     stream's state is loaded and saved for every chunk, and rebuilding these each time cost more than the chunk."""
-    t = np.arange(0, window_len, decimation) / fs
+    n = window_len // decimation if cfg.block_decimation else -(-window_len // decimation)
+    t = np.arange(n) * decimation / fs
     grid = np.arange(cfg.bpm_min, cfg.bpm_max + 1e-9, cfg.grid_step_bpm)
     phase = 2 * np.pi * t[:, None] * (np.concatenate([grid, 2 * grid]) / 60)[None, :]
     cos, sin = np.cos(phase), np.sin(phase)  # (time, grid then doubled grid)
     acc_grid = np.arange(cfg.acc_min_bpm, cfg.bpm_max * 1.15, cfg.grid_step_bpm)
     step = grid[:, None] - grid[None, :]
+    plan = _fft_plan(acc_grid, len(t), fs / decimation)
     walk = np.exp(-0.5 * (step / cfg.random_walk_bpm) ** 2)
     walk /= walk.sum(axis=0, keepdims=True)
     tables = {
         "_t": t,
         "grid": grid,
         "_n_grid": len(grid),
-        "_cos": cos,
-        "_sin": sin,
+        "_cossin": np.ascontiguousarray(np.hstack([cos, sin])),  # one product per window gives both
         "_gram": ((cos**2).sum(0), (sin**2).sum(0), (cos * sin).sum(0)),
         "_acc_grid": acc_grid,
-        "_acc_dft": (np.hanning(len(t)) * np.exp(-2j * np.pi * (acc_grid / 60)[:, None] * t)).T,
+        "_acc_fft": plan,
+        "_acc_dft": None
+        if plan
+        else (np.hanning(len(t)) * np.exp(-2j * np.pi * (acc_grid / 60)[:, None] * t)).T,
         "_transition": (1 - cfg.jump_probability) * walk + cfg.jump_probability / len(grid),
     }
     for v in tables.values():
@@ -85,6 +99,9 @@ class SpectralConfig:
     band_hz: tuple[float, float] = (0.4, 4.0)
     filter_order: int = 4
     target_fs: float = 25.0  # decimate to about this rate before fitting
+    block_decimation: bool = (
+        True  # average blocks of samples, then filter at the low rate (False: filter, then pick)
+    )
     motion_lines: int = 4  # strongest accelerometer lines treated as nuisance per window
     motion_threshold: float = 0.1  # ... that reach this share of the strongest line
     motion_line_contrast: float = 10.0  # ... and stand this far above the median (noise is not a line)
@@ -134,7 +151,17 @@ class SpectralTracker:
         self.reset()
 
     #: attributes derived from the configuration alone: rebuilt on unpickling instead of stored (megabytes)
-    _TABLES = ("_t", "grid", "_n_grid", "_cos", "_sin", "_gram", "_acc_grid", "_acc_dft", "_transition")
+    _TABLES = (
+        "_t",
+        "grid",
+        "_n_grid",
+        "_cossin",
+        "_gram",
+        "_acc_grid",
+        "_acc_dft",
+        "_acc_fft",
+        "_transition",
+    )
 
     def __getstate__(self) -> dict:
         """The tracker's state without its constant tables: a stream's state is saved after every chunk."""
@@ -176,7 +203,7 @@ class SpectralTracker:
             return self._no_input(window_index, end_sample, reason)
 
         cfg = self.config
-        filtered = bandpass(window, self.fs, *cfg.band_hz, cfg.filter_order)[:, :: self.decimation]
+        filtered = self._filtered(window)
         amplitude, power = self._line_spectrum(filtered[channels], self._motion_basis(filtered[self.n_ppg :]))
         power = power / (power[:, : self._n_grid].max(axis=1, keepdims=True) + 1e-300)
         power = power.mean(axis=0)
@@ -195,12 +222,22 @@ class SpectralTracker:
         self.last_evidence, self.last_amplitude, self.last_channels = evidence, amplitude, channels
         return self.judge(window_index, end_sample, bpm, self.posterior, evidence)
 
+    def _filtered(self, window: np.ndarray) -> np.ndarray:
+        """Band-passed and decimated to about `target_fs`. Averaging blocks of `decimation` samples first (a boxcar
+        whose first null is at the new rate; 4% down at 4 Hz from 125 Hz) and filtering at the low rate costs a
+        fifth of filtering at the full rate and then picking every fifth sample, for the same spectrum in band."""
+        cfg = self.config
+        if not cfg.block_decimation or self.decimation == 1:
+            return bandpass(window, self.fs, *cfg.band_hz, cfg.filter_order)[:, :: self.decimation]
+        n = len(self._t) * self.decimation
+        blocks = window[:, :n].reshape(window.shape[0], -1, self.decimation).mean(axis=2)
+        return bandpass(blocks, self.fs / self.decimation, *cfg.band_hz, cfg.filter_order)
+
     def motion_free(self, window: np.ndarray) -> np.ndarray:
         """What the tracker hears in one window: the PPG channels band-passed, decimated to `fs / decimation`, with
         the accelerometer's strongest lines projected out (the same projection `step` fits heart rate to)."""
         window = np.asarray(window, dtype=np.float64)
-        cfg = self.config
-        filtered = bandpass(window, self.fs, *cfg.band_hz, cfg.filter_order)[:, :: self.decimation]
+        filtered = self._filtered(window)
         ppg, motion = filtered[: self.n_ppg], self._motion_basis(filtered[self.n_ppg :])
         if motion is None:
             return ppg
@@ -276,17 +313,21 @@ class SpectralTracker:
         time x frequency is formed per window.
         """
         cc, ss, cs = self._gram
-        y = ppg
-        if motion is not None:
+        half = self._cossin.shape[1] // 2
+        if motion is None:
+            b = ppg @ self._cossin
+        else:
             q, _ = np.linalg.qr(motion)
-            q_cos, q_sin = q.T @ self._cos, q.T @ self._sin
+            both = np.vstack([ppg, q.T]) @ self._cossin  # the data's and the motion basis' products in one
+            b, q_cs = both[: len(ppg)], both[len(ppg) :]
+            b = b - (ppg @ q) @ q_cs  # = (ppg projected off q) @ [cos | sin]
+            q_cos, q_sin = q_cs[:, :half], q_cs[:, half:]
             cc = cc - (q_cos * q_cos).sum(0)
             ss = ss - (q_sin * q_sin).sum(0)
             cs = cs - (q_cos * q_sin).sum(0)
-            y = y - (y @ q) @ q.T
         ridge = self.config.ridge * len(self._t) / 2
         cc, ss = cc + ridge, ss + ridge
-        bc, bs = y @ self._cos, y @ self._sin  # y is already orthogonal to q
+        bc, bs = b[:, :half], b[:, half:]
         det = cc * ss - cs * cs
         a_cos, a_sin = (ss * bc - cs * bs) / det, (cc * bs - cs * bc) / det
         return a_cos - 1j * a_sin, a_cos * bc + a_sin * bs
@@ -295,7 +336,7 @@ class SpectralTracker:
         """Sines and cosines at the accelerometer's strongest lines (None when the arm is still)."""
         cfg = self.config
         self.last_motion_bpm = np.empty(0)
-        acc_power = np.abs(acc @ self._acc_dft) ** 2
+        acc_power = self._acc_spectrum(acc)
         acc_power = (acc_power / (acc_power.max(axis=1, keepdims=True) + 1e-300)).sum(axis=0)
         inner = acc_power[1:-1]
         floor = max(cfg.motion_threshold * acc_power.max(), cfg.motion_line_contrast * np.median(acc_power))
@@ -308,6 +349,15 @@ class SpectralTracker:
         freqs_hz = self._with_harmonics(self.last_motion_bpm) / 60
         phase = 2 * np.pi * self._t[:, None] * freqs_hz[None, :]
         return np.concatenate([np.cos(phase), np.sin(phase)], axis=1)
+
+    def _acc_spectrum(self, acc: np.ndarray) -> np.ndarray:
+        """Hann-windowed power of each axis on the accelerometer grid: one zero-padded FFT per axis where the grid
+        falls on FFT bins (every rate the band and the datasets use), else the direct DFT; the same numbers."""
+        if self._acc_fft is None:
+            return np.abs(acc @ self._acc_dft) ** 2
+        n_fft, first, hann = self._acc_fft
+        spectrum = np.fft.rfft(acc * hann, n=n_fft, axis=1)[:, first : first + len(self._acc_grid)]
+        return spectrum.real**2 + spectrum.imag**2
 
     def _with_harmonics(self, lines_bpm: np.ndarray) -> np.ndarray:
         """The motion lines (strongest first) and their multiples inside the heart-rate band, without near-repeats.
