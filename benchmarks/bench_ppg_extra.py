@@ -28,10 +28,10 @@ from _common import table, write
 CANDIDATES = {
     "previous (no prior, lines only)": {"locomotion_floor_bpm": 0.0, "motion_harmonics": 1},
     "slow-line harmonics": {"locomotion_floor_bpm": 0.0, "harmonics_below_bpm": 40.0},
-    "slow-line harmonics + prior 65": {"harmonics_below_bpm": 40.0},
-    "all-line harmonics + prior 65": {},  # the shipped defaults
+    "slow-line harmonics + prior 65": {"harmonics_below_bpm": 40.0, "locomotion_floor_bpm": 65.0},
     "all-line harmonics + prior 55": {"locomotion_floor_bpm": 55.0},
-    "all-line harmonics + prior 75": {"locomotion_floor_bpm": 75.0},
+    "all-line harmonics + prior 65": {"locomotion_floor_bpm": 65.0},
+    "all-line harmonics + prior 75": {},  # the shipped defaults: what this selection picks over all subjects
 }
 BASELINES = ("lasso (paper)", "spectral peak")
 CAP_BPM = 20.0

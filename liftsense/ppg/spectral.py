@@ -13,7 +13,7 @@ Per 8 s window, causally (only the window's own samples and the tracker's past):
    follow per-line amplitude and phase), and the untapered fit resolves twice as finely as a Hann periodogram.
 4. Evidence = the channels' normalised powers at f plus a little of that at 2f (the pulse's harmonic), taken
    above its local mean, so that broad leakage from unmodelled motion is not mistaken for a line.
-   While the arm moves at a walking or running rate, rates below 65 BPM count for little (an activity prior).
+   While the arm moves at a walking or running rate, rates below 75 BPM count for little (an activity prior).
 5. **Tracking as a hidden Markov model**, filtered forward only: a Gaussian random walk in BPM per hop plus a small
    uniform jump probability, so that a lost track is re-acquired when the evidence moves. The emission
    exp(gain * evidence) keeps one noisy window from pulling the track away, while a persistent peak wins.
@@ -106,15 +106,14 @@ class SpectralConfig:
     motion_threshold: float = 0.1  # ... that reach this share of the strongest line
     motion_line_contrast: float = 10.0  # ... and stand this far above the median (noise is not a line)
     acc_min_bpm: float = 10.0  # lines as slow as a rep every 6 s count as motion
-    motion_harmonics: int = (
-        3  # each slow motion line's multiples up to this order are motion too (1: lines only)
-    )
-    max_motion_freqs: int = 10  # at most this many nuisance frequencies per window
+    # each motion line's multiples up to this order are motion too (1: lines only), at most `max_motion_freqs`
+    motion_harmonics: int = 3
+    max_motion_freqs: int = 10
     harmonics_below_bpm: float = float("inf")  # only lines slower than this get their multiples modelled
-    locomotion_floor_bpm: float = (
-        65.0  # while a motion line runs at >= 70 per minute (walking, running), rates
-    )
-    locomotion_penalty: float = 0.2  # below this floor are unlikely: their evidence counts this much (1: off)
+    # while a motion line runs at >= 70 per minute (walking, running), rates below the floor are unlikely: their
+    # evidence counts `locomotion_penalty` as much (0 or a penalty of 1: off)
+    locomotion_floor_bpm: float = 75.0
+    locomotion_penalty: float = 0.2
     ridge: float = 1e-3  # keeps the fit defined at a motion line itself
     floor_halfwidth_bpm: float = 20.0  # evidence counts above its local mean over ±this (0: off)
     harmonic_weight: float = (
@@ -276,8 +275,10 @@ class SpectralTracker:
         """An activity prior: while the arm moves at a walking or running rate, a heart rate below the floor is
         implausible. When the true rate hides behind a motion line (a runner's heart at their cadence), the
         projection deletes it, and without this the track fell to sub-harmonic leftovers at 40-50 BPM and stayed
-        there for minutes (BAMI-1: error 3.4 -> 1.7 BPM, confident wrong 2.2% -> 1.0%). Slow reps (< 40 per
-        minute) and rest are untouched, so a resting or lifting rate of 50 still reads."""
+        there for minutes (BAMI-1: error 3.5 -> 1.7 BPM, confident wrong 2.2% -> 1.0%). Slow reps (< 40 per
+        minute), fidgeting and rest are untouched, so a resting or lifting rate of 50 still reads. The floor (55,
+        65 or 75) was chosen leave-one-subject-out; the evidence is only scaled down, so a real 70 still wins when
+        nothing else is there."""
         cfg = self.config
         if cfg.locomotion_floor_bpm > 0 and np.any(self.last_motion_bpm >= LOCOMOTION_BPM):
             return np.where(self.grid < cfg.locomotion_floor_bpm, evidence * cfg.locomotion_penalty, evidence)
