@@ -11,7 +11,7 @@ from liftsense.evaluation.heart_rate import pool_scores, score_heart_rate
 from liftsense.ppg.estimate import HeartRateEstimate
 from liftsense.ppg.recording import RecordingError, from_signals, load_recording
 from liftsense.ppg.spectral import SpectralConfig
-from liftsense.ppg.stream import estimate_recording
+from liftsense.ppg.stream import StreamingEstimator, estimate_recording
 from liftsense.ppg.synth import synth_recording
 from tests.conftest import require_real_data
 
@@ -190,3 +190,43 @@ def test_the_cli_scores_any_recording_against_a_reference_csv(tmp_path, capsys):
     assert f"over all {len(truth) - 1} scored windows" in out and "1 readings off by more than 10 BPM" in out
     assert main([str(path), "--reference", str(tmp_path / "missing.csv")]) == 2
     assert "'ref_bpm' column" in capsys.readouterr().err
+
+
+def test_readings_do_not_depend_on_the_number_of_blas_threads():
+    """The gateway computes on one thread, the service and the tests on several: the same stream must give the same
+    bits. The tracker's one large product (data and motion basis against every candidate frequency) is checked at
+    every row count it meets, on short and long windows: a plain `rows @ matrix` differs from a dozen rows up."""
+    from threadpoolctl import threadpool_limits
+
+    from liftsense.ppg.spectral import SpectralTracker
+
+    rng = np.random.default_rng(0)
+    for fs in (125.0, 48.0, 64.0):
+        tracker = SpectralTracker(fs)
+        for n_rows in (1, 2, 3, 11, 12, 16, 22, 23):
+            rows = rng.standard_normal((n_rows, len(tracker._t)))
+            default = tracker._times_cossin(rows)
+            with threadpool_limits(1):
+                assert np.array_equal(tracker._times_cossin(rows), default), (fs, n_rows)
+            assert np.allclose(default, rows @ tracker._cossin)
+
+
+def test_readings_do_not_depend_on_the_memory_layout_of_the_chunks():
+    """The gateway decodes frames into transposed (Fortran-ordered) arrays; the library's callers pass C-ordered ones.
+    Both the window's decimation and the stream must give the same bits for either."""
+    from liftsense.ppg import from_counts, strength_session, to_counts
+    from liftsense.ppg.spectral import SpectralTracker
+
+    rec, _ = strength_session(0)
+    signals = np.vstack(from_counts(*to_counts(rec.ppg[:, 997:5997], rec.acc[:, 997:5997])))
+    tracker = SpectralTracker(rec.fs)
+    for k in range(0, 4000, 250):
+        window = signals[:, k : k + 1000]
+        assert np.array_equal(tracker._filtered(window), tracker._filtered(np.asfortranarray(window)))
+    c_order, f_order = StreamingEstimator(rec.fs), StreamingEstimator(rec.fs)
+    for k in range(0, signals.shape[1], 100):
+        ppg, acc = signals[:2, k : k + 100], signals[2:, k : k + 100]
+        expected = [(e.bpm, e.sqi) for e in c_order.push(ppg, acc)]
+        assert [
+            (e.bpm, e.sqi) for e in f_order.push(np.asfortranarray(ppg), np.asfortranarray(acc))
+        ] == expected

@@ -43,6 +43,8 @@ from liftsense.ppg.quality import nonfinite_reason, usable_ppg_channels
 
 #: a motion line at or above this rate (per minute) is walking or running, not a rep or fidgeting
 LOCOMOTION_BPM = 70.0
+#: products with more rows than this are split (see `SpectralTracker._times_cossin`)
+MAX_ROWS_PER_PRODUCT = 11
 #: below this rate the band-pass (4 Hz) and decimation to ~25 Hz have no room
 MIN_FS = 20.0
 
@@ -228,9 +230,12 @@ class SpectralTracker:
         cfg = self.config
         if not cfg.block_decimation or self.decimation == 1:
             return bandpass(window, self.fs, *cfg.band_hz, cfg.filter_order)[:, :: self.decimation]
-        n = len(self._t) * self.decimation
-        blocks = window[:, :n].reshape(window.shape[0], -1, self.decimation).mean(axis=2)
-        return bandpass(blocks, self.fs / self.decimation, *cfg.band_hz, cfg.filter_order)
+        n, d = len(self._t) * self.decimation, self.decimation
+        # explicit sums in a fixed order: the same bits whatever the window's memory layout
+        blocks = window[:, 0:n:d].copy()
+        for j in range(1, d):
+            blocks += window[:, j:n:d]
+        return bandpass(blocks / d, self.fs / d, *cfg.band_hz, cfg.filter_order)
 
     def motion_free(self, window: np.ndarray) -> np.ndarray:
         """What the tracker hears in one window: the PPG channels band-passed, decimated to `fs / decimation`, with
@@ -316,10 +321,12 @@ class SpectralTracker:
         cc, ss, cs = self._gram
         half = self._cossin.shape[1] // 2
         if motion is None:
-            b = ppg @ self._cossin
+            b = self._times_cossin(ppg)
         else:
             q, _ = np.linalg.qr(motion)
-            both = np.vstack([ppg, q.T]) @ self._cossin  # the data's and the motion basis' products in one
+            both = self._times_cossin(
+                np.vstack([ppg, q.T])
+            )  # the data's and the motion basis' products in one
             b, q_cs = both[: len(ppg)], both[len(ppg) :]
             b = b - (ppg @ q) @ q_cs  # = (ppg projected off q) @ [cos | sin]
             q_cos, q_sin = q_cs[:, :half], q_cs[:, half:]
@@ -332,6 +339,22 @@ class SpectralTracker:
         det = cc * ss - cs * cs
         a_cos, a_sin = (ss * bc - cs * bs) / det, (cc * bs - cs * bc) / det
         return a_cos - 1j * a_sin, a_cos * bc + a_sin * bs
+
+    def _times_cossin(self, rows: np.ndarray) -> np.ndarray:
+        """rows @ [cos | sin], bit for bit the same whatever the number of BLAS threads.
+
+        A reading must not depend on where it is computed (the gateway runs its processing on one thread, a test or
+        the service on several). The bundled OpenBLAS splits this product differently by thread count once it has
+        a dozen rows, and sends a single row down a matrix-vector path that does so for long windows; products of
+        2 to 11 rows measured identical at 1 and 2 threads for every shape the tracker uses, and cost the same per
+        row (`tests/test_ppg_generalise.py` checks it).
+        """
+        if len(rows) == 1:
+            return (np.vstack([rows, rows]) @ self._cossin)[:1]
+        if len(rows) <= MAX_ROWS_PER_PRODUCT:
+            return rows @ self._cossin
+        parts = -(-len(rows) // MAX_ROWS_PER_PRODUCT)
+        return np.vstack([part @ self._cossin for part in np.array_split(rows, parts)])
 
     def _motion_basis(self, acc: np.ndarray) -> np.ndarray | None:
         """Sines and cosines at the accelerometer's strongest lines (None when the arm is still)."""

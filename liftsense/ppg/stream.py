@@ -74,7 +74,8 @@ class StreamingEstimator:
             np.atleast_2d(np.asarray(acc, dtype=np.float64)),
         )
         self._check_chunk(ppg, acc, fs)
-        chunk = np.vstack([ppg, acc])
+        # one memory layout whatever the caller's: the readings must be the same bits
+        chunk = np.ascontiguousarray(np.vstack([ppg, acc]))
         seq = self._next_index if seq is None else int(seq)
         if seq > self._next_index:
             self._fill_gap(seq - self._next_index)
