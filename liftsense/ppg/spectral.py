@@ -2,10 +2,10 @@
 
 Per 8 s window, causally (only the window's own samples and the tracker's past):
 
-1. Band-pass every channel (zero-phase inside the window) and decimate to about 25 Hz.
-2. Locate the accelerometer's dominant spectral lines (arm swing, steps, their harmonics) on a fine grid; a line
-   slower than the heart-rate band (a slow rep) brings its multiples along, which the PPG shows but the
-   accelerometer barely does.
+1. Average blocks of samples down to about 25 Hz, then band-pass every channel (zero-phase inside the window).
+2. Locate the accelerometer's dominant spectral lines (arm swing, steps, their harmonics) on a fine grid; each line
+   brings its multiples along (a slow rep's show in the PPG, through its non-linear response, but barely in the
+   accelerometer).
 3. **Motion-aware line spectrum.** For every candidate heart rate f on a 0.5 BPM grid, fit a sinusoid at f to each
    PPG channel by least squares *jointly with* sinusoids at the motion lines, and keep the power it explains
    beyond them (a nonlinear-least-squares periodogram with the motion as nuisance). A heart rate a few BPM from
@@ -101,9 +101,8 @@ class SpectralConfig:
     band_hz: tuple[float, float] = (0.4, 4.0)
     filter_order: int = 4
     target_fs: float = 25.0  # decimate to about this rate before fitting
-    block_decimation: bool = (
-        True  # average blocks of samples, then filter at the low rate (False: filter, then pick)
-    )
+    # average blocks of samples, then filter at the low rate (False: filter at the full rate, then pick)
+    block_decimation: bool = True
     motion_lines: int = 4  # strongest accelerometer lines treated as nuisance per window
     motion_threshold: float = 0.1  # ... that reach this share of the strongest line
     motion_line_contrast: float = 10.0  # ... and stand this far above the median (noise is not a line)
@@ -324,9 +323,8 @@ class SpectralTracker:
             b = self._times_cossin(ppg)
         else:
             q, _ = np.linalg.qr(motion)
-            both = self._times_cossin(
-                np.vstack([ppg, q.T])
-            )  # the data's and the motion basis' products in one
+            # the data's and the motion basis' products in one
+            both = self._times_cossin(np.vstack([ppg, q.T]))
             b, q_cs = both[: len(ppg)], both[len(ppg) :]
             b = b - (ppg @ q) @ q_cs  # = (ppg projected off q) @ [cos | sin]
             q_cos, q_sin = q_cs[:, :half], q_cs[:, half:]
