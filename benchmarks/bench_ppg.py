@@ -54,15 +54,11 @@ def methods():
 
 
 def score(estimates, truth) -> dict:
-    candidate = np.array([np.nan if e.candidate_bpm is None else e.candidate_bpm for e in estimates])
-    reported = np.array([np.nan if e.bpm is None else e.bpm for e in estimates])
-    has_candidate, ok = np.isfinite(candidate), np.isfinite(reported)
-    return {
-        "aae_all": float(np.mean(np.abs(candidate - truth)[has_candidate])) if has_candidate.any() else None,
-        "aae_reported": float(np.mean(np.abs(reported - truth)[ok])) if ok.any() else None,
-        "coverage": float(ok.mean()),
-        "estimate": candidate.tolist(),
-    }
+    from liftsense.evaluation.heart_rate import score_heart_rate, track_arrays
+
+    scores = score_heart_rate(estimates, truth)
+    keep = ("aae_all", "aae_reported", "coverage", "confident_wrong_rate")
+    return {k: scores[k] for k in keep} | {"estimate": track_arrays(estimates)[0].tolist()}
 
 
 def accuracy(recordings) -> dict:

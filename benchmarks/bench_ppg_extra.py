@@ -43,15 +43,11 @@ def _load(key: tuple[str, str]):
     from liftsense.ppg.recording import load_mat
 
     kind, name = key
-    if kind == "SPC-2015":
-        rec = load_mat(data_dir() / "spc2015" / "training" / f"{name}.mat")
-        rec.meta.update({"set": "SPC-2015", "subject": name, "activity": "run"})
-        return rec
-    if kind in ("BAMI-1", "BAMI-2"):
-        return ppg_extra.load_bami(name)
-    if kind == "CardiacRehab":
-        return ppg_extra.load_cardiac_rehab(int(name))
-    return ppg_extra.load_jarchi_casson(name)
+    if kind != "SPC-2015":
+        return ppg_extra.load(kind, name)
+    rec = load_mat(data_dir() / "spc2015" / "training" / f"{name}.mat")
+    rec.meta.update({"set": "SPC-2015", "subject": name, "activity": "run"})
+    return rec
 
 
 def _authors_outputs(name: str) -> dict | None:
@@ -90,22 +86,13 @@ def _score_one(key: tuple[str, str]) -> dict:
 
 
 def keys(quick: bool) -> list[tuple[str, str]]:
-    import pandas as pd
-
     from liftsense.datasets.paths import data_dir
-    from liftsense.datasets.ppg_extra import CARDIAC_REHAB_UNIQUE, ppg_extra_dir
+    from liftsense.datasets.ppg_extra import recording_ids
 
     spc = sorted(
         p.stem for p in (data_dir() / "spc2015" / "training").glob("DATA_*.mat") if "BPM" not in p.stem
     )
-    manifest = pd.read_csv(ppg_extra_dir() / "manifest.csv")
-    bami = [
-        ("BAMI-1" if r.startswith("BAMI1_") else "BAMI-2", r) for r in manifest["rec"] if r.startswith("BAMI")
-    ]
-    jc = [("Jarchi-Casson", r) for r in manifest[manifest["dataset"] == "wrist-ppg-during-exercise"]["rec"]]
-    out = (
-        [("SPC-2015", s) for s in spc] + bami + [("CardiacRehab", str(s)) for s in CARDIAC_REHAB_UNIQUE] + jc
-    )
+    out = [("SPC-2015", s) for s in spc] + recording_ids()
     return out[::8] if quick else out
 
 

@@ -142,24 +142,36 @@ def load_jarchi_casson(name: str, root: Path | None = None) -> Recording:
     return _fit_truth(rec, ref["ref_bpm"].to_numpy())
 
 
-def load_ppg_extra(sets: tuple[str, ...] = SETS, root: Path | None = None) -> list[Recording]:
-    """The 68 unique recordings (duplicates dropped), sorted by set then name."""
+def recording_ids(sets: tuple[str, ...] = SETS, root: Path | None = None) -> list[tuple[str, str]]:
+    """(set, name) of the 68 unique recordings (duplicates dropped), in set order; `load` takes either."""
     import pandas as pd
 
     root = root or ppg_extra_dir()
     manifest = pd.read_csv(root / "manifest.csv")
-    out: list[Recording] = []
-    if "BAMI-1" in sets or "BAMI-2" in sets:
-        for rec in manifest["rec"]:
-            if rec.startswith("BAMI") and ("BAMI-1" if rec.startswith("BAMI1_") else "BAMI-2") in sets:
-                out.append(load_bami(rec, root))
-    if "CardiacRehab" in sets:
-        out.extend(load_cardiac_rehab(s, root) for s in CARDIAC_REHAB_UNIQUE)
-    if "Jarchi-Casson" in sets:
-        jc = manifest[manifest["dataset"] == "wrist-ppg-during-exercise"]["rec"]
-        out.extend(load_jarchi_casson(r, root) for r in jc)
+    bami = [
+        ("BAMI-1" if r.startswith("BAMI1_") else "BAMI-2", r) for r in manifest["rec"] if r.startswith("BAMI")
+    ]
+    cardiac = [("CardiacRehab", str(s)) for s in CARDIAC_REHAB_UNIQUE]
+    jc = [("Jarchi-Casson", r) for r in manifest[manifest["dataset"] == "wrist-ppg-during-exercise"]["rec"]]
     order = {s: i for i, s in enumerate(SETS)}
-    return sorted(out, key=lambda r: (order[r.meta["set"]], _natural(r.name)))
+    ids = [i for i in bami + cardiac + jc if i[0] in sets]
+    return sorted(ids, key=lambda i: (order[i[0]], _natural(i[1])))
+
+
+def load(set_name: str, name: str, root: Path | None = None) -> Recording:
+    """One recording by its (set, name) as `recording_ids` lists it."""
+    if set_name in ("BAMI-1", "BAMI-2"):
+        return load_bami(name, root)
+    if set_name == "CardiacRehab":
+        return load_cardiac_rehab(int(name), root)
+    if set_name == "Jarchi-Casson":
+        return load_jarchi_casson(name, root)
+    raise RecordingError(f"unknown ppg_extra set {set_name!r}; expected one of {SETS}")
+
+
+def load_ppg_extra(sets: tuple[str, ...] = SETS, root: Path | None = None) -> list[Recording]:
+    """The 68 unique recordings (duplicates dropped), sorted by set then name."""
+    return [load(s, name, root) for s, name in recording_ids(sets, root)]
 
 
 def _natural(name: str) -> tuple:

@@ -204,9 +204,8 @@ def load_edf(path: str | Path) -> Recording:
         raise RecordingError(f"{path}: the PPG channels (or accelerometer axes) run at different rates")
     n = min(len(s.values) for s in ppg)
     scale = [_ACC_UNITS_TO_G.get(s.unit.replace(" ", "").lower(), 1.0) for s in acc]
-    acc_values = np.vstack(
-        [s.values[: min(len(a.values) for a in acc)] * k for s, k in zip(acc, scale, strict=True)]
-    )
+    n_acc = min(len(s.values) for s in acc)
+    acc_values = np.vstack([s.values[:n_acc] * k for s, k in zip(acc, scale, strict=True)])
     return from_signals(
         path.stem,
         np.vstack([s.values[:n] for s in ppg]),
