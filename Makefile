@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MODEL ?= cnn
 
-.PHONY: setup train train-rest serve gateway emulate image image-check test firmware-test validate lint format bench mlflow-ui clean
+.PHONY: setup train train-rest serve demo gateway emulate image image-check test firmware-test validate lint format bench mlflow-ui clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -13,6 +13,7 @@ $(BIN)/python:
 # torch is pinned in the same command so pip keeps the CPU build (see ../shared/STACK_NOTES.md)
 setup: $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0 -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error   # the live page's in-browser pose model (package-lock.json)
 
 train:
 	$(BIN)/python training/train.py model=$(MODEL)
@@ -25,6 +26,11 @@ train-rest:
 serve:
 	$(BIN)/python -m serving.bootstrap
 	BENTOML_DO_NOT_TRACK=True $(BIN)/bentoml serve serving.service:LiftSense --host 127.0.0.1 --port 3000
+
+# the whole product on 127.0.0.1: the service with the live page, the gateway and one emulated band replaying a
+# strength session; prints the page's URL (http://127.0.0.1:3000/live/...). Ctrl-C stops it all
+demo:
+	$(BIN)/python -m serving.demo
 
 # the wristband gateway on 127.0.0.1:7100 (status as JSON on :7101/status), journal in ./.liftsense; `make emulate`
 # plays 4 simulated strength sessions to it as bands, in real time

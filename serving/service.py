@@ -26,6 +26,7 @@ import numpy as np
 from bentoml.exceptions import InvalidArgument
 
 from serving.limits import MAX_BODY_BYTES, BodySizeLimit
+from serving.page import make_app as make_page_app
 from serving.schemas import (
     MAX_WINDOWS,
     DenoiseRequest,
@@ -65,7 +66,13 @@ def _clip(clip: LandmarkClipIn, source: str):
         raise InvalidArgument(str(exc)) from None
 
 
+def _served_form_model(exercise: str) -> tuple[Any, str | None]:
+    """The live page's form models: the running service's own (loaded once, from the registry)."""
+    return bentoml.get_current_service()._form_model(exercise)
+
+
 @bentoml.service(name="liftsense", traffic={"timeout": 60}, workers=1)
+@bentoml.asgi_app(make_page_app(_served_form_model), path="/live")
 class LiftSense:
     """Per-rep form feedback, wrist heart rate and the registry models behind them."""
 

@@ -247,11 +247,35 @@ def _summary(session, last_reading, before: dict | None) -> dict:
         if rest is not None and rest.forecast and not rest.over
         else None,
         "last_reading": (before or {}).get("last_reading"),
+        "rest": None if rest is None else _rest_summary(rest),
     }
     if last_reading is not None:
         r = last_reading
         summary["last_reading"] = {"t_s": r.t_s, "bpm": r.bpm, "sqi": r.sqi, "reason": r.reason}
     return summary
+
+
+def _finite(x: float) -> float | None:
+    """A number for JSON (which has no NaN): rounded, or None."""
+    return round(float(x), 1) if np.isfinite(x) else None
+
+
+def _rest_summary(rest) -> dict:
+    """The rest in progress (or just over) as a page draws it: its start, and the forecast's curve, 10-90% band,
+    target and predicted rest, all in stream time."""
+    f = rest.forecast
+    forecast = None
+    if f is not None:
+        forecast = {
+            "t_s": [round(rest.start_s + h, 1) for h in f.horizons_s],
+            "hr": [_finite(x) for x in f.hr],
+            "low": [_finite(x) for x in f.low],
+            "high": [_finite(x) for x in f.high],
+            "target_hr": round(float(f.target_hr), 1),
+            "rest_s": round(float(f.rest_s), 1),
+            "produced_by": f.produced_by,
+        }
+    return {"start_s": rest.start_s, "over": rest.over, "forecast": forecast}
 
 
 def run_processor(journal_path: str, service: str | None, interval_s: float, out, stop) -> None:

@@ -104,6 +104,7 @@ class Gateway:
         self._servers: list[asyncio.base_events.Server] = []
         self._committer: asyncio.Task | None = None
         self.ack_latency_s: list[float] = []  # receipt to ACK, for the benchmark (newest 100,000)
+        self._status_tick = asyncio.Event()  # set (and replaced) each time the processor reports
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
     async def start(self, host: str, port: int, status_port: int | None = None) -> int:
@@ -357,6 +358,8 @@ class Gateway:
             except queue_module.Empty:
                 return
             self.processing = status
+            self._status_tick.set()  # pages following a band look for what is new
+            self._status_tick = asyncio.Event()
             for band_id, _boot_id, decision in taken:
                 log.info(
                     "band %s: %s at %.1f s: %s",
@@ -396,18 +399,84 @@ class Gateway:
         }
 
     async def _serve_status(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """GET /status: the status as JSON (a plain HTTP/1.0 answer; any other path is a 404)."""
+        """GET /status (the gateway's health as JSON), /session?band=N (a band's whole session as JSON) and
+        /events?band=N (server-sent events: what is new for one band, as soon as it is processed). Plain HTTP/1.0
+        answers, open to any origin: the live page is served elsewhere and reads them from the browser."""
         try:
             request = await asyncio.wait_for(reader.readline(), 5.0)
-            ok = request.split(b" ")[1:2] == [b"/status"]
-            body = json.dumps(self.status() if ok else {"error": "GET /status"}).encode()
-            head = f"HTTP/1.0 {'200 OK' if ok else '404 Not Found'}\r\nContent-Type: application/json\r\n"
-            writer.write(head.encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-            await writer.drain()
-        except (TimeoutError, ConnectionError, IndexError):
+            target = (request.decode("latin-1").split(" ")[1:2] or [""])[0]
+            path, _, query = target.partition("?")
+            args = dict(q.partition("=")[::2] for q in query.split("&") if q)
+            band = args.get("band", "")
+            if path in ("/events", "/session") and not band.isdigit():
+                await self._answer(writer, 400, {"error": f"{path} needs ?band=N (a band id), got {band!r}"})
+            elif path == "/status":
+                await self._answer(writer, 200, self.status())
+            elif path == "/session":
+                from serving.gateway.feed import session_view
+
+                view = await asyncio.get_running_loop().run_in_executor(
+                    None, session_view, self.journal_path, int(band)
+                )
+                await self._answer(writer, 404 if "error" in view else 200, view)
+            elif path == "/events":
+                await self._events_stream(writer, int(band))
+            else:
+                await self._answer(writer, 404, {"error": "GET /status, /session?band=N or /events?band=N"})
+        except (TimeoutError, ConnectionError, IndexError, UnicodeDecodeError):
             pass
         finally:
             writer.close()
+
+    @staticmethod
+    async def _answer(writer: asyncio.StreamWriter, code: int, document: dict) -> None:
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[code]
+        body = json.dumps(document).encode()
+        head = (f"HTTP/1.0 {code} {reason}\r\nContent-Type: application/json\r\nAccess-Control-Allow-Origin: *\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+        writer.write(head.encode() + body)
+        await writer.drain()
+
+    def _band_stream(self, band_id: int) -> tuple[int | None, float, bool]:
+        """(boot id, sample rate, connected) of the stream a page follows: the band's live one, else its newest."""
+        conn = self.live.get(band_id)
+        if conn is not None and conn.stream is not None:
+            state = conn.stream
+        else:
+            mine = [s for (b, _), s in self.streams.items() if b == band_id]
+            state = max(mine, key=lambda s: s.first_seen_s) if mine else None
+        if state is None:
+            return None, 125.0, False
+        return state.boot_id, float(state.hello.get("sample_rate_hz", 125)), conn is not None
+
+    async def _events_stream(self, writer: asyncio.StreamWriter, band_id: int) -> None:
+        """Server-sent events for one band until the page goes away; a comment every 15 s keeps proxies open."""
+        from serving.gateway.feed import BandFeed
+
+        writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                     b"Access-Control-Allow-Origin: *\r\n\r\nretry: 1000\n\n")  # fmt: skip
+        await writer.drain()
+        feed = None
+        try:
+            while True:
+                tick = self._status_tick
+                boot_id, fs, connected = self._band_stream(band_id)
+                if feed is None and boot_id is not None:
+                    feed = BandFeed(self.journal_path, band_id, fs)
+                if feed is not None:
+                    live = self.processing.get("streams", {}).get(f"{band_id}:{boot_id}")
+                    event = feed.poll(boot_id, live, connected)
+                    if event is not None:
+                        writer.write(b"data: " + json.dumps(event).encode() + b"\n\n")
+                        await writer.drain()
+                try:
+                    await asyncio.wait_for(tick.wait(), 15.0)
+                except TimeoutError:
+                    writer.write(b": still here\n\n")
+                    await writer.drain()
+        finally:
+            if feed is not None:
+                feed.close()
 
 
 def fit_clock(samples: list[tuple[float, float, float]]) -> tuple[float, float] | None:
