@@ -248,3 +248,16 @@ def test_pyfunc_predicts_a_landmark_table(tmp_path):
     out = mlflow.pyfunc.load_model(str(path)).predict(table.drop(columns=["label"]))
     assert len(out) == 3 and set(out["prediction"]) <= set(model.classes)
     assert ((out["probability"] > 0) & (out["probability"] <= 1)).all()
+
+
+def test_the_live_coach_keeps_the_last_reps_verdict_until_the_next_rep():
+    from liftsense.coach import LiveCoach
+
+    clip, truth = _synth("squat", 4, "heels_lifting")
+    live = LiveCoach("squat", CFG.fps, _fault_model(), "m")
+    states = [live.push(frame) for frame in clip]
+    assert states[-1].reps == len(truth)
+    after_first = [s for s in states if s.reps >= 1]
+    # every frame after a rep says that rep's verdict, not the count-only pass's "no form model"
+    assert all(s.last_verdict is not None and s.message is None for s in after_first)
+    assert live.report.summary.judged == len(truth)

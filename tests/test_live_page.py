@@ -129,6 +129,9 @@ def test_each_rest_is_summarised_by_what_ended_it():
     assert [r["taken_s"] for r in rows] == [81.0, 40.0, 40.0]
     assert rows[0]["ended_by"].startswith("HR 107") and rows[0]["target_hr"] == 108.0
     assert "next set began" in rows[1]["ended_by"] and "still resting" in rows[2]["ended_by"]
+    # the last rest ended after the newest reading (the estimator reads ahead of its readings)
+    over = {"t_s": 304.0, "kind": "rest_over", "reason": "HR 99 <= target 100", "rest_s": 44.0}
+    assert rests(phases, [*decisions, over], end_s=300.0)[2]["taken_s"] == 44.0
 
 
 @pytest.mark.slow

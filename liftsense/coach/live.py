@@ -85,13 +85,17 @@ class LiveCoach:
         lm = np.stack(self.frames[-keep:])
         wl = np.stack(self.worlds[-keep:])
         clip = LandmarkClip(lm, self.fps, "live", wl if np.isfinite(wl).any() else None)
-        # judge only when the number of complete reps grows: the model runs once per rep
+        # judge only when the number of complete reps grows: the model runs once per rep. The report (and the
+        # state's verdict and cue) stay those of the last judging until the next rep, not the count-only pass's
         counted = coach_clip(clip, self.exercise, None)
-        if len(counted.reps) > self._judged and self.model is not None:
-            counted = coach_clip(clip, self.exercise, self.model, model_name=self.model_name)
+        if len(counted.reps) > self._judged:
+            if self.model is not None:
+                counted = coach_clip(clip, self.exercise, self.model, model_name=self.model_name)
+            self.report = counted
+        elif self.report is None or not self.report.reps:  # no rep yet: the report says why
+            self.report = counted
         self._judged = max(self._judged, len(counted.reps))
-        self.report = counted
-        last = counted.reps[-1] if counted.reps else None
+        last = self.report.reps[-1] if self.report is not None and self.report.reps else None
         state = LiveState(
             reps=self._judged,
             last_verdict=last.verdict if last else None,

@@ -159,6 +159,11 @@ class LiveSession:
         return self.clock_s
 
     @property
+    def lookahead_s(self) -> float:
+        """Stream time past a reading's window end that the estimator reads before giving the reading."""
+        return self.estimator.tracker.config.smoothing_lag * self.estimator.hop_len / self.fs
+
+    @property
     def state(self) -> str:
         return self.phases.state
 

@@ -111,6 +111,7 @@ class BandFeed:
         self._decisions |= {(r[0], r[1]) for r in decisions}
         self._live = live_now
         newest = readings[-1][0] if readings else None
+        lookahead_s = float((live or {}).get("lookahead_s") or 0.0)
         return {
             "band": self.band_id,
             "boot": boot_id,
@@ -127,8 +128,9 @@ class BandFeed:
             "phases": [{"t_s": t, "state": s, "source": src} for t, s, src in phases],
             "decisions": [_decision(r) for r in decisions],
             "live": live_now,
-            # when the gateway received the newest sample behind the newest reading: the page measures its delay
-            "newest_received_s": self._received_s(newest) if newest is not None else None,
+            # when the gateway received the sample that completed the newest reading (its window's end plus the
+            # estimator's look-ahead): the page measures its own delay from there
+            "newest_received_s": self._received_s(newest + lookahead_s) if newest is not None else None,
         }
 
 
@@ -142,8 +144,8 @@ def rests(phases: list[dict], decisions: list[dict], end_s: float) -> list[dict]
         if ph["state"] != "rest":
             continue
         nxt = next((q["t_s"] for q in phases[k + 1 :] if q["state"] == "set"), None)
-        until = nxt if nxt is not None else end_s
-        mine = [d for d in decisions if ph["t_s"] <= d["t_s"] < until + 1e-9]
+        # a decision can come after the newest reading (the estimator looks ahead), so an open rest takes all
+        mine = [d for d in decisions if ph["t_s"] <= d["t_s"] and (nxt is None or d["t_s"] < nxt)]
         first = next((d for d in mine if d["kind"] == "forecast"), None)
         over = next((d for d in mine if d["kind"] == "rest_over"), None)
         if over is not None:

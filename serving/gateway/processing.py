@@ -248,6 +248,8 @@ def _summary(session, last_reading, before: dict | None) -> dict:
         else None,
         "last_reading": (before or {}).get("last_reading"),
         "rest": None if rest is None else _rest_summary(rest),
+        # how far past a reading's window the estimator reads before it gives the reading (fixed-lag smoothing)
+        "lookahead_s": session.lookahead_s,
     }
     if last_reading is not None:
         r = last_reading

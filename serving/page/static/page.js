@@ -96,7 +96,7 @@ function openForm() {
 function onCoach(msg) {
   if (msg.error) { poseBusy = false; state.error = msg.error; setCue("none", "Coach: " + msg.error); return; }
   if (msg.ready) { state.formReady = true; return; }
-  if (msg.set_done) { state.sets.push(msg.set_done); return; }
+  if (msg.set_done) { state.sets.push(msg.set_done); state.reps = 0; return; }  // what follows is the next set
   if (msg.lm !== undefined) {  // server-side pose: the skeleton comes back with the coach's state
     poseBusy = false;  // one frame in flight: the next is grabbed when this one is answered
     drawSkeleton(msg.lm);
@@ -210,9 +210,7 @@ function drawSkeleton(lm) {
 
 function endSet(why) {
   if (formSocket && formSocket.readyState === WebSocket.OPEN && state.formReady) {
-    formSocket.send(JSON.stringify({ end_set: true, why }));
-    state.reps = 0;
-    $("reps").textContent = "0";
+    formSocket.send(JSON.stringify({ end_set: true, why }));  // the count stays on screen until the next rep
   }
 }
 
