@@ -13,7 +13,9 @@ $(BIN)/python:
 # torch is pinned in the same command so pip keeps the CPU build (see ../shared/STACK_NOTES.md)
 setup: $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0 -e '.[dev]'
-	npm ci --no-audit --no-fund --loglevel=error   # the live page's in-browser pose model (package-lock.json)
+	@# the live page's in-browser pose model (package-lock.json); without npm the page estimates pose on the server
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the live page will estimate pose on the server only (its default)"; fi
 
 train:
 	$(BIN)/python training/train.py model=$(MODEL)

@@ -17,6 +17,7 @@ if __name__ == "__main__":
         "bench_resthr.py",
         "bench_validation.py",
         "bench_coach.py",
+        "bench_live_page.py",
     ):
         print(f"\n##### {script}", flush=True)
         subprocess.run([sys.executable, str(HERE / script)], check=True)

@@ -261,3 +261,23 @@ def test_the_live_coach_keeps_the_last_reps_verdict_until_the_next_rep():
     # every frame after a rep says that rep's verdict, not the count-only pass's "no form model"
     assert all(s.last_verdict is not None and s.message is None for s in after_first)
     assert live.report.summary.judged == len(truth)
+
+
+def test_the_live_coach_keeps_counting_a_set_longer_than_its_buffer():
+    from liftsense.coach import LiveCoach
+    from liftsense.coach.live import BUFFER_S
+
+    fps = CFG.fps / 3  # every third frame: a slow camera, and a test that runs in seconds
+    clips, total = [], 0
+    k = 0
+    while sum(len(c) for c in clips) < 2.5 * BUFFER_S * fps:  # past the buffer, and past its trimming
+        clip, truth = _synth("squat", k)
+        clips.append(clip[::3])
+        total += len(truth)
+        k += 1
+    live = LiveCoach("squat", fps)
+    states = [live.push(frame) for frame in np.concatenate(clips)]
+    late = [s.reps for s in states[int(1.5 * BUFFER_S * fps) :]]
+    assert late[-1] > late[0]  # still counting well after the first buffer's worth of frames
+    assert abs(states[-1].reps - total) <= 1  # a clip's seam may merge or split one rep
+    assert len(live.frames) <= 2 * BUFFER_S * fps  # memory bounded

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from serving.local import REPO, free_port
+from serving.page.fake_camera import chromium_args, write_y4m
 from tests.conftest import require_real_data, run_entry_point
 
 pytestmark = pytest.mark.slow
@@ -38,28 +39,6 @@ def _chromium() -> Path:
             pytest.fail("CI must run the browser test: install Debian's chromium (.ci/run does)")
         pytest.skip("Debian's chromium is not installed")
     return CHROMIUM
-
-
-def _y4m(video: Path, out: Path, width: int = 640) -> int:
-    """The clip as a .y4m for chromium's fake camera (it plays it in a loop); returns its frame count."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(video))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        height = int(round(frame.shape[0] * width / frame.shape[1] / 2) * 2)
-        frames.append(cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA))
-    cap.release()
-    num, den = (30000, 1001) if abs(fps - 29.97) < 0.01 else (round(fps), 1)
-    with out.open("wb") as f:
-        f.write(f"YUV4MPEG2 W{width} H{frames[0].shape[0]} F{num}:{den} Ip A1:1 C420jpeg\n".encode())
-        for frame in frames:
-            f.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
-    return len(frames)
 
 
 def _clip_reps(video: Path) -> int:
@@ -111,10 +90,7 @@ def demo(tmp_path_factory):
 
 
 def _launch(pw, camera: Path | None):
-    args = ["--no-sandbox", "--use-fake-ui-for-media-stream"]
-    if camera is not None:
-        args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"]
-    return pw.chromium.launch(executable_path=str(_chromium()), headless=True, args=args)
+    return pw.chromium.launch(executable_path=str(_chromium()), headless=True, args=chromium_args(camera))
 
 
 def _state(page) -> dict:
@@ -129,8 +105,8 @@ def test_the_page_coaches_a_real_clip_and_follows_the_band_to_rest_over(demo, tm
     expected_reps = _clip_reps(video)
     assert expected_reps >= 2
     camera = tmp_path / "clip.y4m"
-    _y4m(video, camera)
-    proc, url, _ = demo
+    write_y4m(video, camera)
+    _, url, _ = demo
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     with sync_playwright() as pw:
@@ -186,18 +162,18 @@ def test_the_page_coaches_a_real_clip_and_follows_the_band_to_rest_over(demo, tm
             "p50": _p(metrics["skeleton_ms"], 50),
             "p95": _p(metrics["skeleton_ms"], 95),
             "frames": len(metrics["skeleton_ms"]),
-        },  # fmt: skip
+        },
         "server_pose_ms": {"p50": _p(metrics["pose_ms"], 50), "p95": _p(metrics["pose_ms"], 95)},
         "rep_end_to_cue_ms": {
             "p50": _p(metrics["cue_ms"], 50),
             "max": _p(metrics["cue_ms"], 100),
             "each": [round(x) for x in metrics["cue_ms"]],
-        },  # fmt: skip
+        },
         "band_sample_received_to_hr_on_screen_ms": {
             "p50": _p(metrics["hr_ms"], 50),
             "p95": _p(metrics["hr_ms"], 95),
             "events": len(metrics["hr_ms"]),
-        },  # fmt: skip
+        },
     }
     (ARTEFACTS / "latency.json").write_text(json.dumps(latency, indent=2))
     print(json.dumps(latency))
@@ -212,5 +188,5 @@ def test_ctrl_c_stops_the_whole_demo(demo):
     assert len(children) >= 3  # the service, the gateway (and its processor) and the band
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 0
-    gone, alive = psutil.wait_procs(children, timeout=30)
+    _, alive = psutil.wait_procs(children, timeout=30)
     assert not alive, [p.cmdline() for p in alive]

@@ -1,7 +1,8 @@
 """The live coach: frames in one at a time, the rep count and the last rep's cue out, as soon as a rep ends.
 
 Each frame re-segments the recent buffer (cheap: a few milliseconds for a minute of frames); a rep is judged
-once, when it is complete. `frame_to_cue_ms` records how long each frame took from landmarks to state.
+once, when it is complete. Reps are counted by where they lie in the whole stream, so a set longer than the
+buffer keeps counting. `frame_to_cue_ms` records how long each frame took from landmarks to state.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from liftsense.coach.report import CoachReport
 
 #: how much history is segmented per frame (older reps are already counted and judged)
 BUFFER_S = 60.0
+#: a rep found again by a later segmentation may start a frame or two earlier than it did: not a new rep
+SAME_REP_FRAMES = 3
 
 
 @dataclass
@@ -32,14 +35,24 @@ class LiveCoach:
     fps: float
     model: object | None = None
     model_name: str | None = None
-    frames: list[np.ndarray] = field(default_factory=list)
+    frames: list[np.ndarray] = field(
+        default_factory=list
+    )  # the buffer: the newest frames (at most 2 buffers)
     worlds: list[np.ndarray] = field(default_factory=list)
-    report: CoachReport | None = None
+    report: CoachReport | None = (
+        None  # the last judged segmentation of the buffer (times from `buffer_start`)
+    )
+    buffer_start: int = 0  # the stream frame of `report`'s first frame
     frame_to_cue_ms: list[float] = field(default_factory=list)
-    _judged: int = 0
-
-    _t0: float | None = None  # push_at: the stream time of grid frame 0
+    _judged: int = 0  # reps counted (and judged) so far in the whole stream
+    _last_rep_end: int = -1  # the stream frame where the last counted rep ended
+    _dropped: int = 0  # stream frames already gone from the buffer
+    _t0: float | None = None  # push_at: the time of stream frame 0
     _last: tuple[float, np.ndarray, np.ndarray] | None = None  # push_at: the newest frame received
+
+    @property
+    def frames_seen(self) -> int:
+        return self._dropped + len(self.frames)
 
     def push(self, image: np.ndarray, world: np.ndarray | None = None) -> LiveState:
         """One frame at the coach's own rate (a camera or a video that keeps it)."""
@@ -61,7 +74,7 @@ class LiveCoach:
         t_prev, im_prev, wl_prev = self._last
         if t_s <= t_prev:  # late or repeated: the grid has moved on
             return self._evaluate(t0)
-        while (t_grid := self._t0 + len(self.frames) / self.fps) <= t_s:
+        while (t_grid := self._t0 + self.frames_seen / self.fps) <= t_s:
             w = (t_grid - t_prev) / (t_s - t_prev)
             if w >= 1.0 - 1e-9:  # on a frame's own time: that frame, as it is (0 * NaN would blank it)
                 self._append(image, world)
@@ -71,7 +84,7 @@ class LiveCoach:
         return self._evaluate(t0)
 
     def time_of_frame(self, frame: float) -> float | None:
-        """push_at's time of a grid frame (None before the first frame)."""
+        """push_at's time of a stream frame (None before the first frame)."""
         return None if self._t0 is None else self._t0 + frame / self.fps
 
     def _append(self, image: np.ndarray, world: np.ndarray | None) -> None:
@@ -79,22 +92,30 @@ class LiveCoach:
         self.worlds.append(
             np.asarray(world, np.float32) if world is not None else np.full((33, 3), np.nan, np.float32)
         )
+        keep = int(BUFFER_S * self.fps)
+        if len(self.frames) > 2 * keep:  # memory stays bounded however long the stream
+            gone = len(self.frames) - keep
+            del self.frames[:gone], self.worlds[:gone]
+            self._dropped += gone
 
     def _evaluate(self, t0: float) -> LiveState:
         keep = int(BUFFER_S * self.fps)
-        lm = np.stack(self.frames[-keep:])
-        wl = np.stack(self.worlds[-keep:])
+        start = max(self.frames_seen - keep, 0)
+        lm = np.stack(self.frames[start - self._dropped :])
+        wl = np.stack(self.worlds[start - self._dropped :])
         clip = LandmarkClip(lm, self.fps, "live", wl if np.isfinite(wl).any() else None)
-        # judge only when the number of complete reps grows: the model runs once per rep. The report (and the
+        # judge only when a rep ends that was not counted before: the model runs once per rep. The report (and the
         # state's verdict and cue) stay those of the last judging until the next rep, not the count-only pass's
         counted = coach_clip(clip, self.exercise, None)
-        if len(counted.reps) > self._judged:
+        new = [r for r in counted.reps if start + r.start_s * self.fps > self._last_rep_end - SAME_REP_FRAMES]
+        if new:
             if self.model is not None:
                 counted = coach_clip(clip, self.exercise, self.model, model_name=self.model_name)
-            self.report = counted
+            self.report, self.buffer_start = counted, start
+            self._judged += len(new)
+            self._last_rep_end = start + round(new[-1].end_s * self.fps)
         elif self.report is None or not self.report.reps:  # no rep yet: the report says why
-            self.report = counted
-        self._judged = max(self._judged, len(counted.reps))
+            self.report, self.buffer_start = counted, start
         last = self.report.reps[-1] if self.report is not None and self.report.reps else None
         state = LiveState(
             reps=self._judged,

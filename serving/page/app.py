@@ -58,8 +58,6 @@ class FormSession:
         """One frame taken at `t_ms` (the page's clock, ms): the state to show."""
         import numpy as np
 
-        from liftsense.coach.live import BUFFER_S
-
         image = np.full((33, 4), np.nan, np.float32) if image is None else _landmarks(image, 4, "lm")
         world = None if world is None else _landmarks(world, 3, "world")
         state = self.coach.push_at(t_ms / 1000.0, image, world)
@@ -74,8 +72,7 @@ class FormSession:
         report = self.coach.report
         if report is not None and report.reps:
             last = report.reps[-1]
-            offset = max(len(self.coach.frames) - int(BUFFER_S * self.coach.fps), 0)
-            end_t = self.coach.time_of_frame(offset + last.end_s * self.coach.fps)
+            end_t = self.coach.time_of_frame(self.coach.buffer_start + last.end_s * self.coach.fps)
             out |= {
                 "rep": last.rep,
                 "rep_end_t": None if end_t is None else round(end_t * 1000.0, 1),
