@@ -85,8 +85,17 @@ def demo(tmp_path_factory):
         time.sleep(0.2)
     assert url, "the demo printed no URL:\n" + "".join(lines[-40:])
     yield proc, url, lines
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
+    if proc.poll() is None:  # a test failed before Ctrl-C: the demo still stops its own processes
+        import psutil
+
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for child in psutil.wait_procs(children, timeout=30)[1]:
+            child.kill()
 
 
 def _launch(pw, camera: Path | None):
