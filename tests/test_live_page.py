@@ -73,9 +73,10 @@ def test_the_form_socket_counts_what_the_coach_counts_on_the_same_frames():
 
 def test_the_form_socket_names_what_is_wrong_and_goes_on():
     with _page_client() as client:
-        with client.websocket_connect("/ws/form") as ws:
-            ws.send_json({"exercise": "handstand"})
-            assert "exercise" in ws.receive_json()["error"]
+        for first in ({"exercise": "handstand"}, ["squat"], "squat"):
+            with client.websocket_connect("/ws/form") as ws:
+                ws.send_text(json.dumps(first) if not isinstance(first, str) else first)  # the last: not JSON
+                assert ws.receive_json()["error"].startswith("exercise:")
         with client.websocket_connect("/ws/form") as ws:
             ws.send_json({"exercise": "squat"})
             ws.receive_json()
@@ -83,6 +84,11 @@ def test_the_form_socket_names_what_is_wrong_and_goes_on():
             assert "lm: must be 33 rows of 4 numbers" in ws.receive_json()["error"]
             ws.send_text(json.dumps({"lm": None}))
             assert "'t' missing" in ws.receive_json()["error"]
+            for t in ("soon", None, 1e400):  # 1e400: JSON's way to say infinity
+                ws.send_text(json.dumps({"t": t, "lm": None}).replace("Infinity", "1e400"))
+                assert ws.receive_json()["error"].startswith("t: must be the frame's capture time")
+            ws.send_text("[1, 2]")
+            assert "error" in ws.receive_json()
             ws.send_bytes(b"\x00" * 20)
             assert "/live/ws/pose" in ws.receive_json()["error"]
             ws.send_text(json.dumps({"t": 5.0, "lm": None}))  # still answering: a frame without a person

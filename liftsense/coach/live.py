@@ -51,6 +51,11 @@ class LiveCoach:
     _last: tuple[float, np.ndarray, np.ndarray] | None = None  # push_at: the newest frame received
 
     @property
+    def reps(self) -> int:
+        """Reps counted so far in the whole stream (the report holds only the buffer's)."""
+        return self._judged
+
+    @property
     def frames_seen(self) -> int:
         return self._dropped + len(self.frames)
 

@@ -16,6 +16,7 @@ import copy
 import json
 import logging
 import multiprocessing
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -474,6 +475,14 @@ class Gateway:
                 except TimeoutError:
                     writer.write(b": still here\n\n")
                     await writer.drain()
+        except (
+            sqlite3.Error
+        ) as exc:  # the journal could not be read: the page's EventSource reconnects in 1 s
+            log.warning(
+                "events for band %s: the journal could not be read (%s); the page will reconnect",
+                band_id,
+                exc,
+            )
         finally:
             if feed is not None:
                 feed.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import struct
 import time
@@ -52,16 +53,16 @@ class FormSession:
         self.exercise = rep_signal_of(exercise).exercise  # ValueError names the unknown exercise
         model, name = models(self.exercise)
         self.coach = LiveCoach(self.exercise, COACH_FPS, model, name)
-        self.frames_in = 0
 
     def push(self, t_ms: float, image, world) -> dict:
         """One frame taken at `t_ms` (the page's clock, ms): the state to show."""
         import numpy as np
 
+        if not isinstance(t_ms, int | float) or not math.isfinite(t_ms):
+            raise ValueError(f"t: must be the frame's capture time in ms (a finite number), got {t_ms!r}")
         image = np.full((33, 4), np.nan, np.float32) if image is None else _landmarks(image, 4, "lm")
         world = None if world is None else _landmarks(world, 3, "world")
         state = self.coach.push_at(t_ms / 1000.0, image, world)
-        self.frames_in += 1
         out: dict[str, Any] = {
             "t": t_ms,
             "reps": state.reps,
@@ -95,8 +96,8 @@ class FormSession:
         return {
             "set_done": {
                 "exercise": self.exercise,
-                "reps": len(report.reps),
-                "faults": faults,
+                "reps": self.coach.reps,
+                "faults": faults,  # of the reps in the report: the set's last 60 s
                 "report": body,
             }
         }
@@ -112,7 +113,7 @@ def _landmarks(value, width: int, field: str):
         raise ValueError(f"{field}: must be 33 rows of {width} numbers") from None
     if arr.shape != (33, width):
         raise ValueError(f"{field}: must be 33 rows of {width} numbers, got shape {arr.shape}")
-    return arr
+    return np.where(np.isfinite(arr), arr, np.nan)  # infinity is no position: missing, as NaN is
 
 
 def make_app(models: FormModels, gateway_url: str | None = None):
@@ -169,16 +170,18 @@ async def _serve_form(websocket, models: FormModels, server_pose: bool) -> None:
     session: FormSession | None = None
     estimator = None
     try:
-        first = await websocket.receive_json()
         try:
-            session = await anyio.to_thread.run_sync(FormSession, str(first.get("exercise", "")), models)
-        except (ValueError, AttributeError) as exc:
+            first = json.loads(await websocket.receive_text())
+            if not isinstance(first, dict) or not isinstance(first.get("exercise"), str):
+                raise ValueError('the first message must be {"exercise": NAME}')
+            session = await anyio.to_thread.run_sync(FormSession, first["exercise"], models)
+        except ValueError as exc:  # not JSON, no exercise, or an unknown one
             await websocket.send_json({"error": f"exercise: {exc}"})
             await websocket.close(code=1008)
             return
         await websocket.send_json({"ready": session.exercise, "model": session.coach.model_name})
         if server_pose:
-            from liftsense.pose.extract import PoseEstimator
+            from liftsense.pose import PoseEstimator
 
             estimator = await anyio.to_thread.run_sync(PoseEstimator)
         while True:
@@ -198,7 +201,7 @@ async def _serve_form(websocket, models: FormModels, server_pose: bool) -> None:
                             "this socket takes frames as bytes: 8-byte capture time, then a JPEG"
                         )
                     out = await anyio.to_thread.run_sync(
-                        session.push, float(body["t"]), body.get("lm"), body.get("world")
+                        session.push, body["t"], body.get("lm"), body.get("world")
                     )
                 elif message.get("bytes") is not None:
                     if not server_pose:
@@ -208,7 +211,7 @@ async def _serve_form(websocket, models: FormModels, server_pose: bool) -> None:
                     out = await anyio.to_thread.run_sync(_pose_frame, estimator, session, message["bytes"])
                 else:
                     continue
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 await websocket.send_json(
                     {"error": str(exc) if not isinstance(exc, KeyError) else f"{exc} missing"}
                 )

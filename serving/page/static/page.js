@@ -359,8 +359,29 @@ async function showSession() {
     for (const cell of row) { const td = document.createElement("td"); td.textContent = cell; tr.appendChild(td); }
     tbody.appendChild(tr);
   }
+  restBars($("rest-chart"), 900, 200, band.rests);
   const end = band.readings.length ? band.readings[band.readings.length - 1].t_s : 0;
   plot($("session-chart"), 900, 300, band.readings, { t0: 0, spans: setSpans(band.phases, end) });
+}
+
+// per rest, two labelled bars: taken (solid) and predicted (hatched by a dashed outline), so neither needs colour
+function restBars(svg, w, h, rests) {
+  svg.replaceChildren();
+  if (!rests.length) { svg.appendChild(svgEl("text", { x: 10, y: 30 }, "No rests yet")); return; }
+  const top = Math.max(...rests.map((r) => Math.max(r.taken_s || 0, r.predicted_s || 0)), 60);
+  const slot = (w - 20) / rests.length, bar = Math.min(slot / 3, 60), B = h - 24;
+  const H = (s) => (B - 20) * s / top;
+  rests.forEach((r, i) => {
+    const x = 10 + i * slot + slot / 2 - bar;
+    svg.appendChild(svgEl("rect", { x, y: B - H(r.taken_s), width: bar - 4, height: H(r.taken_s), fill: "#f4f4f4" }));
+    svg.appendChild(svgEl("text", { x, y: B - H(r.taken_s) - 4 }, Math.round(r.taken_s) + " s"));
+    if (r.predicted_s != null) {
+      svg.appendChild(svgEl("rect", { x: x + bar, y: B - H(r.predicted_s), width: bar - 4, height: H(r.predicted_s),
+        fill: "none", stroke: "#4aa3ff", "stroke-dasharray": "5 3", "stroke-width": 2 }));
+      svg.appendChild(svgEl("text", { x: x + bar, y: B - H(r.predicted_s) - 4 }, Math.round(r.predicted_s) + " s"));
+    }
+    svg.appendChild(svgEl("text", { x, y: h - 6 }, "rest " + (i + 1) + ": taken | predicted"));
+  });
 }
 
 main().catch((err) => { state.error = String(err); cameraStatus("The page failed to start: " + err); });
