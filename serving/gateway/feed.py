@@ -8,6 +8,7 @@ for a page, and come only from what the processor committed: a page shows what t
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 from pathlib import Path
@@ -32,13 +33,12 @@ def _rows(db: sqlite3.Connection, sql: str, args: tuple) -> list[tuple]:
         raise
 
 
-def _number(x: float | None, digits: int) -> float | None:
+def json_number(x: float | None, digits: int = 1) -> float | None:
+    """A number as JSON can carry it (JSON has no NaN or infinity): rounded, or None."""
     return None if x is None or not math.isfinite(x) else round(float(x), digits)
 
 
 def _decision(row: tuple) -> dict:
-    import json
-
     t_s, kind, reason, detail = row
     return {"t_s": t_s, "kind": kind, "reason": reason} | json.loads(detail)
 
@@ -118,9 +118,9 @@ class BandFeed:
             "readings": [
                 {
                     "t_s": t,
-                    "bpm": _number(bpm, 1),
-                    "sqi": _number(sqi, 3),
-                    "confidence": _number(c, 3),
+                    "bpm": json_number(bpm, 1),
+                    "sqi": json_number(sqi, 3),
+                    "confidence": json_number(c, 3),
                     "reason": reason or None,
                 }
                 for t, bpm, sqi, c, reason in readings
@@ -209,7 +209,7 @@ def session_view(journal_path: str | Path, band_id: int, boot_id: int | None = N
         "band": band_id,
         "boot": boot_id,
         "readings": [
-            {"t_s": t, "bpm": _number(b, 1), "sqi": _number(q, 3), "reason": r or None}
+            {"t_s": t, "bpm": json_number(b, 1), "sqi": json_number(q, 3), "reason": r or None}
             for t, b, q, r in readings
         ],
         "phases": phases,

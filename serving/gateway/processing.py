@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from serving.gateway.feed import json_number
 from serving.gateway.journal import Journal
 from serving.gateway.protocol import Frame as WireFrame
 from serving.gateway.protocol import FrameType
@@ -257,11 +258,6 @@ def _summary(session, last_reading, before: dict | None) -> dict:
     return summary
 
 
-def _finite(x: float) -> float | None:
-    """A number for JSON (which has no NaN): rounded, or None."""
-    return round(float(x), 1) if np.isfinite(x) else None
-
-
 def _rest_summary(rest) -> dict:
     """The rest in progress (or just over) as a page draws it: its start, and the forecast's curve, 10-90% band,
     target and predicted rest, all in stream time."""
@@ -270,9 +266,9 @@ def _rest_summary(rest) -> dict:
     if f is not None:
         forecast = {
             "t_s": [round(rest.start_s + h, 1) for h in f.horizons_s],
-            "hr": [_finite(x) for x in f.hr],
-            "low": [_finite(x) for x in f.low],
-            "high": [_finite(x) for x in f.high],
+            "hr": [json_number(x) for x in f.hr],
+            "low": [json_number(x) for x in f.low],
+            "high": [json_number(x) for x in f.high],
             "target_hr": round(float(f.target_hr), 1),
             "rest_s": round(float(f.rest_s), 1),
             "produced_by": f.produced_by,
