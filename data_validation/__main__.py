@@ -1,7 +1,7 @@
 """`python -m data_validation validate <kind> <source>`: exit 0 = data passes, 1 = data fails, 2 = could not validate.
 
 kinds and sources:
-  landmarks  builtin | squat_3d | pushup | FILE.csv/.parquet (the extraction CLI's landmark table)
+  landmarks  builtin | squat_3d | pushup | exercise_correction | posetrainer | FILE.csv/.parquet (the extraction CLI's landmark table)
   ppg        spc2015 | builtin | FILE.mat/.csv | FOLDER of .mat
   hr         builtin | garmin | physionet | FILE.csv/.parquet (the session table)
 `python -m data_validation mutations` runs the corruption suite and prints which check caught each.
@@ -20,6 +20,8 @@ CI_DATASETS = (
     ("landmarks", "builtin"),
     ("landmarks", "squat_3d"),
     ("landmarks", "pushup"),
+    ("landmarks", "exercise_correction"),
+    ("landmarks", "posetrainer"),
     ("ppg", "builtin"),
     ("ppg", "spc2015"),
     ("hr", "builtin"),

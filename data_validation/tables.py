@@ -32,6 +32,10 @@ def known_labels() -> dict[str, set[str]]:
         | {"no depth", "heels lifting", "toes lifting", "bending forward", "knees caving"}
     )
     labels["pushup"] = {"correct", "wrong"}
+    labels["barbell_curl"] = labels.get("barbell_curl", set()) | {"lean_back"}
+    labels["side_lunge"] = labels.get("side_lunge", set()) | {"knee_over_toe"}
+    labels["plank"] = {"correct", "hips_too_high", "hips_too_low"}
+    labels["shoulder_shrug"] = {"correct"}
     return {ex: allowed | {"incorrect"} for ex, allowed in labels.items()}
 
 
@@ -59,11 +63,17 @@ def landmark_tables(
     """frames (one row per frame), sequences (one per clip), windows (one per configured window shape), splits."""
     from liftsense.datasets.real import SQUAT_CORRECT_LABELS
     from liftsense.pose.angles import joint_angles
-    from liftsense.pose.landmarks import KEPT_LANDMARKS
+    from liftsense.pose.landmarks import KEPT_LANDMARKS, KEPT_NAMES
 
     kept = seqs.landmarks[:, list(KEPT_LANDMARKS), :].astype(np.float64)
     with np.errstate(all="ignore"), _quiet():
-        angles = joint_angles(kept[:, :, :3])
+        # 2-D sources (OpenPose) have no depth: their angles are image-plane angles
+        flat = np.isfinite(kept[:, :, :2]).all(axis=2) & ~np.isfinite(kept[:, :, 2])
+        angles = joint_angles(
+            np.where(
+                flat[:, :, None], np.dstack([kept[:, :, :2], np.zeros_like(kept[:, :, 2])]), kept[:, :, :3]
+            )
+        )
         frames = pd.DataFrame(
             {
                 "x_min": np.nanmin(kept[:, :, 0], axis=1),
@@ -80,11 +90,15 @@ def landmark_tables(
     # triangulated 3-D data has no visibility channel (NaN): a present landmark then counts as visible
     visibility = kept[:, :, 3]
     visible = present & (np.isnan(visibility) | (visibility >= 0.5))
-    frames["low_quality"] = (
-        visible.mean(axis=1) < 0.5
-    )  # the training gate: >= half the kept landmarks visible
     lengths = seqs.lengths()
     clip = np.repeat(np.arange(len(seqs)), lengths)
+    # the training gate: >= half the kept landmarks visible, of those the source records at all
+    recorded = np.ones(kept.shape[:2], dtype=bool)
+    exercise_of_clip = seqs.meta["exercise"].astype(str).to_numpy()
+    for exercise, names in getattr(seqs, "absent", {}).items():
+        rows = np.isin(clip, np.flatnonzero(exercise_of_clip == exercise))
+        recorded[np.ix_(rows, [KEPT_NAMES.index(n) for n in names])] = False
+    frames["low_quality"] = (visible & recorded).sum(axis=1) < 0.5 * recorded.sum(axis=1)
     # upright exercises: the head is above the hips in the image (y points down); NaN = rule does not apply
     exercise = seqs.meta["exercise"].astype(str).to_numpy()[clip]
     with _quiet():
@@ -190,11 +204,12 @@ def _quiet():
 
 
 def load_landmarks(source: str) -> dict[str, pd.DataFrame]:
-    """builtin | squat_3d | pushup (as training loads them) | a landmark table file from the extraction CLI."""
-    if source in ("builtin", "squat_3d", "pushup"):
-        from liftsense.datasets.loaders import load_sequences
+    """A dataset training can name (as training loads it) | a landmark table file from the extraction CLI."""
+    from liftsense.datasets.loaders import POSE_DATASETS, load_sequences
 
-        return landmark_tables(load_sequences({"name": source}), image_coordinates=source != "squat_3d")
+    if source in POSE_DATASETS and source != "table":
+        pixels_or_cm = source in ("squat_3d", "posetrainer")
+        return landmark_tables(load_sequences({"name": source}), image_coordinates=not pixels_or_cm)
     return landmark_table_file(source)
 
 

@@ -12,9 +12,18 @@ import pandas as pd
 
 from liftsense.pose.sequences import PoseSequences
 
+POSE_DATASETS: tuple[str, ...] = (
+    "builtin",
+    "squat_3d",
+    "pushup",
+    "exercise_correction",
+    "posetrainer",
+    "table",
+)
+
 
 def load_sequences(data: dict[str, Any]) -> PoseSequences:
-    """The dataset named by a `data` config: builtin | squat_3d | pushup | table."""
+    """The dataset named by a `data` config (one of `POSE_DATASETS`)."""
     name = data["name"]
     if name == "builtin":
         from liftsense.pose.synth import SynthConfig, generate
@@ -29,6 +38,14 @@ def load_sequences(data: dict[str, Any]) -> PoseSequences:
         from liftsense.datasets.real import load_pushup
 
         return load_pushup()
+    if name == "exercise_correction":
+        from liftsense.datasets.extra_pose import load_exercise_correction
+
+        return load_exercise_correction(data.get("tasks"))
+    if name == "posetrainer":
+        from liftsense.datasets.extra_pose import load_posetrainer
+
+        return load_posetrainer(data.get("exercises"))
     if name == "table":
         from liftsense.pose.table import read_table, table_to_sequences
 
@@ -36,7 +53,7 @@ def load_sequences(data: dict[str, Any]) -> PoseSequences:
         if labels is not None and "correct" in labels:
             labels = labels.drop(columns="correct")
         return table_to_sequences(read_table(data["path"]), labels=labels, source=str(data["path"]))
-    raise ValueError(f"unknown dataset {name!r}; expected builtin, squat_3d, pushup or table")
+    raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(POSE_DATASETS)}")
 
 
 def load_sessions(data: dict[str, Any]) -> pd.DataFrame:

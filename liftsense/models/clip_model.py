@@ -17,6 +17,7 @@ from liftsense.pose.rep_features import MIN_FRAMES
 from liftsense.pose.sequences import PoseSequences
 
 CLIP_MODELS: tuple[str, ...] = ("clip_logistic", "clip_forest")
+FEATURE_SETS: tuple[str, ...] = ("body", "partial")
 #: which rep feature set describes an exercise; every exercise not listed is done standing
 REP_SET_OF_EXERCISE: dict[str, str] = {"pushup": "plank"}
 
@@ -48,6 +49,7 @@ class ClipFormModel:
         calibration: int = 0,
         group_balance: str = "none",
         coordinates: str = "image",
+        feature_set: str = "body",
     ) -> None:
         if estimator not in ("logistic", "forest"):
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
@@ -65,6 +67,12 @@ class ClipFormModel:
             raise ValueError(f"coordinates must be 'image' or 'world', got {coordinates!r}")
         #: what the training landmarks were: image landmarks, or 3-D joints (the coach then feeds world landmarks)
         self.coordinates = coordinates
+        if feature_set not in FEATURE_SETS:
+            raise ValueError(f"unknown feature_set {feature_set!r}; expected one of {FEATURE_SETS}")
+        #: body: percentile and rep features on all 17 kept landmarks in 3-D; partial: image-plane features
+        #: from whichever joints a source records (`liftsense.pose.partial_features`)
+        self.feature_set = feature_set
+        self.fill_: np.ndarray | None = None
         self.columns_: list[str] | None = None
         self.model_ = None
 
@@ -73,12 +81,16 @@ class ClipFormModel:
         state.setdefault("group_balance", "none")
         state.setdefault("coordinates", "image")
         state.setdefault("feature_range_", None)
+        state.setdefault("feature_set", "body")
+        state.setdefault("fill_", None)
         self.__dict__.update(state)
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
         """Clip features, each exercise with its own rep set; columns fixed to the training columns once fitted."""
         from liftsense.pose.clip_features import clip_features
 
+        if self.feature_set == "partial":
+            return self._partial_features(seqs)
         parts = []
         exercises = seqs.meta["exercise"].astype(str).to_numpy()
         for exercise in dict.fromkeys(exercises):
@@ -91,12 +103,22 @@ class ClipFormModel:
             x = x.reindex(columns=self.columns_, fill_value=0.0)  # an exercise unseen in training: no signal
         return x
 
-    @staticmethod
-    def usable(seqs: PoseSequences, min_visibility: float = 0.5) -> np.ndarray:
-        """Per clip: enough tracked frames to measure a rep."""
-        return np.array(
-            [valid_frames(seqs.clip(i), min_visibility).sum() >= MIN_FRAMES for i in range(len(seqs))]
-        )
+    def _partial_features(self, seqs: PoseSequences) -> pd.DataFrame:
+        """Image-plane features; a cue a clip cannot measure stays NaN here and is imputed in `_values`."""
+        from liftsense.pose.partial_features import partial_clip_features
+
+        x = pd.DataFrame([partial_clip_features(seqs.clip(i)) for i in range(len(seqs))])
+        return x if self.columns_ is None else x.reindex(columns=self.columns_)
+
+    def usable(self, seqs: PoseSequences, min_visibility: float = 0.5) -> np.ndarray:
+        """Per clip: enough tracked frames to measure a rep (for partial sources: frames showing a torso)."""
+        if self.feature_set == "partial":
+            from liftsense.pose.partial_features import torso_frames
+
+            frames = [torso_frames(seqs.clip(i), min_visibility) for i in range(len(seqs))]
+        else:
+            frames = [valid_frames(seqs.clip(i), min_visibility) for i in range(len(seqs))]
+        return np.array([f.sum() >= MIN_FRAMES for f in frames], dtype=bool)
 
     def _values(self, seqs: PoseSequences) -> np.ndarray:
         """Feature matrix with a NaN row for every clip without enough tracked frames.
@@ -108,11 +130,22 @@ class ClipFormModel:
         if not ok.any():
             return np.full((len(seqs), width or 0), np.nan)
         x = self.features(seqs.subset(np.flatnonzero(ok)))
+        if self.feature_set == "partial":
+            x = self._impute(x)
         if self.columns_ is None:
             self.columns_ = list(x.columns)
         values = np.full((len(seqs), x.shape[1]), np.nan)
         values[ok] = x.to_numpy(np.float64)
         return values
+
+    def _impute(self, x: pd.DataFrame) -> pd.DataFrame:
+        """Partial features: a cue no training clip could measure is dropped; one a clip cannot measure takes
+        the training clips' median (learnt at fit), so a missing joint reads as "typical", never as 0."""
+        if self.fill_ is None:  # fitting: these clips are the training clips
+            x = x.dropna(axis=1, how="all")
+            self.fill_ = x.median().to_numpy(np.float64)
+        self.imputed_cells_ = int(x.isna().to_numpy().sum())
+        return x.fillna(pd.Series(self.fill_, index=x.columns))
 
     @staticmethod
     def _calibrate_groups(values: np.ndarray, meta: pd.DataFrame, draw: ReferenceDraw) -> np.ndarray:
@@ -134,6 +167,7 @@ class ClipFormModel:
             raise ValueError(f"{len(seqs)} clips but {len(y)} targets")
         y = np.asarray(y)
         self.columns_ = None
+        self.fill_ = None
         values = self._values(seqs)
         rows = _has_reading(values)
         self.skipped_training_clips_ = int((~rows).sum())

@@ -31,18 +31,36 @@ def validate_sequences(cfg: dict[str, Any], seqs: PoseSequences):
     from data_validation.tables import landmark_tables
 
     fcfg = feature_config(cfg["features"])
+    partial = cfg["data"].get("clip_features", "body") == "partial"
     return gate_for_training(
         "landmarks",
         lambda: landmark_tables(
             seqs,
-            image_coordinates=cfg["data"]["name"] != "squat_3d",
+            image_coordinates=cfg["data"].get("image_coordinates", cfg["data"]["name"] != "squat_3d"),
             window=fcfg.max_window,
             n_features=len(fcfg.feature_names()),
-            featurizer=WindowFeaturizer(fcfg),
+            # a partial-body source has no 61-feature windows by design: only clip models read it
+            featurizer=None if partial else WindowFeaturizer(fcfg),
             split_seed=cfg.get("seed", 0),
         ),
         seqs.source,
         cfg.get("validation"),
+    )
+
+
+def require_full_body(cfg: dict[str, Any], seqs: PoseSequences) -> None:
+    """The paper's window networks read all 17 kept landmarks in 3-D; a source that records only part of the
+    body (or no depth) is refused with what it lacks, instead of ending in a window-count error."""
+    from liftsense.models.clip_model import CLIP_MODELS
+
+    if cfg["model"]["name"] in CLIP_MODELS or cfg["data"].get("clip_features", "body") != "partial":
+        return
+    lacks = {ex: ", ".join(names) for ex, names in seqs.absent.items()}
+    detail = "; ".join(f"{ex}: {names}" for ex, names in lacks.items()) or "depth (2-D points only)"
+    raise ValueError(
+        f"data={cfg['data']['name']} records only part of the body ({detail}); the paper's "
+        f"{cfg['model']['name']} needs all 17 landmarks in 3-D. Use model=clip_logistic or model=clip_forest, "
+        "which judge these clips from the joints they have."
     )
 
 
@@ -366,6 +384,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
             calibration=int(model_cfg.get("calibration", 0)),
             group_balance=split.get("group_balance", "none"),
             coordinates=cfg["data"].get("coordinates", "image"),
+            feature_set=cfg["data"].get("clip_features", "body"),
         )
 
     model = new_model().fit(seqs.subset(tr), y[tr])
@@ -410,6 +429,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         "calibration": model.calibration,
         "group_balance": model.group_balance,
         "feature_columns": model.columns_,
+        "feature_set": model.feature_set,
     }
 
     def log_model(run_id: str) -> None:
@@ -471,6 +491,7 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     seqs = load_sequences(cfg["data"])
+    require_full_body(cfg, seqs)
     validation = validate_sequences(cfg, seqs)
     lcfg = cfg["logger"]
     task = cfg["task"]["name"]

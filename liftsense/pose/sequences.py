@@ -6,7 +6,7 @@ writes) becomes one of these, so features, splits and training never care where 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,9 @@ class PoseSequences:
     meta: pd.DataFrame  # one row per clip, META_COLUMNS at least
     fps: float = 30.0
     source: str = "unknown"
+    #: per exercise, the kept landmarks this source never records (a dataset that saved only some joints):
+    #: features and gates then know the NaN there is by design, not a failed detection
+    absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.landmarks.ndim != 3 or self.landmarks.shape[1:] != (N_BLAZEPOSE, 4):
@@ -64,6 +67,7 @@ class PoseSequences:
             meta=self.meta.iloc[idx].reset_index(drop=True),
             fps=self.fps,
             source=self.source,
+            absent=self.absent,
         )
 
     @staticmethod
@@ -76,6 +80,21 @@ class PoseSequences:
             fps=fps,
             source=source,
         )
+
+    def declare_absent(self) -> None:
+        """Record, per exercise, the kept landmarks that no frame of any of its clips holds."""
+        from liftsense.pose.landmarks import KEPT_LANDMARKS, KEPT_NAMES
+
+        clip = np.repeat(np.arange(len(self)), self.lengths())
+        exercise = self.meta["exercise"].astype(str).to_numpy()
+        self.absent = {}
+        for name in dict.fromkeys(exercise):
+            frames = self.landmarks[np.isin(clip, np.flatnonzero(exercise == name))][
+                :, list(KEPT_LANDMARKS), 0
+            ]
+            never = ~np.isfinite(frames).any(axis=0)
+            if never.any():
+                self.absent[name] = tuple(n for n, gone in zip(KEPT_NAMES, never, strict=True) if gone)
 
     def summary(self) -> dict[str, int | float]:
         missing = np.isnan(self.landmarks[:, :, 0]).all(axis=1)
