@@ -33,7 +33,7 @@ def known_labels() -> dict[str, set[str]]:
     )
     labels["pushup"] = {"correct", "wrong"}
     labels["barbell_curl"] = labels.get("barbell_curl", set()) | {"lean_back"}
-    labels["side_lunge"] = labels.get("side_lunge", set()) | {"knee_over_toe"}
+    labels["forward_lunge"] = {"correct", "knee_over_toe"}
     labels["plank"] = {"correct", "hips_too_high", "hips_too_low"}
     labels["shoulder_shrug"] = {"correct"}
     return {ex: allowed | {"incorrect"} for ex, allowed in labels.items()}
@@ -46,6 +46,8 @@ UPRIGHT_EXERCISES = (
     "knee_up",
     "overhead_press",
     "side_lunge",
+    "forward_lunge",
+    "shoulder_shrug",
     "side_raise",
     "squat",
 )

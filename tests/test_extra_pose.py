@@ -131,7 +131,7 @@ def test_exercise_correction_loads_form_labels_with_declared_absent_joints():
 
     seqs = load_exercise_correction()
     assert len(seqs) == 90  # 7 + 6 curl, 23 + 29 lunge, 8 + 7 + 10 plank: no phase or still-photo rows
-    assert set(seqs.meta["exercise"]) == {"barbell_curl", "side_lunge", "plank"}
+    assert set(seqs.meta["exercise"]) == {"barbell_curl", "forward_lunge", "plank"}
     assert set(seqs.meta["label"]) == {
         "correct",
         "lean_back",
@@ -139,7 +139,7 @@ def test_exercise_correction_loads_form_labels_with_declared_absent_joints():
         "hips_too_high",
         "hips_too_low",
     }
-    assert "left_knee" in seqs.absent["barbell_curl"] and "left_wrist" in seqs.absent["side_lunge"]
+    assert "left_knee" in seqs.absent["barbell_curl"] and "left_wrist" in seqs.absent["forward_lunge"]
     assert "plank" not in seqs.absent
     assert seqs.meta.groupby("group")["exercise"].nunique().max() == 1  # a scene holds one task
     curl = load_exercise_correction(["bicep_curl_lean"])

@@ -341,5 +341,12 @@ def _judge(report: CoachReport, clip, reps: list[Rep], exercise: str, model, ref
             )
             continue
         best = int(np.argmax(p))
+        bar = float(getattr(model, "sure_probability_", 0.0) or 0.0)
+        if p[best] < bar:  # the model abstains: a guess this weak would nag or reassure wrongly
+            r.no_reading = (
+                f"not sure: the best guess, {classes[best]} at {p[best]:.2f}, is below this model's "
+                f"confidence bar of {bar:.2f}"
+            )
+            continue
         r.verdict, r.probability = classes[best], round(float(p[best]), 3)
         r.cue = cue_for(r.verdict)

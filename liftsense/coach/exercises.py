@@ -1,7 +1,7 @@
 """One table per exercise: the signal that drives its reps, which way a rep goes, and how it must look.
 
 Next to the landmark and angle tables in `liftsense.pose.landmarks`: every rep the coach counts is defined
-here, for the paper's 9 exercises plus push-ups. A driving signal is a joint angle (degrees) built from the
+here, for the paper's 9 exercises plus push-ups and forward lunges. A driving signal is a joint angle (degrees) built from the
 angle table, or the bend of the trunk against the legs for side crunches.
 """
 
@@ -61,6 +61,9 @@ EXERCISE_REPS: dict[str, RepSignal] = {
         RepSignal("overhead_press", "elbow_angle", "high", min_range_deg=15.0, fallback="shoulder_angle"),
         RepSignal("side_crunch", "trunk_bend", "high", min_range_deg=4.0, min_rep_s=1.0),
         RepSignal("side_lunge", "knee_angle", "low", combine="far", min_range_deg=15.0, fallback="hip_angle"),
+        # not one of the paper's 9: both knees bend in a forward lunge, so both drive it (checked against human
+        # phase labels in benchmarks/bench_form_phases.py: "far" found 7 of 16 labelled bottoms, "mean" 14)
+        RepSignal("forward_lunge", "knee_angle", "low", min_range_deg=15.0, fallback="hip_angle"),
         RepSignal("side_raise", "shoulder_angle", "high", min_range_deg=30.0),
         RepSignal("pushup", "elbow_angle", "low", min_range_deg=25.0, posture="horizontal"),
     )

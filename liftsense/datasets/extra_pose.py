@@ -9,11 +9,13 @@
   (`liftsense.pose.partial_features`). OpenPose's neck is the shoulder midpoint: it restores a shoulder that
   OpenPose lost while the other shoulder and the neck were seen. Group = camera set-up.
 
-Each exercise is stored under the paper's name where the movement is a close relative (`PAPER_RELATIVE`), with the
-source's own name in `source_exercise`.
+Each exercise is stored under the paper's name where the movement is a close relative, and under its own name where
+the coach must count it differently (`PAPER_RELATIVE`), with the source's own name in `source_exercise`.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,20 +24,38 @@ from liftsense.datasets.paths import data_dir, require
 from liftsense.pose.landmarks import BLAZEPOSE_NAMES, BP, N_BLAZEPOSE
 from liftsense.pose.sequences import PoseSequences
 
-#: source exercise -> (the product's exercise name, how close it is to one of the paper's 9)
-PAPER_RELATIVE: dict[str, tuple[str, str]] = {
-    "bicep_curl": ("barbell_curl", "close: the same elbow flexion, with dumbbells instead of a bar"),
-    "shoulder_press": ("overhead_press", "close: dumbbell instead of barbell, seated or standing"),
-    "forward_lunge": (
-        "side_lunge",
-        "related only: a forward, not a sideways lunge; knee-over-toe is judged the same way",
+
+class Relative(NamedTuple):
+    """How a source's exercise enters the product: the name the coach judges it under, the paper's exercise
+    it stands in for (None: none of the 9), and how close the two are, in words."""
+
+    exercise: str
+    paper: str | None
+    relation: str
+
+
+PAPER_RELATIVE: dict[str, Relative] = {
+    "bicep_curl": Relative(
+        "barbell_curl", "barbell_curl", "close: the same elbow flexion, with dumbbells instead of a bar"
     ),
-    "front_raise": (
+    "shoulder_press": Relative(
+        "overhead_press", "overhead_press", "close: dumbbells instead of a barbell, seated or standing"
+    ),
+    "front_raise": Relative(
         "side_raise",
-        "related only: the arm rises forward (sagittal plane) instead of sideways; same shoulder angle",
+        "side_raise",
+        "related only: the arm rises forward (sagittal plane), not sideways; the same shoulder angle drives it",
     ),
-    "plank": ("plank", "none of the paper's 9: a static hold, judged by the body line"),
-    "shoulder_shrug": ("shoulder_shrug", "none of the paper's 9: shoulder elevation, judged front on"),
+    # its own exercise in the coach: both knees bend, where a side lunge bends one (see coach/exercises.py)
+    "forward_lunge": Relative(
+        "forward_lunge",
+        "side_lunge",
+        "related only: a forward, not a sideways step; knee over toe is the same fault",
+    ),
+    "plank": Relative("plank", None, "none of the paper's 9: a static hold, judged by the body line"),
+    "shoulder_shrug": Relative(
+        "shoulder_shrug", None, "none of the paper's 9: shoulder elevation, filmed front on"
+    ),
 }
 
 #: exercise_correction task -> source exercise (form tasks only; the phase tasks are `PHASE_TASKS`)
@@ -84,7 +104,7 @@ def load_exercise_correction(tasks: list[str] | None = None) -> PoseSequences:
     meta = pd.DataFrame(
         {
             "sequence_id": "ec" + part["seq"].astype(str).str.zfill(3),
-            "exercise": source_exercise.map(lambda e: PAPER_RELATIVE[e][0]),
+            "exercise": source_exercise.map(lambda e: PAPER_RELATIVE[e].exercise),
             "label": np.where(correct, "correct", part["label_name"].astype(str)),
             "correct": correct,
             "group": part["scene"].astype(str),
@@ -112,6 +132,10 @@ def load_exercise_phases(task: str) -> PoseSequences:
             "group": part["scene"].astype(str),
             "source": part["source"].astype(str),
             "first_row": part["src_row_first"].astype(int),
+            "last_row": part["src_row_last"].astype(int),
+            # mean landmark jump from the previous sequence's last row (NaN at a file's start): small = the
+            # same continuous recording, where only the phase label changed
+            "jump_before": part["jump_before"].astype(float),
             "near_dup_frac_other_file": part["near_dup_frac_other_file"].astype(float),
         }
     )
@@ -169,7 +193,7 @@ def load_posetrainer(exercises: list[str] | None = None) -> PoseSequences:
     meta = pd.DataFrame(
         {
             "sequence_id": part["filename"].astype(str),
-            "exercise": source_exercise.iloc[rows].map(lambda e: PAPER_RELATIVE[e][0]),
+            "exercise": source_exercise.iloc[rows].map(lambda e: PAPER_RELATIVE[e].exercise),
             "label": np.where(correct, "correct", "incorrect"),
             "correct": correct,
             "group": part["setup_group"].astype(str),

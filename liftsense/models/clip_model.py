@@ -73,6 +73,8 @@ class ClipFormModel:
         #: from whichever joints a source records (`liftsense.pose.partial_features`)
         self.feature_set = feature_set
         self.fill_: np.ndarray | None = None
+        #: below this top-class probability the coach says "not sure" (0: always judge); `learn_when_unsure`
+        self.sure_probability_ = 0.0
         self.columns_: list[str] | None = None
         self.model_ = None
 
@@ -83,6 +85,7 @@ class ClipFormModel:
         state.setdefault("feature_range_", None)
         state.setdefault("feature_set", "body")
         state.setdefault("fill_", None)
+        state.setdefault("sure_probability_", 0.0)
         self.__dict__.update(state)
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
@@ -199,6 +202,17 @@ class ClipFormModel:
             # threads speed up fitting 300 trees; when predicting a clip or two they cost 30+ ms
             self.model_.set_params(n_jobs=1)
         return self
+
+    def learn_when_unsure(self, validation_proba: np.ndarray, judge_share: float | None) -> float:
+        """Set the "not sure" bar so that the model would have judged `judge_share` of these validation clips
+        (clips of groups it never saw), leaving the rest to "not sure". None or 1: always judge."""
+        if judge_share is not None and not 0.0 < judge_share <= 1.0:
+            raise ValueError(f"judge_share is the share of clips to judge, in (0, 1]; got {judge_share}")
+        if judge_share is None or judge_share == 1.0 or not len(validation_proba):
+            self.sure_probability_ = 0.0
+        else:
+            self.sure_probability_ = float(np.quantile(validation_proba.max(axis=1), 1.0 - judge_share))
+        return self.sure_probability_
 
     def _proba(self, values: np.ndarray) -> np.ndarray:
         ok = np.flatnonzero(_has_reading(values))

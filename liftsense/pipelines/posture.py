@@ -392,11 +392,13 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     val_full, _ = clip_model_proba(model, seqs.subset(va))
     val_proba, val_judged = _judged(val_full)
     val_loss = _log_loss(y[va][val_judged], val_proba)
+    model.learn_when_unsure(val_proba, model_cfg.get("judge_share"))
     test = seqs.subset(te)
     test_full, calibration_counts = clip_model_proba(model, test)
     proba, judged = _judged(test_full)  # clips without a reading count as "without window"
     metrics = evaluate(proba, judged, test.meta, classes, task)
     metrics |= calibration_counts
+    metrics |= _abstention_metrics(model, proba, y[te][judged])
     metrics["best_val_loss"] = val_loss
     metrics["clips_unknown_label"] = float(unknown)
     metrics["train_clips_skipped"] = float(model.skipped_training_clips_)
@@ -430,6 +432,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         "group_balance": model.group_balance,
         "feature_columns": model.columns_,
         "feature_set": model.feature_set,
+        "sure_probability": model.sure_probability_,
     }
 
     def log_model(run_id: str) -> None:
@@ -457,6 +460,20 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         model.normalization,
         log_model,
     )
+
+
+def _abstention_metrics(model, proba: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """With "not sure" on: the share of test clips judged and the accuracy on them (beside the accuracy on all)."""
+    if not model.sure_probability_ or not len(y):
+        return {}
+    sure = proba.max(axis=1) >= model.sure_probability_
+    return {
+        "sure_probability": float(model.sure_probability_),
+        "judged_share": float(sure.mean()),
+        "judged_clip_accuracy": float((proba[sure].argmax(axis=1) == y[sure]).mean())
+        if sure.any()
+        else float("nan"),
+    }
 
 
 def clip_model_proba(model, seqs: PoseSequences) -> tuple[np.ndarray, dict[str, float]]:
