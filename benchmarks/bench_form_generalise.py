@@ -23,16 +23,16 @@ import numpy as np
 from _common import table, write
 
 FALSE_ALARM = 0.10
-SURE = 0.70  # the coach's default: "not sure" when the top class has less than this
+JUDGE_SHARE = 0.8  # the clip models' default `judge_share`: "not sure" on the least sure fifth
 DRAWS = 5  # reference draws for the calibrated models
 
 
-_CACHED: dict[tuple[int, str], type] = {}
+_CACHED: dict[tuple, type] = {}
 
 
 def cached_model(seqs, feature_set: str = "body"):
     """`ClipFormModel` with this dataset's clip features computed once and looked up by clip."""
-    key = (id(seqs), feature_set)
+    key = (seqs.source, tuple(seqs.meta["sequence_id"].astype(str)), feature_set)
     if key not in _CACHED:
         _CACHED[key] = _cached_model(seqs, feature_set)
     return _CACHED[key]
@@ -49,6 +49,7 @@ def _cached_model(seqs, feature_set: str):
     class Cached(ClipFormModel):
         def features(self, part):
             x = cache.loc[part.meta["sequence_id"].astype(str).to_numpy()].reset_index(drop=True)
+            x = self._without_dropped(x)
             return x if self.columns_ is None else x.reindex(columns=self.columns_)
 
     return Cached
@@ -98,9 +99,16 @@ def threshold_proba(seqs, y: np.ndarray, feature_set: str = "body") -> tuple[np.
     return leave_one_group_out(fit_predict, seqs.meta["group"].to_numpy(), 2), sorted(set(chosen))
 
 
+def scored(name: str, y: np.ndarray, proba: np.ndarray, groups: np.ndarray, task: str = "binary") -> dict:
+    """Pooled and per-group scores, and "not sure" as the product sets it."""
+    from liftsense.evaluation.generalise import abstaining, summary_row
+
+    return summary_row(name, y, proba, groups, task) | abstaining(proba, y, groups, JUDGE_SHARE)
+
+
 def binary_rows(seqs, feature_set: str, estimators: tuple[str, ...], extra: dict | None = None) -> list[dict]:
     """Always correct, the one-feature threshold and the clip models, leave one group out (binary)."""
-    from liftsense.evaluation.generalise import abstaining, summary_row
+    from liftsense.evaluation.generalise import summary_row
 
     y = seqs.meta["correct"].astype(int).to_numpy()
     groups = seqs.meta["group"].to_numpy()
@@ -111,19 +119,62 @@ def binary_rows(seqs, feature_set: str, estimators: tuple[str, ...], extra: dict
     for estimator in estimators:
         t = time.perf_counter()
         proba = logo_proba(seqs, y, classes, feature_set=feature_set, estimator=estimator, **(extra or {}))
-        row = summary_row(f"clip_{estimator}", y, proba, groups, "binary")
-        rows.append(row | abstaining(proba, y, SURE) | {"seconds": time.perf_counter() - t})
+        rows.append(scored(f"clip_{estimator}", y, proba, groups) | {"seconds": time.perf_counter() - t})
     return rows
+
+
+#: the squat levers, each a ClipFormModel setting; the last is what conf/data/squat_3d.yaml ships
+HIP_CUES = ("hip_height", "hip_above_knee", "depth", "range_of_motion")
+SQUAT_LEVERS: dict[str, dict] = {
+    "clip_logistic, group_balance=drop": {"group_balance": "drop"},
+    "clip_forest, group_balance=drop": {"group_balance": "drop", "estimator": "forest"},
+    "clip_logistic, no hip-height cues": {"drop_cues": HIP_CUES},
+    "clip_logistic, group_balance=drop, no hip-height cues (shipped)": {
+        "group_balance": "drop",
+        "drop_cues": HIP_CUES,
+    },
+}
+SHIPPED = "clip_logistic, group_balance=drop, no hip-height cues (shipped)"
+
+
+def inner_choice(seqs, y: np.ndarray, classes: list[str]) -> tuple[np.ndarray, dict[str, str]]:
+    """Domain-robust selection: for each held-out date, choose hip-height cues on or off and C by leaving each
+    training date out in an inner loop (score: half pooled F1, half the worst inner date's F1)."""
+    from sklearn.metrics import f1_score
+
+    from liftsense.evaluation.generalise import per_group_f1
+
+    Model = cached_model(seqs)
+    groups = seqs.meta["group"].astype(str).to_numpy()
+    options = {
+        f"{cues}, C={c}": {"drop_cues": HIP_CUES if cues == "no hip-height cues" else (), "c": c}
+        for cues in ("all cues", "no hip-height cues")
+        for c in (0.01, 0.03)
+    }
+    out = np.full((len(y), 2), np.nan)
+    chosen: dict[str, str] = {}
+    for outer in dict.fromkeys(groups):
+        train = groups != outer
+        scores = {}
+        for name, kw in options.items():
+            pred = np.full(len(y), -1)
+            for inner in dict.fromkeys(groups[train]):
+                tr, te = np.flatnonzero(train & (groups != inner)), np.flatnonzero(groups == inner)
+                model = Model(classes, group_balance="drop", **kw).fit(seqs.subset(tr), y[tr])
+                pred[te] = model.predict(seqs.subset(te))
+            ok = train & (pred >= 0)
+            worst = min(per_group_f1(y[ok], pred[ok], groups[ok]).values())
+            scores[name] = 0.5 * f1_score(y[ok], pred[ok]) + 0.5 * worst
+        chosen[outer] = best = max(scores, key=scores.get)
+        tr, te = np.flatnonzero(train), np.flatnonzero(~train)
+        model = Model(classes, group_balance="drop", **options[best]).fit(seqs.subset(tr), y[tr])
+        out[te] = model.predict_proba(seqs.subset(te))
+    return out, chosen
 
 
 def squat_section() -> dict:
     from liftsense.datasets.real import load_squat_3d
-    from liftsense.evaluation.generalise import (
-        abstaining,
-        describe_group_verdicts,
-        recall_at_false_alarm,
-        summary_row,
-    )
+    from liftsense.evaluation.generalise import describe_group_verdicts, recall_at_false_alarm, summary_row
 
     seqs = load_squat_3d()
     meta = seqs.meta
@@ -132,39 +183,33 @@ def squat_section() -> dict:
     classes = ["incorrect", "correct"]
     out: dict = {"dates": describe_group_verdicts(meta).reset_index().to_dict("records")}
     rows = binary_rows(seqs, "body", ("logistic",))
-    levers = {
-        "clip_logistic, group_balance=drop": {"group_balance": "drop"},
-        "clip_forest, group_balance=drop": {"group_balance": "drop", "estimator": "forest"},
-    }
     probas: dict[str, np.ndarray] = {}
-    for name, kw in levers.items():
+    for name, kw in SQUAT_LEVERS.items():
         probas[name] = logo_proba(seqs, y, classes, **({"estimator": "logistic"} | kw))
-        rows.append(summary_row(name, y, probas[name], groups, "binary") | abstaining(probas[name], y, SURE))
+        rows.append(scored(name, y, probas[name], groups))
+    t = time.perf_counter()
+    proba, chosen = inner_choice(seqs, y, classes)
+    rows.append(
+        scored("inner leave-one-date-out choice of cues and C", y, proba, groups)
+        | {"chosen": chosen, "seconds": time.perf_counter() - t}
+    )
+    shipped = SQUAT_LEVERS[SHIPPED]
     for k in (1, 3):
         draws = []
         for draw in range(DRAWS):
-            proba = logo_proba(seqs, y, classes, draw=draw, calibration=k)
+            proba = logo_proba(seqs, y, classes, draw=draw, calibration=k, **shipped)
             judged = np.isfinite(proba).all(axis=1)
-            plain = np.where(judged[:, None], probas["clip_logistic, group_balance=drop"], np.nan)
-            draws.append(
-                (
-                    summary_row(
-                        f"clip_logistic + calibration ({k} reference rep)", y, proba, groups, "binary"
-                    )
-                    | abstaining(proba, y, SURE),
-                    summary_row("clip_logistic, group_balance=drop, same clips", y, plain, groups, "binary"),
-                    summary_row(
-                        "always correct, same clips",
-                        y,
-                        np.where(judged[:, None], constant_proba(len(y), classes, "correct"), np.nan),
-                        groups,
-                        "binary",
-                    ),
-                )
-            )
+            same = {
+                f"{SHIPPED} + calibration ({k} reference rep)": proba,
+                f"{SHIPPED}, same clips": np.where(judged[:, None], probas[SHIPPED], np.nan),
+                "always correct, same clips": np.where(
+                    judged[:, None], constant_proba(len(y), classes, "correct"), np.nan
+                ),
+            }
+            draws.append([scored(name, y, p, groups) for name, p in same.items()])
             if draw == 0:
-                probas[f"calibration {k}"] = proba
-        for i in range(3):
+                probas[f"{SHIPPED} + calibration ({k} reference rep)"] = proba
+        for i in range(len(draws[0])):
             reps = [d[i] for d in draws]
             row = {"method": reps[0]["method"] + f" (mean of {DRAWS} draws)", "clips": reps[0]["clips"]}
             for key in (
@@ -176,8 +221,7 @@ def squat_section() -> dict:
                 "judged_share",
                 "judged_accuracy",
             ):
-                if key in reps[0]:
-                    row[key] = float(np.mean([r[key] for r in reps]))
+                row[key] = float(np.mean([r[key] for r in reps]))
             row["group_f1_min_worst_draw"] = float(np.min([r["group_f1_min"] for r in reps]))
             row["pooled_f1_worst_draw"] = float(np.min([r["pooled_f1"] for r in reps]))
             rows.append(row)
@@ -194,16 +238,21 @@ def squat_section() -> dict:
     fault_rows = [
         summary_row("always correct", yf, constant_proba(len(yf), fault_classes, "correct"), groups, "fault")
     ]
-    for name, kw in (
-        ("clip_logistic", {}),
-        ("clip_logistic, group_balance=drop", {"group_balance": "drop"}),
-        ("clip_forest, group_balance=drop", {"group_balance": "drop", "estimator": "forest"}),
-        ("clip_logistic + calibration (1 reference rep)", {"calibration": 1}),
-    ):
-        proba = logo_proba(seqs, yf, fault_classes, **kw)
-        fault_rows.append(summary_row(name, yf, proba, groups, "fault") | abstaining(proba, yf, SURE))
+    for name, kw in (("clip_logistic", {}), *SQUAT_LEVERS.items()):
+        proba = logo_proba(seqs, yf, fault_classes, **({"estimator": "logistic"} | kw))
+        fault_rows.append(scored(name, yf, proba, groups, "fault") | per_class_f1(yf, proba, fault_classes))
     out["fault"] = fault_rows
     return out
+
+
+def per_class_f1(y: np.ndarray, proba: np.ndarray, classes: list[str]) -> dict[str, float]:
+    from sklearn.metrics import f1_score
+
+    ok = np.isfinite(proba).all(axis=1)
+    f1 = f1_score(
+        y[ok], proba[ok].argmax(axis=1), labels=range(len(classes)), average=None, zero_division=0.0
+    )
+    return {f"f1 {c}": float(v) for c, v in zip(classes, f1, strict=True)}
 
 
 def pushup_section() -> dict:
@@ -217,15 +266,33 @@ def small_section() -> dict:
     from liftsense.datasets.extra_pose import PAPER_RELATIVE, load_exercise_correction, load_posetrainer
 
     out: dict = {}
+    classes = ["incorrect", "correct"]
     for seqs in (load_exercise_correction(), load_posetrainer()):
+        # what `train.py data=<source>` fits: one model on every exercise of the source, scored per exercise
+        y_all = seqs.meta["correct"].astype(int).to_numpy()
+        whole = {
+            est: logo_proba(seqs, y_all, classes, feature_set="partial", estimator=est)
+            for est in ("logistic", "forest")
+        }
         for exercise in dict.fromkeys(seqs.meta["source_exercise"]):
-            part = seqs.subset(np.flatnonzero(seqs.meta["source_exercise"].to_numpy() == exercise))
+            members = np.flatnonzero(seqs.meta["source_exercise"].to_numpy() == exercise)
+            part = seqs.subset(members)
             verdicts = part.meta.groupby("group")["correct"].agg(["min", "max"])
             mixed = int((verdicts["min"] != verdicts["max"]).sum())
             rows = binary_rows(part, "partial", ("logistic", "forest"))
+            y, groups = y_all[members], part.meta["group"].to_numpy()
+            for est, proba in whole.items():
+                rows.append(
+                    scored(f"clip_{est}, one model for the source's exercises", y, proba[members], groups)
+                )
             faults = sorted(set(part.meta["label"]) - {"correct", "incorrect"})
+            labels = part.meta["label"].astype(str).to_numpy()
             for row in rows:
                 row["exercise"] = exercise
+            for row, proba in zip(rows[-2:], whole.values(), strict=True):
+                flagged = proba[members].argmax(axis=1) == 0
+                ok = np.isfinite(proba[members]).all(axis=1)
+                row |= {f"recall {f}": float(flagged[ok & (labels == f)].mean()) for f in faults}
             out[f"{seqs.source}:{exercise}"] = {
                 "exercise": PAPER_RELATIVE[exercise].exercise,
                 "paper_exercise": PAPER_RELATIVE[exercise].paper,

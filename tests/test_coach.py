@@ -170,6 +170,33 @@ def test_each_rep_gets_a_verdict_a_probability_and_a_cue_or_a_reason():
     assert all(r.verdict is None and r.no_reading == "no form model" for r in none.reps)
 
 
+def test_the_coach_says_not_sure_below_the_models_bar_and_judges_above_it():
+    clip, truth = _synth("squat", 3, "heels_lifting")
+    model = _fault_model()
+    judged = coach_clip(LandmarkClip(clip, CFG.fps, "set"), "squat", model)
+    lowest = min(r.probability for r in judged.reps)
+    model.sure_probability_ = lowest + 0.001  # the least sure rep (rounded to 3 digits) falls below the bar
+    report = coach_clip(LandmarkClip(clip, CFG.fps, "set"), "squat", model)
+    unsure = [r for r in report.reps if r.verdict is None]
+    assert len(unsure) >= 1 and all(r.no_reading.startswith("not sure") for r in unsure)
+    assert f"{lowest:.2f}" in unsure[0].no_reading and report.summary.judged == len(truth) - len(unsure)
+
+
+def test_dropped_cues_leave_no_column_behind():
+    from liftsense.evaluation.metrics import clip_targets, task_classes
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.pose.synth import generate
+
+    train = generate(SynthConfig(seed=1, clips_per_exercise=12, subjects=4, exercises=["squat"]))
+    classes = task_classes("binary", train.meta["label"])
+    cues = ("hip_height", "hip_above_knee", "depth", "range_of_motion")
+    model = ClipFormModel(classes, drop_cues=cues).fit(train, clip_targets("binary", train.meta, classes))
+    assert model.columns_ and not [c for c in model.columns_ if any(cue in c for cue in cues)]
+    full = ClipFormModel(classes).fit(train, clip_targets("binary", train.meta, classes))
+    assert "rep_hip_above_knee_bottom" in full.columns_ and len(full.columns_) > len(model.columns_)
+    assert np.isfinite(model.predict_proba(train.subset([0, 1]))).all()
+
+
 def test_a_rep_seen_only_in_part_has_no_reading_and_says_why():
     clip, truth = _synth("squat", 1)
     _, f, e = truth[0]

@@ -36,11 +36,16 @@ def test_recall_at_false_alarm_sets_the_bar_on_correct_clips():
         recall_at_false_alarm(p_correct, labels, np.zeros(11, bool))
 
 
-def test_abstaining_trades_share_judged_for_accuracy():
-    proba = np.array([[0.95, 0.05], [0.6, 0.4], [0.3, 0.7], [0.55, 0.45], [np.nan, np.nan]])
-    y = np.array([0, 1, 1, 0, 1])
-    out = abstaining(proba, y, 0.7)
-    assert out["judged_share"] == 0.5 and out["judged_accuracy"] == 1.0 and out["accuracy_all"] == 0.75
+def test_abstaining_sets_each_groups_bar_on_the_other_groups():
+    top = np.array([0.95, 0.6, 0.7, 0.55, 0.9, 0.8, 0.65, 0.75])
+    proba = np.stack([top, 1 - top], axis=1)
+    y = np.array([0, 1, 0, 0, 0, 0, 1, 0])
+    groups = np.array(["a", "a", "a", "a", "b", "b", "b", "b"])
+    out = abstaining(proba, y, groups, judge_share=0.5)
+    # a's bar: the median of b's (0.775) judges 0.95 only; b's bar: the median of a's (0.65) judges 0.9, 0.8,
+    # 0.65 and 0.75, and 0.65 (class 0 for a clip of class 1) is wrong
+    assert out["judged_share"] == pytest.approx(5 / 8) and out["judged_accuracy"] == pytest.approx(4 / 5)
+    assert out["accuracy_all"] == pytest.approx(6 / 8)
 
 
 def test_describe_group_verdicts_names_one_sided_groups():

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-#: what the lifter is told for a named fault (squat_3d's labels, the synthesiser's, push-ups' "wrong")
+#: what the lifter is told for a named fault (squat_3d's, exercise_correction's and the synthesiser's labels,
+#: push-ups' "wrong")
 CUES: dict[str, str] = {
     "no depth": "go deeper: hips to knee height",
     "insufficient_depth": "go deeper: hips to knee height",
@@ -27,6 +28,10 @@ CUES: dict[str, str] = {
     "partial_lockout": "lock out fully at the top",
     "torso_swing": "keep your torso still",
     "elbow_drift": "keep your elbows by your sides",
+    "lean_back": "stand tall: do not lean back to lift the weight",
+    "knee_over_toe": "keep your front knee behind your toes",
+    "hips_too_high": "lower your hips into a straight line",
+    "hips_too_low": "lift your hips into a straight line",
     "incorrect": "check your form on this rep",
     "wrong": "keep a straight body line and go lower",
 }

@@ -76,15 +76,20 @@ def recall_at_false_alarm(
     return out
 
 
-def abstaining(proba: np.ndarray, y: np.ndarray, min_probability: float) -> dict[str, float]:
-    """Judge only where the top class reaches `min_probability` ("not sure" below): the share judged and the
-    accuracy on it, against the accuracy on every clip with a reading."""
+def abstaining(proba: np.ndarray, y: np.ndarray, groups: np.ndarray, judge_share: float) -> dict[str, float]:
+    """ "Not sure" as training sets it (`ClipFormModel.learn_when_unsure`), leave one group out: each group's bar
+    is the top-class probability that leaves `judge_share` of the other groups' clips judged. Returns the share
+    of clips with a reading that is judged and the accuracy on it, beside the accuracy on all of them."""
     ok = np.isfinite(proba).all(axis=1)
-    top = np.where(ok, np.nan_to_num(proba).max(axis=1), 0.0)
+    top = np.where(ok, np.nan_to_num(proba).max(axis=1), np.nan)
     pred = np.nan_to_num(proba, nan=-1.0).argmax(axis=1)
-    sure = ok & (top >= min_probability)
+    groups = np.asarray(groups).astype(str)
+    sure = np.zeros(len(y), dtype=bool)
+    for group in dict.fromkeys(groups):
+        others = (groups != group) & ok
+        if others.any():
+            sure |= (groups == group) & ok & (top >= np.quantile(top[others], 1.0 - judge_share))
     return {
-        "min_probability": min_probability,
         "judged_share": float(sure.sum() / max(ok.sum(), 1)),
         "judged_accuracy": float((pred[sure] == y[sure]).mean()) if sure.any() else float("nan"),
         "accuracy_all": float((pred[ok] == y[ok]).mean()) if ok.any() else float("nan"),

@@ -18,6 +18,7 @@ from liftsense.pose.sequences import PoseSequences
 
 CLIP_MODELS: tuple[str, ...] = ("clip_logistic", "clip_forest")
 FEATURE_SETS: tuple[str, ...] = ("body", "partial")
+EXERCISE_PREFIX = "exercise_is_"
 #: which rep feature set describes an exercise; every exercise not listed is done standing
 REP_SET_OF_EXERCISE: dict[str, str] = {"pushup": "plank"}
 
@@ -50,6 +51,7 @@ class ClipFormModel:
         group_balance: str = "none",
         coordinates: str = "image",
         feature_set: str = "body",
+        drop_cues: tuple[str, ...] = (),
     ) -> None:
         if estimator not in ("logistic", "forest"):
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
@@ -72,6 +74,9 @@ class ClipFormModel:
         #: body: percentile and rep features on all 17 kept landmarks in 3-D; partial: image-plane features
         #: from whichever joints a source records (`liftsense.pose.partial_features`)
         self.feature_set = feature_set
+        #: cues left out of every feature (a column is dropped when its name contains one): for a source whose
+        #: measurement of them varies by session (see conf/data/squat_3d.yaml)
+        self.drop_cues = tuple(drop_cues)
         self.fill_: np.ndarray | None = None
         #: below this top-class probability the coach says "not sure" (0: always judge); `learn_when_unsure`
         self.sure_probability_ = 0.0
@@ -86,6 +91,7 @@ class ClipFormModel:
         state.setdefault("feature_set", "body")
         state.setdefault("fill_", None)
         state.setdefault("sure_probability_", 0.0)
+        state.setdefault("drop_cues", ())
         self.__dict__.update(state)
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
@@ -93,7 +99,7 @@ class ClipFormModel:
         from liftsense.pose.clip_features import clip_features
 
         if self.feature_set == "partial":
-            return self._partial_features(seqs)
+            return self._without_dropped(self._partial_features(seqs))
         parts = []
         exercises = seqs.meta["exercise"].astype(str).to_numpy()
         for exercise in dict.fromkeys(exercises):
@@ -102,15 +108,27 @@ class ClipFormModel:
             part = clip_features(seqs.subset(idx), self.normalization, rep_sets=rep_sets)
             parts.append(part.set_axis(idx))
         x = pd.concat(parts).sort_index().fillna(0.0) if parts else pd.DataFrame(index=range(0))
+        x = self._without_dropped(x)
         if self.columns_ is not None:
             x = x.reindex(columns=self.columns_, fill_value=0.0)  # an exercise unseen in training: no signal
         return x
+
+    def _without_dropped(self, x: pd.DataFrame) -> pd.DataFrame:
+        if not self.drop_cues:
+            return x
+        return x.loc[:, [c for c in x.columns if not any(cue in c for cue in self.drop_cues)]]
 
     def _partial_features(self, seqs: PoseSequences) -> pd.DataFrame:
         """Image-plane features; a cue a clip cannot measure stays NaN here and is imputed in `_values`."""
         from liftsense.pose.partial_features import partial_clip_features
 
-        x = pd.DataFrame([partial_clip_features(seqs.clip(i)) for i in range(len(seqs))])
+        x = pd.DataFrame(
+            [partial_clip_features(seqs.clip(i)) for i in range(len(seqs))], index=range(len(seqs))
+        )
+        # one model may learn several exercises of a source (a curl and a plank share no boundary): say which
+        exercises = seqs.meta["exercise"].astype(str).to_numpy()
+        for name in sorted(set(exercises)):
+            x[f"{EXERCISE_PREFIX}{name}"] = (exercises == name).astype(float)
         return x if self.columns_ is None else x.reindex(columns=self.columns_)
 
     def usable(self, seqs: PoseSequences, min_visibility: float = 0.5) -> np.ndarray:
@@ -144,6 +162,8 @@ class ClipFormModel:
     def _impute(self, x: pd.DataFrame) -> pd.DataFrame:
         """Partial features: a cue no training clip could measure is dropped; one a clip cannot measure takes
         the training clips' median (learnt at fit), so a missing joint reads as "typical", never as 0."""
+        indicators = [c for c in x.columns if c.startswith(EXERCISE_PREFIX)]
+        x[indicators] = x[indicators].fillna(0.0)  # an exercise the model never saw: none of its indicators
         if self.fill_ is None:  # fitting: these clips are the training clips
             x = x.dropna(axis=1, how="all")
             self.fill_ = x.median().to_numpy(np.float64)

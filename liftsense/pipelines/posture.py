@@ -385,6 +385,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
             group_balance=split.get("group_balance", "none"),
             coordinates=cfg["data"].get("coordinates", "image"),
             feature_set=cfg["data"].get("clip_features", "body"),
+            drop_cues=tuple(cfg["data"].get("drop_cues") or ()),
         )
 
     model = new_model().fit(seqs.subset(tr), y[tr])
@@ -432,6 +433,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         "group_balance": model.group_balance,
         "feature_columns": model.columns_,
         "feature_set": model.feature_set,
+        "drop_cues": list(model.drop_cues),
         "sure_probability": model.sure_probability_,
     }
 
