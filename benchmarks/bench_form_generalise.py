@@ -307,9 +307,41 @@ def small_section() -> dict:
     return out
 
 
+def speed_section() -> list[dict]:
+    """Partial-body features and one verdict per clip, medians over repeats (one clip at a time, as the coach)."""
+    from _common import timed
+
+    from liftsense.datasets.extra_pose import load_posetrainer
+    from liftsense.models.clip_model import ClipFormModel
+
+    seqs = load_posetrainer()
+    y = seqs.meta["correct"].astype(int).to_numpy()
+    rows = []
+    for estimator in ("logistic", "forest"):
+        model = ClipFormModel(["incorrect", "correct"], estimator=estimator, feature_set="partial").fit(
+            seqs, y
+        )
+        one = seqs.subset([0])
+        t = timed(lambda m=model, c=one: m.predict_proba(c), repeats=20)
+        rows.append(
+            {
+                "what": f"clip_{estimator}, partial features + verdict, one {len(one.landmarks)}-frame clip",
+                "median_ms": 1000 * t["median_s"],
+            }
+        )
+    t = timed(lambda: ClipFormModel(["a", "b"], feature_set="partial").features(seqs), repeats=5)
+    rows.append(
+        {
+            "what": f"partial features, all {len(seqs)} posetrainer clips ({len(seqs.landmarks)} frames)",
+            "median_ms": 1000 * t["median_s"],
+        }
+    )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="squat,pushup,small,phases")
+    parser.add_argument("--only", default="squat,pushup,small,phases,speed")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -353,6 +385,9 @@ def main() -> None:
                 f"{sec['groups']} groups, {sec['groups_with_both_verdicts']} with both verdicts{verdict} =="
             )
             print(table(sec["rows"], [*cols, "feature"]), flush=True)
+    if "speed" in todo:
+        results["speed"] = speed = speed_section()
+        print("\n== speed ==\n" + table(speed, ["what", "median_ms"]), flush=True)
     if "phases" in todo:
         from bench_form_phases import phase_section
 

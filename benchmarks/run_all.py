@@ -13,6 +13,7 @@ if __name__ == "__main__":
         "bench_speed.py",
         "bench_train.py",
         "bench_posture.py",
+        "bench_form_generalise.py",
         "bench_ppg.py",
         "bench_resthr.py",
         "bench_validation.py",

@@ -175,3 +175,38 @@ def test_window_networks_refuse_partial_body_data_with_what_it_lacks():
     with pytest.raises(ValueError, match=r"left_heel.*model=clip_logistic"):
         require_full_body(cfg, load_posetrainer(["bicep_curl"]))
     require_full_body({**cfg, "model": {"name": "clip_forest"}}, load_posetrainer(["bicep_curl"]))
+
+
+@pytest.mark.slow
+def test_train_on_one_small_set_and_score_the_other_through_the_entry_points(tmp_path):
+    """A user trains on every clip of exercise_correction and scores posetrainer's curls with evaluate.py."""
+    import json
+
+    require_real_data("pose", "exercise_correction_mediapipe")
+    require_real_data("pose", "posetrainer_openpose18")
+    from tests.conftest import run_entry_point
+
+    proc = run_entry_point(
+        "train.py", tmp_path, "model=clip_forest", "data=exercise_correction", "split.refit=true"
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")
+    metrics = run.data.metrics
+    assert 0.0 < metrics["test_judged_share"] <= 1.0 and "test_judged_clip_accuracy" in metrics
+    assert run.data.tags["data_source"] == "exercise_correction_mediapipe33"
+    out = tmp_path / "eval.json"
+    proc = run_entry_point(
+        "evaluate.py",
+        tmp_path,
+        f"model_uri=runs:/{run.info.run_id}/model",
+        "data=posetrainer",
+        "data.exercises=[bicep_curl]",
+        f"output_json={out}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scored = json.loads(out.read_text())
+    assert scored["n_clips_scored"] + scored["n_clips_without_window"] == 16
+    assert 0.0 <= scored["clip_accuracy"] <= 1.0
