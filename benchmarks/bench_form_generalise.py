@@ -25,6 +25,18 @@ from _common import table, write
 FALSE_ALARM = 0.10
 JUDGE_SHARE = 0.8  # the clip models' default `judge_share`: "not sure" on the least sure fifth
 DRAWS = 5  # reference draws for the calibrated models
+#: what each row reports (the printed tables' columns)
+COLUMNS = (
+    "method",
+    "clips",
+    "pooled_f1",
+    "pooled_accuracy",
+    "group_f1_mean",
+    "group_f1_sd",
+    "group_f1_min",
+    "judged_share",
+    "judged_accuracy",
+)
 
 
 _CACHED: dict[tuple, type] = {}
@@ -212,15 +224,7 @@ def squat_section() -> dict:
         for i in range(len(draws[0])):
             reps = [d[i] for d in draws]
             row = {"method": reps[0]["method"] + f" (mean of {DRAWS} draws)", "clips": reps[0]["clips"]}
-            for key in (
-                "pooled_f1",
-                "pooled_accuracy",
-                "group_f1_mean",
-                "group_f1_sd",
-                "group_f1_min",
-                "judged_share",
-                "judged_accuracy",
-            ):
+            for key in COLUMNS[2:]:
                 row[key] = float(np.mean([r[key] for r in reps]))
             row["group_f1_min_worst_draw"] = float(np.min([r["group_f1_min"] for r in reps]))
             row["pooled_f1_worst_draw"] = float(np.min([r["pooled_f1"] for r in reps]))
@@ -347,17 +351,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     todo = set(args.only.split(","))
     results: dict = {}
-    cols = [
-        "method",
-        "clips",
-        "pooled_f1",
-        "pooled_accuracy",
-        "group_f1_mean",
-        "group_f1_sd",
-        "group_f1_min",
-        "judged_share",
-        "judged_accuracy",
-    ]
+    cols = list(COLUMNS)
     if "squat" in todo:
         results["squat_3d by date"] = squat = squat_section()
         print("\n== squat_3d binary, leave one date out ==\n" + table(squat["binary"], cols), flush=True)

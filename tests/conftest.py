@@ -24,6 +24,21 @@ def require_real_data(*parts: str):
     return path
 
 
+def labelled_meta(labels: list[int], exercise: str, fault: str, n_groups: int):
+    """Clip metadata for test clips: label 1 is "correct", 0 the fault; clip i in group i % n_groups."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "sequence_id": [f"c{i}" for i in range(len(labels))],
+            "exercise": exercise,
+            "label": ["correct" if y else fault for y in labels],
+            "correct": np.array(labels, bool),
+            "group": [f"g{i % n_groups}" for i in range(len(labels))],
+        }
+    )
+
+
 @pytest.fixture(scope="session")
 def small_synth():
     from liftsense.pose.synth import SynthConfig, generate

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from liftsense.pose.landmarks import BP, N_BLAZEPOSE
-from tests.conftest import require_real_data
+from tests.conftest import labelled_meta, require_real_data
 
 #: a lifter seen from the side, facing +x (image y down), in pixels: standing straight
 STANDING = {
@@ -87,8 +87,6 @@ def test_partial_features_leave_unseen_joints_missing_and_refuse_short_clips():
 
 
 def test_partial_clip_model_imputes_training_medians_not_zeros():
-    import pandas as pd
-
     from liftsense.models.clip_model import ClipFormModel
     from liftsense.pose.sequences import PoseSequences
 
@@ -103,15 +101,7 @@ def test_partial_clip_model_imputes_training_medians_not_zeros():
             clip[:, [BP["left_knee"], BP["right_knee"]]] = np.nan  # one clip lost its knees
         clips.append(clip)
         labels.append(int(not faulty))
-    meta = pd.DataFrame(
-        {
-            "sequence_id": [f"c{i}" for i in range(24)],
-            "exercise": "barbell_curl",
-            "label": ["correct" if y else "lean_back" for y in labels],
-            "correct": np.array(labels, bool),
-            "group": [f"g{i % 4}" for i in range(24)],
-        }
-    )
+    meta = labelled_meta(labels, "barbell_curl", "lean_back", n_groups=4)
     seqs = PoseSequences.from_clips(clips, meta, fps=30.0, source="test")
     model = ClipFormModel(["incorrect", "correct"], feature_set="partial").fit(seqs, np.array(labels))
     column = model.columns_.index("knee_angle_p50")

@@ -6,6 +6,7 @@ import pytest
 
 from liftsense.pose.landmarks import KEPT, KEPT_LANDMARKS, N_BLAZEPOSE
 from liftsense.pose.rep_features import floor_frame, plank_features, standing_rep_features
+from tests.conftest import labelled_meta
 
 LEG = 0.8  # standing hip height above the ankles
 
@@ -181,15 +182,7 @@ def test_clip_model_fits_predicts_and_names_bad_input():
         full[:, list(KEPT_LANDMARKS), :3] = camera(squat_clip(heel_lift=0.06 * lifted), seed)
         clips.append(full)
         labels.append(1 - lifted)
-    meta = pd.DataFrame(
-        {
-            "sequence_id": [f"c{i}" for i in range(12)],
-            "exercise": "squat",
-            "label": ["ok" if y else "heels" for y in labels],
-            "correct": np.array(labels, bool),
-            "group": [f"g{i % 3}" for i in range(12)],
-        }
-    )
+    meta = labelled_meta(labels, "squat", "heels", n_groups=3)
     seqs = PoseSequences.from_clips(clips, meta, fps=30.0, source="test")
     y = np.array(labels)
     model = ClipFormModel(["incorrect", "correct"], estimator="logistic", c=1.0).fit(
