@@ -186,6 +186,7 @@ def test_train_on_one_small_set_and_score_the_other_through_the_entry_points(tmp
     (run,) = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")
     metrics = run.data.metrics
     assert 0.0 < metrics["test_judged_share"] <= 1.0 and "test_judged_clip_accuracy" in metrics
+    assert metrics["test_train_cells_imputed"] >= 0 and metrics["test_refit"] == 1.0
     assert run.data.tags["data_source"] == "exercise_correction_mediapipe33"
     out = tmp_path / "eval.json"
     proc = run_entry_point(
@@ -200,3 +201,10 @@ def test_train_on_one_small_set_and_score_the_other_through_the_entry_points(tmp
     scored = json.loads(out.read_text())
     assert scored["n_clips_scored"] + scored["n_clips_without_window"] == 16
     assert 0.0 <= scored["clip_accuracy"] <= 1.0
+    from liftsense.pipelines.posture import load_classifier
+
+    served = load_classifier(model_uri=f"runs:/{run.info.run_id}/model")
+    assert served.sure_probability_ == pytest.approx(
+        metrics["test_sure_probability"]
+    )  # kept through the refit
+    assert 0.0 <= scored["judged_share"] <= 1.0

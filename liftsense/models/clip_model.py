@@ -191,7 +191,9 @@ class ClipFormModel:
         y = np.asarray(y)
         self.columns_ = None
         self.fill_ = None
+        self.imputed_cells_ = 0
         values = self._values(seqs)
+        self.imputed_training_cells_ = self.imputed_cells_
         rows = _has_reading(values)
         self.skipped_training_clips_ = int((~rows).sum())
         self.uncalibrated_training_clips_ = 0

@@ -403,6 +403,8 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     metrics["best_val_loss"] = val_loss
     metrics["clips_unknown_label"] = float(unknown)
     metrics["train_clips_skipped"] = float(model.skipped_training_clips_)
+    if model.feature_set == "partial":  # cues a clip's joints could not give: the training median stood in
+        metrics["train_cells_imputed"] = float(model.imputed_training_cells_)
     if model.calibration:
         metrics["train_clips_uncalibrated"] = float(model.uncalibrated_training_clips_)
     if model.group_balance != "none":
@@ -420,7 +422,9 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     if split.get("refit"):
         # deployment: the honest group-split scores above are logged; the registered model learns from every group
         everything = np.sort(np.concatenate([tr, va, te]))
+        bar = model.sure_probability_  # learnt on groups the refitted model will also have seen: kept as is
         model = new_model().fit(seqs.subset(everything), y[everything])
+        model.sure_probability_ = bar
         summary["refit_train_clips"] = len(everything)
         metrics["refit"] = 1.0
         log.info("split.refit: the logged model is refitted on all %d clips of every group", len(everything))
@@ -575,6 +579,7 @@ def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.
         full, calibration_counts = clip_model_proba(module, scored)
         proba, judged = _judged(full)
         metrics = evaluate(proba, judged, scored.meta, module.classes, task) | calibration_counts
+        metrics |= _abstention_metrics(module, proba, y[known][judged])
         metrics["clips_unknown_label"] = float(len(y) - len(known))
         return metrics, proba, None
     pre = module.hparams.preprocessing
