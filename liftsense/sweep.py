@@ -75,6 +75,9 @@ def _rdb_storage(url: str, attempts: int = 5, **kwargs):
     import sqlalchemy.exc
     from optuna.storages import RDBStorage
 
+    if url.startswith("postgresql"):
+        # a connection the server dropped (a restart, an idle timeout) is replaced before use, not failed on
+        kwargs.setdefault("engine_kwargs", {"pool_pre_ping": True})
     for attempt in range(attempts):
         try:
             return RDBStorage(url, **kwargs)

@@ -40,6 +40,22 @@ def labelled_meta(labels: list[int], exercise: str, fault: str, n_groups: int):
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the session (tests create their own databases on it); skips without Debian's
+    postgresql package, except in CI, which installs it."""
+    from tests.postgres import PostgresServer
+
+    try:
+        server = PostgresServer()
+    except FileNotFoundError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {exc}")
+        pytest.skip(str(exc))
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def small_synth():
     from liftsense.pose.synth import SynthConfig, generate
 

@@ -78,13 +78,27 @@ def _sweep(home, *extra):
     return run_entry_point("sweep.py", home, "model=cnn", *SMALL, *extra)
 
 
-def _trials(home, study="binary-cnn-builtin"):
+def _trials(home, study="binary-cnn-builtin", url: str | None = None):
     import optuna
 
     from liftsense.sweep import _rdb_storage
 
-    storage = _rdb_storage(f"sqlite:///{home / 'optuna.db'}")  # the worker may be creating the schema
+    storage = _rdb_storage(url or f"sqlite:///{home / 'optuna.db'}")  # the worker may be creating the schema
     return optuna.load_study(study_name=study, storage=storage).trials
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request, tmp_path) -> list[str]:
+    """The study's storage as sweep.py overrides: the default sqlite file, or a fresh database on the session's
+    PostgreSQL server (what workers on several hosts share)."""
+    if request.param == "sqlite":
+        return []
+    url = request.getfixturevalue("postgres").create_database(f"optuna_{tmp_path.name.lower()[-40:]}")
+    return [f"sweep.storage={url}"]
+
+
+def _url(storage: list[str]) -> str | None:
+    return storage[0].split("=", 1)[1] if storage else None
 
 
 def _open_at(url: str, start: float, name: str) -> int:
@@ -129,10 +143,10 @@ def test_sweep_logs_nested_runs_saves_a_usable_best_config_and_resumes(tmp_path)
     assert len(_trials(tmp_path)) == 2
 
 
-def _spawn(home, *extra):
+def _spawn(home, *extra, model: str = "cnn"):
     env = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "training" / "sweep.py"), "model=cnn", *SMALL, *extra],
+        [sys.executable, str(ROOT / "training" / "sweep.py"), f"model={model}", *SMALL, *extra],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -143,13 +157,13 @@ def _spawn(home, *extra):
 
 
 @pytest.mark.slow
-def test_two_parallel_workers_share_one_study(tmp_path):
-    _sweep(tmp_path, "sweep.n_trials=1")  # create the study and stores first
-    workers = [_spawn(tmp_path, "sweep.n_trials=5") for _ in range(2)]
+def test_two_parallel_workers_share_one_study(tmp_path, storage):
+    _sweep(tmp_path, "sweep.n_trials=1", *storage)  # create the study and stores first
+    workers = [_spawn(tmp_path, "sweep.n_trials=5", *storage) for _ in range(2)]
     for w in workers:
         _, err = w.communicate(timeout=400)
         assert w.returncode == 0, err[-2000:]
-    trials = _trials(tmp_path)
+    trials = _trials(tmp_path, url=_url(storage))
     numbers = [t.number for t in trials]
     assert (
         len(numbers) == len(set(numbers)) and 5 <= len(trials) <= 6
@@ -158,7 +172,43 @@ def test_two_parallel_workers_share_one_study(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_killed_sweep_resumes_without_losing_or_repeating_finished_trials(tmp_path):
+def test_two_postgresql_workers_find_what_one_worker_finds_given_the_same_trials(tmp_path, postgres):
+    from optuna.trial import TrialState
+
+    from liftsense.sweep import open_study
+
+    same = [
+        {"features.normalization": norm, "model.rep_features": rep, "model.c": c}
+        for norm, rep, c in [("body", True, 0.01), ("canonical", False, 0.1), ("floor", True, 1.0)] * 2
+    ]
+    same = [dict(p, **{"model.c": p["model.c"] * (1 + i)}) for i, p in enumerate(same)]  # 6 distinct trials
+    found = {}
+    for workers in (1, 2):
+        url = postgres.create_database(f"same_{workers}_{tmp_path.name.lower()[-30:]}")
+        study = open_study("binary-clip_logistic-builtin", url, "minimize", pruning=False)
+        for params in same:
+            study.enqueue_trial(params)
+        procs = [
+            # one home: the 1-worker run creates the MLflow store that the two workers then share
+            _spawn(tmp_path, "sweep.n_trials=6", f"sweep.storage={url}", model="clip_logistic")
+            for _ in range(workers)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=400)
+            assert proc.returncode == 0, err[-2000:]
+        trials = _trials(tmp_path, "binary-clip_logistic-builtin", url)
+        assert all(t.state == TrialState.COMPLETE for t in trials)
+        # a worker may start one more (its own proposal) as the other finishes the sixth
+        assert 6 <= len(trials) <= 5 + workers
+        queued = [tuple(sorted(p.items())) for p in same]
+        ran = [tuple(sorted(t.params.items())) for t in trials]
+        assert all(ran.count(p) == 1 for p in queued)  # each queued trial ran exactly once
+        found[workers] = {p: t.value for p, t in zip(ran, trials, strict=True) if p in queued}
+    assert found[1] == found[2] and len(found[1]) == 6
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_without_losing_or_repeating_finished_trials(tmp_path, storage):
     from optuna.trial import TrialState
 
     slow = [
@@ -167,25 +217,27 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_finished_trials(tmp_
         "sweep.n_trials=3",
         "sweep.stale_after_s=4",
         "sweep.pruning=false",
+        *storage,
     ]
+    url = _url(storage)
     worker = _spawn(tmp_path, *slow)
     deadline = time.time() + 300
     while time.time() < deadline:
         time.sleep(1)
         try:
-            states = [t.state for t in _trials(tmp_path)]
+            states = [t.state for t in _trials(tmp_path, url=url)]
         except KeyError:  # the worker has not created the study yet
             continue
         if TrialState.COMPLETE in states and TrialState.RUNNING in states:
             break
     os.killpg(worker.pid, signal.SIGKILL)  # mid-trial
     worker.wait()
-    done_before = {t.number: t.params for t in _trials(tmp_path) if t.state == TrialState.COMPLETE}
+    done_before = {t.number: t.params for t in _trials(tmp_path, url=url) if t.state == TrialState.COMPLETE}
     assert done_before
     time.sleep(5)  # the killed trial's heartbeat goes stale
     proc = _sweep(tmp_path, *slow)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    trials = _trials(tmp_path)
+    trials = _trials(tmp_path, url=url)
     complete = {t.number: t.params for t in trials if t.state == TrialState.COMPLETE}
     assert all(complete[n] == p for n, p in done_before.items())  # nothing finished was lost or rerun
     states = [t.state.name for t in trials]
