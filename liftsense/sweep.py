@@ -122,6 +122,17 @@ def open_study(
     )
 
 
+class StorageUnavailable(RuntimeError):
+    """The study's database stopped answering mid-sweep. What it recorded as finished is kept; the trial cut off
+    goes stale and is re-queued when a worker runs again."""
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def finished(study) -> int:
     from optuna.trial import TrialState
 
@@ -140,10 +151,47 @@ def run_sweep(
     Each trial's MLflow run gets `tags` (the parent run id and trial number); a pruned trial's run is marked PRUNED.
     """
     import optuna
+    import sqlalchemy.exc
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return _optimise(scfg, run_trial, parent_run_id, echo, defaults)
+    except Exception as exc:
+        # Optuna may replace the storage's error while cleaning up after it (an UnboundLocalError in its trial
+        # loop): look for the database error in the chain
+        cause = _in_chain(exc, sqlalchemy.exc.OperationalError)
+        if cause is None:
+            raise
+        reason = str(cause.orig or cause).strip().splitlines()[0]
+        raise StorageUnavailable(
+            f"the study's storage {_without_password(scfg['storage'])} stopped answering ({reason}). Trials it "
+            f"recorded as finished are kept; a trial cut off now goes stale after {scfg.get('stale_after_s', 30)} s "
+            "and is run again. Run the same command again to carry on."
+        ) from exc
+
+
+def _in_chain(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """`exc` or the first exception of type `kind` among its causes and contexts."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _optimise(
+    scfg: dict[str, Any],
+    run_trial: Callable[[list[str], Any, dict[str, str]], float],
+    parent_run_id: str | None,
+    echo: Callable[[str], None],
+    defaults: dict[str, Any] | None,
+):
+    import optuna
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(
         scfg["study_name"],
         scfg["storage"],

@@ -244,6 +244,58 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_finished_trials(tmp_
     assert len(complete) == 3 and states.count("FAIL") == 1, states  # the killed one, failed and re-queued
 
 
+def _wait_for_one_complete_and_one_running(home, url: str, timeout_s: float = 300) -> None:
+    from optuna.trial import TrialState
+
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        time.sleep(0.5)
+        try:
+            states = [t.state for t in _trials(home, url=url)]
+        except Exception:  # the worker has not created the study yet
+            continue
+        if TrialState.COMPLETE in states and TrialState.RUNNING in states:
+            return
+    raise AssertionError("the sweep never had a finished and a running trial at once")
+
+
+@pytest.mark.slow
+def test_postgresql_restarts_and_outages_mid_sweep_lose_and_repeat_nothing(tmp_path, postgres):
+    """A quick restart is ridden out (dropped connections are replaced); an outage stops the worker with a clear
+    message, and the same command then finishes the study without recording any trial twice."""
+    from optuna.trial import TrialState
+
+    url = postgres.create_database(f"outage_{tmp_path.name.lower()[-30:]}")
+    slow = [
+        "trainer.max_epochs=6",
+        "trainer.limit_train_batches=20",
+        "sweep.n_trials=4",
+        "sweep.stale_after_s=4",
+        "sweep.pruning=false",
+        f"sweep.storage={url}",
+    ]
+    worker = _spawn(tmp_path, *slow)
+    _wait_for_one_complete_and_one_running(tmp_path, url)
+    postgres.restart()  # ridden out
+    while len([t for t in _trials(tmp_path, url=url) if t.state == TrialState.COMPLETE]) < 2:
+        assert worker.poll() is None, worker.communicate()[1][-2000:]
+        time.sleep(0.5)
+    postgres.stop()  # an outage: the running trial cannot be recorded
+    try:
+        _, err = worker.communicate(timeout=300)
+    finally:
+        postgres.start()
+    assert worker.returncode == 1, err[-2000:]
+    assert "sweep stopped: the study's storage" in err and "Run the same command again" in err
+    time.sleep(5)  # the cut-off trial's heartbeat goes stale
+    proc = _sweep(tmp_path, *slow)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trials = _trials(tmp_path, url=url)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert len(complete) == 4 and len({t.number for t in complete}) == 4
+    assert len({tuple(sorted(t.params.items())) for t in complete}) == 4  # no trial recorded twice
+
+
 @pytest.mark.slow
 def test_clip_models_sweep_on_validation_loss_without_epochs(tmp_path):
     proc = run_entry_point("sweep.py", tmp_path, "model=clip_logistic", *SMALL, "sweep.n_trials=3")

@@ -30,7 +30,7 @@ def compose(overrides: list[str]):
 def main(argv: list[str]) -> int:
     from omegaconf import OmegaConf
 
-    from liftsense.sweep import best_overrides, run_sweep
+    from liftsense.sweep import StorageUnavailable, best_overrides, run_sweep
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     root = os.environ.get("LIFTSENSE_HOME", os.getcwd())
@@ -94,7 +94,12 @@ def main(argv: list[str]) -> int:
         return float(result["metrics"][scfg["metric"]])
 
     defaults = {name: OmegaConf.select(cfg, name) for name in scfg["params"]}
-    study = run_sweep(scfg, run_trial, parent_id, defaults=defaults)
+    try:
+        study = run_sweep(scfg, run_trial, parent_id, defaults=defaults)
+    except StorageUnavailable as exc:
+        client.set_terminated(parent_id, "FAILED")
+        print(f"sweep stopped: {exc}", file=sys.stderr)
+        return 1
     default_trial = study.trials[0]
     if default_trial.state.name == "COMPLETE":
         print(f"default config (trial 0): {scfg['metric']}={default_trial.value:.4f}")
