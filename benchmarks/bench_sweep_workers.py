@@ -27,9 +27,7 @@ SMALL = [
 def run_workers(url: str, workers: int, n_trials: int, model: str) -> dict:
     import optuna
 
-    home = RESULTS / f"sweep_workers_{workers}"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
+    home = RESULTS / "sweep_workers"  # one home: the 1-worker run creates the MLflow store the 2 workers share
     env = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
     args = [sys.executable, str(ROOT / "training" / "sweep.py"), f"model={model}", *SMALL]
     args += [f"sweep.n_trials={n_trials}", f"sweep.storage={url}"]
@@ -62,6 +60,8 @@ def main() -> None:
     n_trials = int(sys.argv[1]) if len(sys.argv) > 1 else 8
     model = sys.argv[2] if len(sys.argv) > 2 else "cnn"
     rows = []
+    shutil.rmtree(RESULTS / "sweep_workers", ignore_errors=True)
+    (RESULTS / "sweep_workers").mkdir(parents=True)
     with PostgresServer() as pg:
         for workers in (1, 2):
             rows.append(run_workers(pg.create_database(f"bench_{workers}"), workers, n_trials, model))

@@ -207,6 +207,21 @@ def test_two_postgresql_workers_find_what_one_worker_finds_given_the_same_trials
     assert found[1] == found[2] and len(found[1]) == 6
 
 
+def _wait_for_one_complete_and_one_running(home, url: str, timeout_s: float = 300) -> None:
+    from optuna.trial import TrialState
+
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        time.sleep(0.5)
+        try:
+            states = [t.state for t in _trials(home, url=url)]
+        except KeyError:  # the worker has not created the study yet
+            continue
+        if TrialState.COMPLETE in states and TrialState.RUNNING in states:
+            return
+    raise AssertionError("the sweep never had a finished and a running trial at once")
+
+
 @pytest.mark.slow
 def test_a_killed_sweep_resumes_without_losing_or_repeating_finished_trials(tmp_path, storage):
     from optuna.trial import TrialState
@@ -221,15 +236,7 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_finished_trials(tmp_
     ]
     url = _url(storage)
     worker = _spawn(tmp_path, *slow)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        time.sleep(1)
-        try:
-            states = [t.state for t in _trials(tmp_path, url=url)]
-        except KeyError:  # the worker has not created the study yet
-            continue
-        if TrialState.COMPLETE in states and TrialState.RUNNING in states:
-            break
+    _wait_for_one_complete_and_one_running(tmp_path, url)
     os.killpg(worker.pid, signal.SIGKILL)  # mid-trial
     worker.wait()
     done_before = {t.number: t.params for t in _trials(tmp_path, url=url) if t.state == TrialState.COMPLETE}
@@ -242,21 +249,6 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_finished_trials(tmp_
     assert all(complete[n] == p for n, p in done_before.items())  # nothing finished was lost or rerun
     states = [t.state.name for t in trials]
     assert len(complete) == 3 and states.count("FAIL") == 1, states  # the killed one, failed and re-queued
-
-
-def _wait_for_one_complete_and_one_running(home, url: str, timeout_s: float = 300) -> None:
-    from optuna.trial import TrialState
-
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        time.sleep(0.5)
-        try:
-            states = [t.state for t in _trials(home, url=url)]
-        except Exception:  # the worker has not created the study yet
-            continue
-        if TrialState.COMPLETE in states and TrialState.RUNNING in states:
-            return
-    raise AssertionError("the sweep never had a finished and a running trial at once")
 
 
 @pytest.mark.slow
