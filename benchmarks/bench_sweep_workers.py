@@ -27,7 +27,9 @@ SMALL = [
 def run_workers(url: str, workers: int, n_trials: int, model: str) -> dict:
     import optuna
 
-    home = RESULTS / "sweep_workers"  # one home: the 1-worker run creates the MLflow store the 2 workers share
+    home = (
+        RESULTS / "sweep_workers"
+    )  # one home: the 1-worker run creates the MLflow store the 2 workers share
     env = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
     args = [sys.executable, str(ROOT / "training" / "sweep.py"), f"model={model}", *SMALL]
     args += [f"sweep.n_trials={n_trials}", f"sweep.storage={url}"]
