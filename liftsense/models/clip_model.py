@@ -162,13 +162,23 @@ class ClipFormModel:
     def _impute(self, x: pd.DataFrame) -> pd.DataFrame:
         """Partial features: a cue no training clip could measure is dropped; one a clip cannot measure takes
         the training clips' median (learnt at fit), so a missing joint reads as "typical", never as 0."""
-        indicators = [c for c in x.columns if c.startswith(EXERCISE_PREFIX)]
-        x[indicators] = x[indicators].fillna(0.0)  # an exercise the model never saw: none of its indicators
+        values = x.to_numpy(np.float64)  # numpy, not pandas' fillna: this runs for every rep the coach judges
+        indicators = np.array([c.startswith(EXERCISE_PREFIX) for c in x.columns], dtype=bool)
+        values[:, indicators] = np.nan_to_num(
+            values[:, indicators]
+        )  # an unseen exercise: none of its indicators
+        columns = list(x.columns)
         if self.fill_ is None:  # fitting: these clips are the training clips
-            x = x.dropna(axis=1, how="all")
-            self.fill_ = x.median().to_numpy(np.float64)
-        self.imputed_cells_ = int(x.isna().to_numpy().sum())
-        return x.fillna(pd.Series(self.fill_, index=x.columns))
+            measured = ~np.isnan(values).all(axis=0)
+            values, columns = (
+                values[:, measured],
+                [c for c, keep in zip(columns, measured, strict=True) if keep],
+            )
+            self.fill_ = np.nanmedian(values, axis=0)
+        missing = np.isnan(values)
+        self.imputed_cells_ = int(missing.sum())
+        values = np.where(missing, self.fill_, values)
+        return pd.DataFrame(values, columns=columns, index=x.index)
 
     @staticmethod
     def _calibrate_groups(values: np.ndarray, meta: pd.DataFrame, draw: ReferenceDraw) -> np.ndarray:
