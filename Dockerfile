@@ -33,7 +33,7 @@ RUN python3 -m venv /opt/venv \
       torch==2.13.0 . \
  && python3 -c "import torch, sys; sys.exit(torch.version.cuda and 'CUDA torch in a CPU image')" \
  && useradd --create-home --uid 10001 liftsense \
- && mkdir -p /data/state && chown -R liftsense /data \
+ && mkdir -p /data/state /data/gateway /data/mlflow-artifacts && chown -R liftsense /data \
  && find /app -name __pycache__ -prune -exec rm -rf {} +
 
 USER liftsense

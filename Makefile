@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MODEL ?= cnn
 
-.PHONY: setup train train-rest serve demo gateway emulate image image-check test firmware-test validate lint format bench mlflow-ui clean
+.PHONY: setup train train-rest serve demo gateway emulate image image-check test firmware-test validate lint format bench mlflow-ui tracking-server clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -74,6 +74,12 @@ bench:
 
 mlflow-ui:
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --workers 1
+
+# a team's MLflow tracking server on http://127.0.0.1:5000: PostgreSQL (Debian's postgresql package) kept in
+# .liftsense/postgres, artifacts served from .liftsense/mlflow-artifacts. Then `export MLFLOW_TRACKING_URI=
+# http://127.0.0.1:5000` and train, sweep, promote and serve through it (docs/deploy.md). Ctrl-C stops it
+tracking-server:
+	$(BIN)/python -m serving.tracking_server --port 5000
 
 clean:
 	rm -rf outputs multirun mlartifacts mlflow.db optuna.db sweeps reports .pytest_cache benchmarks/results

@@ -57,7 +57,7 @@ def run_workers(url: str, workers: int, n_trials: int, model: str) -> dict:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from tests.postgres import PostgresServer
+    from serving.postgres import PostgresServer
 
     n_trials = int(sys.argv[1]) if len(sys.argv) > 1 else 8
     model = sys.argv[2] if len(sys.argv) > 2 else "cnn"

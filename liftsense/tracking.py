@@ -51,16 +51,75 @@ def sqlite_uri(path: str | Path) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
+class TrackingUnavailable(RuntimeError):
+    """The MLflow tracking server did not answer: before a run (nothing started) or during one (the run is marked
+    FAILED when the server comes back within the retries, and its model is never logged or registered)."""
+
+
+def is_server(tracking_uri: str) -> bool:
+    return tracking_uri.startswith(("http://", "https://"))
+
+
+def require_reachable(tracking_uri: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, naming the URL, when a tracking server is down, instead of after MLflow's minutes of retries."""
+    if not is_server(tracking_uri):
+        return
+    import httpx
+
+    try:
+        httpx.get(f"{tracking_uri.rstrip('/')}/health", timeout=timeout_s).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise TrackingUnavailable(
+            f"the MLflow tracking server at {tracking_uri} does not answer ({type(exc).__name__}: {exc}); "
+            "start it (make tracking-server) or unset MLFLOW_TRACKING_URI to track in ./mlflow.db"
+        ) from None
+
+
+#: requests' and urllib3's names for a server that cannot be reached
+CONNECTION_ERRORS = {
+    "ConnectionError",
+    "NewConnectionError",
+    "MaxRetryError",
+    "ConnectTimeout",
+    "ReadTimeout",
+}
+
+
+def tracking_outage(exc: BaseException) -> bool:
+    """Whether an exception (or one it was raised from) is MLflow failing to reach its tracking server."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if (
+            isinstance(seen, TrackingUnavailable)
+            or type(seen).__name__ in CONNECTION_ERRORS
+            or (type(seen).__name__ == "MlflowException" and "API request to" in text)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def setup_mlflow(tracking_uri: str, experiment: str, artifact_location: str | None) -> str:
-    """Point MLflow at the store and make sure the experiment exists; returns its id."""
+    """Point MLflow at the store and make sure the experiment exists; returns its id. A tracking server keeps the
+    artifacts itself (`--serve-artifacts`), so a local artifact location applies to local stores only."""
     import mlflow
 
+    require_reachable(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is not None:
         return exp.experiment_id
-    location = Path(artifact_location).resolve().as_uri() if artifact_location else None
-    return mlflow.create_experiment(experiment, artifact_location=location)
+    location = None
+    if artifact_location and not is_server(tracking_uri):
+        location = Path(artifact_location).resolve().as_uri()
+    try:
+        return mlflow.create_experiment(experiment, artifact_location=location)
+    except mlflow.exceptions.MlflowException:  # another worker created it first
+        exp = mlflow.get_experiment_by_name(experiment)
+        if exp is None:
+            raise
+        return exp.experiment_id
 
 
 def mlflow_logger(lcfg: Mapping[str, Any]):

@@ -43,7 +43,7 @@ def labelled_meta(labels: list[int], exercise: str, fault: str, n_groups: int):
 def postgres():
     """One PostgreSQL server for the session (tests create their own databases on it); skips without Debian's
     postgresql package, except in CI, which installs it."""
-    from tests.postgres import PostgresServer
+    from serving.postgres import PostgresServer
 
     try:
         server = PostgresServer()

@@ -72,9 +72,25 @@ def main(argv: list[str]) -> int:
     cfg = OmegaConf.to_container(compose([f"paths.root_dir={root}", *overrides]), resolve=False)
     cfg["paths"]["output_dir"] = root
     cfg = OmegaConf.to_container(OmegaConf.create(cfg), resolve=True)
+    from liftsense.tracking import TrackingUnavailable, require_reachable
+
+    try:
+        require_reachable(cfg["logger"]["tracking_uri"])
+    except TrackingUnavailable as exc:
+        print(f"nothing promoted: {exc}", file=sys.stderr)
+        return 1
     mlflow.set_tracking_uri(cfg["logger"]["tracking_uri"])
     client = mlflow.MlflowClient()
     run_id = args.run_id or _best_trial_run(client, cfg, overrides)
+    status = client.get_run(run_id).info.status
+    if (
+        status != "FINISHED"
+    ):  # e.g. training cut off by a tracking outage: its model may be missing or partial
+        print(
+            f"nothing promoted: run {run_id} is {status}, not FINISHED; only finished runs are registered",
+            file=sys.stderr,
+        )
+        return 1
     task, data = cfg["task"]["name"], cfg["data"]["name"]
     metric, higher = registry.VALIDATION_METRIC[task]
     candidate, module, validation_data, baseline = validation_score(cfg, f"runs:/{run_id}/model")

@@ -46,10 +46,14 @@ def main(argv: list[str]) -> int:
 
     import mlflow
 
-    from liftsense.tracking import setup_mlflow
+    from liftsense.tracking import TrackingUnavailable, setup_mlflow
 
     lcfg = OmegaConf.to_container(cfg.logger, resolve=True)
-    experiment = setup_mlflow(lcfg["tracking_uri"], lcfg["experiment"], lcfg.get("artifact_location"))
+    try:
+        experiment = setup_mlflow(lcfg["tracking_uri"], lcfg["experiment"], lcfg.get("artifact_location"))
+    except TrackingUnavailable as exc:
+        print(f"sweep not started: {exc}", file=sys.stderr)
+        return 1
     client = mlflow.MlflowClient(lcfg["tracking_uri"])
     parents = client.search_runs([experiment], filter_string=f"tags.sweep_study = '{scfg['study_name']}'")
     parent = (
@@ -99,6 +103,18 @@ def main(argv: list[str]) -> int:
     except StorageUnavailable as exc:
         client.set_terminated(parent_id, "FAILED")
         print(f"sweep stopped: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from liftsense.tracking import tracking_outage
+
+        if not tracking_outage(exc):
+            raise
+        print(
+            f"sweep stopped: the MLflow tracking server at {lcfg['tracking_uri']} stopped answering; trials the "
+            "study recorded as finished are kept, the one cut off is run again. Run the same command again once "
+            "the server is back.",
+            file=sys.stderr,
+        )
         return 1
     default_trial = study.trials[0]
     if default_trial.state.name == "COMPLETE":

@@ -53,14 +53,30 @@ def train_rest_hr(cfg: DictConfig) -> float:
     return float(m["mae_60s"])
 
 
+def _last_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][:300] if text else type(exc).__name__
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
     from data_validation.gate import DataValidationFailed
+    from liftsense.tracking import tracking_outage
 
     try:
         score = train_rest_hr(cfg) if cfg.task.name == "rest_hr" else train_posture(cfg)
     except DataValidationFailed as exc:
         log.error("the dataset failed its validation gate; nothing was trained:\n%s", exc)
+        raise SystemExit(1) from None
+    except Exception as exc:
+        if not tracking_outage(exc):
+            raise
+        log.error(
+            "training stopped: the MLflow tracking server at %s stopped answering (%s). The run did not finish: "
+            "no model was logged and nothing was registered; run the command again once the server is back.",
+            cfg.logger.tracking_uri,
+            _last_line(exc),
+        )
         raise SystemExit(1) from None
     log.info("open the MLflow UI: mlflow ui --backend-store-uri %s --workers 1", cfg.logger.tracking_uri)
     return score

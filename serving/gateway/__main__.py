@@ -43,7 +43,7 @@ def export(journal: Path, out: Path) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m serving.gateway", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     ap.add_argument("--host", default="127.0.0.1")
@@ -57,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--export", type=Path, default=None, help="write the sessions to this CSV/Parquet and exit"
     )
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
     if a.export:
         return export(a.journal, a.export)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
