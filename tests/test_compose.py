@@ -23,7 +23,9 @@ def _command(name: str) -> list[str]:
     if command[:2] == ["sh", "-c"]:
         (script,) = command[2:]
         assert script.startswith("exec "), "a shell wrapper must exec the server, so that it gets the signals"
-        return shlex.split(script.removeprefix("exec ").replace("$$", "$"))  # compose's escape for a literal $
+        return shlex.split(
+            script.removeprefix("exec ").replace("$$", "$")
+        )  # compose's escape for a literal $
     return [str(part) for part in command]
 
 
