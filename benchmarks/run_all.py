@@ -19,6 +19,8 @@ if __name__ == "__main__":
         "bench_validation.py",
         "bench_coach.py",
         "bench_live_page.py",
+        "bench_sweep_workers.py",
+        "bench_ddp.py",
     ):
         print(f"\n##### {script}", flush=True)
         subprocess.run([sys.executable, str(HERE / script)], check=True)

@@ -40,6 +40,13 @@ def main(argv: list[str]) -> int:
     if not any(a.startswith("sweep=") for a in user):
         user = [f"sweep={probe.model.name}", *user]
     cfg = compose([*base, *user])
+    if int(OmegaConf.select(cfg, "trainer.devices", default=1)) > 1:
+        print(
+            "sweep not started: trainer.devices > 1. A sweep runs its trials in this process; scale it out with "
+            "more workers on one study (docs/deploy.md), then train the best config with DDP.",
+            file=sys.stderr,
+        )
+        return 2
     scfg = OmegaConf.to_container(cfg.sweep, resolve=True)
     sweep_dir = Path(root) / "sweeps" / scfg["study_name"]
     worker = uuid.uuid4().hex[:8]  # parallel workers never share an output folder

@@ -15,10 +15,12 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 log = logging.getLogger("train")
 
 
-def train_posture(cfg: DictConfig) -> float:
+def train_posture(cfg: DictConfig) -> float | None:
     from liftsense.pipelines.posture import run
 
     result = run(OmegaConf.to_container(cfg, resolve=True))
+    if result["rank"] != 0:  # a DDP worker: rank 0 reports
+        return None
     m = result["metrics"]
     key = "clip_macro_f1" if cfg.task.name == "fault" else "clip_f1"
     log.info(
@@ -59,7 +61,7 @@ def _last_line(exc: BaseException) -> str:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
     from data_validation.gate import DataValidationFailed
     from liftsense.tracking import tracking_outage
 
@@ -78,7 +80,8 @@ def main(cfg: DictConfig) -> float:
             _last_line(exc),
         )
         raise SystemExit(1) from None
-    log.info("open the MLflow UI: mlflow ui --backend-store-uri %s --workers 1", cfg.logger.tracking_uri)
+    if score is not None:
+        log.info("open the MLflow UI: mlflow ui --backend-store-uri %s --workers 1", cfg.logger.tracking_uri)
     return score
 
 

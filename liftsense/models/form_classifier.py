@@ -44,10 +44,10 @@ class FormClassifier(pl.LightningModule):
         logits = self(x)
         loss = self.loss(logits, y)
         acc = (logits.argmax(1) == y).float().mean()
-        self.log(f"{stage}_loss", loss, prog_bar=True, on_epoch=True, on_step=False, batch_size=len(y))
-        self.log(
-            f"{stage}_acc", acc, prog_bar=stage == "val", on_epoch=True, on_step=False, batch_size=len(y)
-        )
+        # sync_dist: under DDP each process sees part of the batches; early stopping and the checkpoint need all
+        log = {"on_epoch": True, "on_step": False, "batch_size": len(y), "sync_dist": True}
+        self.log(f"{stage}_loss", loss, prog_bar=True, **log)
+        self.log(f"{stage}_acc", acc, prog_bar=stage == "val", **log)
         return loss
 
     def training_step(self, batch, batch_idx):

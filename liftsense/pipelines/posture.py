@@ -217,10 +217,12 @@ def fit(
         tmp = tempfile.TemporaryDirectory()
         checkpoint_dir = Path(tmp.name)
     ckpt = ModelCheckpoint(dirpath=checkpoint_dir, monitor="val_loss", save_top_k=1, filename="best")
+    devices = int(tcfg.get("devices", 1))
     trainer = pl.Trainer(
         max_epochs=tcfg["max_epochs"],
         accelerator=tcfg.get("accelerator", "cpu"),
-        devices=1,
+        strategy=tcfg.get("strategy", "auto"),
+        devices=devices,
         logger=logger,
         callbacks=[EarlyStopping(monitor="val_loss", patience=tcfg["patience"]), ckpt, *(callbacks or [])],
         enable_progress_bar=tcfg.get("progress_bar", True),
@@ -229,7 +231,7 @@ def fit(
         deterministic=tcfg.get("deterministic", False),
         log_every_n_steps=10,
     )
-    bs = tcfg["batch_size"]
+    bs = max(1, tcfg["batch_size"] // devices)  # per process: the effective batch stays batch_size
     trainer.fit(
         module, _loader(prep.train, bs, True, cfg["seed"]), _loader(prep.val, 1024, False, cfg["seed"])
     )
@@ -255,10 +257,14 @@ class Trained:
     checkpoint: str | None = None
 
 
-def _train_window_model(cfg: dict[str, Any], seqs: PoseSequences, logger, callbacks) -> Trained:
+def _train_window_model(cfg: dict[str, Any], seqs: PoseSequences, logger, callbacks) -> Trained | None:
+    """None in a DDP process other than rank 0, once training is done."""
+    import pytorch_lightning as pl
+
     from liftsense.tracking import log_module
 
     prep = prepare(cfg, seqs)
+    pl.seed_everything(cfg["seed"], workers=True, verbose=False)  # the same initial weights for the same seed
     best, trainer = fit(
         cfg,
         prep,
@@ -267,6 +273,8 @@ def _train_window_model(cfg: dict[str, Any], seqs: PoseSequences, logger, callba
         checkpoint_dir=Path(cfg["paths"]["output_dir"]) / "checkpoints",
         callbacks=callbacks,
     )
+    if trainer.global_rank != 0:  # DDP: rank 0 alone evaluates, refits and logs
+        return None
     proba = best.predict_proba(prep.test.x)
     task = cfg["task"]["name"]
     metrics = evaluate(proba, prep.test.windows.clip_index, prep.test.seqs.meta, prep.classes, task)
@@ -523,6 +531,8 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
         trained = _train_clip_model(cfg, seqs)
     else:
         trained = _train_window_model(cfg, seqs, logger, callbacks)
+        if trained is None:
+            return {"run_id": None, "metrics": {}, "checkpoint": None, "rank": _rank()}
     metrics = trained.metrics
     metrics["train_seconds"] = time.perf_counter() - t0
     tags = {
@@ -556,7 +566,13 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     if lcfg.get("log_model", True):
         trained.log_model(run_id)
     log.info("test: %s", {k: round(v, 4) for k, v in metrics.items()})
-    return {"run_id": run_id, "metrics": metrics, "checkpoint": trained.checkpoint}
+    return {"run_id": run_id, "metrics": metrics, "checkpoint": trained.checkpoint, "rank": 0}
+
+
+def _rank() -> int:
+    import torch.distributed as dist
+
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
 def load_classifier(model_uri: str | None = None, checkpoint: str | None = None):
