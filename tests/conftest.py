@@ -77,9 +77,18 @@ SMALL_POSTURE = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_inherited_tracking_uri(monkeypatch):
+    """`mlflow.set_tracking_uri` also exports MLFLOW_TRACKING_URI (for subprocesses), and the entry points honour it:
+    one test's store must not become the next test's."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
 def run_entry_point(script: str, home: Path, *overrides: str) -> subprocess.CompletedProcess:
-    """Run training/<script> as a user would, with its MLflow store and outputs under `home`."""
+    """Run training/<script> as a user would, with its MLflow store and outputs under `home` (./mlflow.db there:
+    an MLFLOW_TRACKING_URI left in this process's environment by MLflow is not passed on)."""
     env = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run(
         [sys.executable, str(ROOT / "training" / script), *overrides],
         cwd=ROOT,
