@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from liftsense.resthr.sessions import HR_LIMITS, RPE_LIMITS
+
 # thresholds, named so the docs and the code say the same thing
 IMAGE_BAND = (-0.5, 1.5)  # BlazePose extrapolates limbs that leave the frame (push-ups reach -0.27)
 MAX_LOW_QUALITY_SHARE = 0.5  # per clip: frames with fewer than half the kept landmarks visible ...
@@ -16,8 +18,8 @@ MAX_SATURATED_SHARE = 0.05
 ACC_MEDIAN_G = (0.3, 3.0)  # a wrist at rest or moving still feels about 1 g of gravity
 ACC_MAX_G = 16.0  # MEMS accelerometers' largest range
 TRUTH_BPM = (30.0, 230.0)
-HR_BPM = (30.0, 230.0)
-RPE_SCALE = (1.0, 10.0)
+HR_BPM = HR_LIMITS  # the session schema's own limits: one source of truth
+RPE_SCALE = RPE_LIMITS
 MAX_SAMPLE_GAP_S = 120.0  # a wrist band that drops out for minutes has lost the session
 
 
@@ -323,7 +325,7 @@ HR_CHECKS = (
         "hr_range",
         "samples",
         "ExpectColumnValuesToBeBetween",
-        "HR within 30-230 bpm (0 is not a reading)",
+        f"HR within {HR_BPM[0]:g}-{HR_BPM[1]:g} bpm (0 is not a reading)",
         column="heart_rate",
         min_value=HR_BPM[0],
         max_value=HR_BPM[1],

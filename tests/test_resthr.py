@@ -543,3 +543,19 @@ def test_a_live_sessions_outputs_do_not_depend_on_how_its_samples_were_chunked(s
         runs.append([[x for o in outs for x in getattr(o, f)] for f in ("readings", "phases", "decisions")])
     assert any(d.kind == "rest_over" for d in runs[0][2])
     assert runs[0] == runs[1] == runs[2]
+
+
+def test_the_session_schema_has_one_source_for_the_loader_the_gate_and_the_docs():
+    from data_validation.suites import HR_BPM, RPE_SCALE
+    from liftsense.resthr.sessions import HR_LIMITS, RPE_LIMITS, SessionError, schema_markdown, validate
+    from tests.conftest import ROOT
+
+    assert (HR_BPM, RPE_SCALE) == (HR_LIMITS, RPE_LIMITS)
+    assert schema_markdown() in (ROOT / "docs" / "session_schema.md").read_text()  # regenerate on change
+    assert f"{HR_LIMITS[0]:g}-{HR_LIMITS[1]:g}" in schema_markdown()
+    table = pd.DataFrame(
+        {"time": [0.0, 1.0], "heart_rate": [80.0, HR_LIMITS[1] + 1], "state": [1, 0], "id": "a"}
+    )
+    with pytest.raises(SessionError, match=f"outside {HR_LIMITS[0]:g}-{HR_LIMITS[1]:g} bpm"):
+        validate(table)
+    validate(table.assign(heart_rate=[80.0, HR_LIMITS[1]]))  # the limit itself is a reading

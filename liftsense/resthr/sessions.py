@@ -1,17 +1,7 @@
 """The session table and its sets and rests.
 
-Schema (CSV or Parquet, one row per HR sample; documented in docs/session_schema.md):
-
-| column | type | meaning |
-|---|---|---|
-| `time` | float, s | since the session start, strictly increasing within a session |
-| `heart_rate` | float, bpm | measured HR, 25-250 (NaN = no reading) |
-| `heart_rate_change` | float, bpm | heart_rate minus the previous sample's (0 for the first); recomputed if absent |
-| `state` | int | 1 during a set (exercise), 0 at rest |
-| `id` | str | the session; rows of one session are contiguous |
-| `RPE` | float | rating of perceived exertion of the set (1-10), NaN when unknown |
-
-Optional: `subject` (the person; defaults to the session id), `active_rest` (1 if the lifter walks about).
+The schema (CSV or Parquet, one row per HR sample) is `COLUMNS` below; docs/session_schema.md shows it as
+`schema_markdown()` writes it (`python -m liftsense.resthr.sessions` prints it; a test keeps the two equal).
 """
 
 from __future__ import annotations
@@ -22,8 +12,57 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REQUIRED = ("time", "heart_rate", "state", "id")
-HR_LIMITS = (25.0, 250.0)
+HR_LIMITS = (25.0, 250.0)  # bpm: the loader and the data-validation gate both check these
+RPE_LIMITS = (1.0, 10.0)
+
+#: (column, type, required, meaning): the one source of the schema, for the loader, the gate and the docs
+COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
+    ("time", "float, s", True, "since the session start; strictly increasing within a session"),
+    (
+        "heart_rate",
+        "float, bpm",
+        True,
+        f"measured HR in {HR_LIMITS[0]:g}-{HR_LIMITS[1]:g}; NaN when the sensor gave no reading (never 0)",
+    ),
+    (
+        "heart_rate_change",
+        "float, bpm",
+        False,
+        "`heart_rate` minus the previous sample's; recomputed on load",
+    ),
+    ("state", "int", True, "1 during a set (exercise), 0 at rest"),
+    ("id", "str", True, "the session; a session's rows are contiguous"),
+    (
+        "RPE",
+        "float",
+        False,
+        f"rating of perceived exertion of the set, {RPE_LIMITS[0]:g}-{RPE_LIMITS[1]:g}; NaN when unknown",
+    ),
+    (
+        "subject",
+        "str",
+        False,
+        "the person (defaults to `id`); splits go by person when there are at least 5, else by session",
+    ),
+    ("active_rest", "0/1", False, "1 when the lifter walks about during the rest"),
+)
+REQUIRED = tuple(name for name, _, required, _ in COLUMNS if required)
+
+
+def schema_markdown() -> str:
+    """The schema as docs/session_schema.md shows it: the column table and the errors the loader raises."""
+    rows = [f"| `{n}` | {t} | {'yes' if r else 'no'} | {m} |" for n, t, r, m in COLUMNS]
+    return "\n".join(
+        [
+            "| column | type | required | meaning |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+            "Errors (a `SessionError` naming the session and row): a missing required column, time that does not "
+            f"increase, an HR of\n0 or outside {HR_LIMITS[0]:g}-{HR_LIMITS[1]:g}, a state other than 0/1, a "
+            "session with no rest at all.",
+        ]
+    )
 
 
 class SessionError(ValueError):
@@ -182,3 +221,7 @@ def bouts(
             )
             set_index += 1
     return out
+
+
+if __name__ == "__main__":
+    print(schema_markdown())
