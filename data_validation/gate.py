@@ -40,6 +40,7 @@ class Report:
     results: list[CheckResult]
     not_applicable: list[str]
     seconds: float
+    notes: list[str] = field(default_factory=list)  # why a check does not apply to this data
 
     @property
     def success(self) -> bool:
@@ -53,15 +54,16 @@ class Report:
         head = f"{self.kind} {self.source}: {len(self.results)} expectations ran, {len(self.failures)} failed"
         if self.not_applicable:
             head += f" ({len(self.not_applicable)} not applicable: {', '.join(self.not_applicable)})"
+        notes = [f"  note: {n}" for n in self.notes]
         if self.success:
-            return head + " -> PASS"
+            return "\n".join([head + " -> PASS", *notes])
         rows = [f"{'check':<22} {'table':<10} {'column':<22} {'count':>7}  rule / offending values"]
         for r in self.failures:
             count = "" if r.unexpected_count is None else str(r.unexpected_count)
             rows.append(
                 f"{r.check:<22} {r.table:<10} {r.column:<22} {count:>7}  {r.rule}; e.g. {r.examples[:5]}"
             )
-        return "\n".join([head + " -> FAIL", *rows])
+        return "\n".join([head + " -> FAIL", *notes, *rows])
 
     def to_dict(self) -> dict:
         return {
@@ -70,6 +72,7 @@ class Report:
             "success": self.success,
             "seconds": self.seconds,
             "not_applicable": self.not_applicable,
+            "notes": self.notes,
             "results": [asdict(r) for r in self.results],
         }
 
@@ -142,7 +145,7 @@ def validate_tables(
                     for i, v in zip(rows[:5], examples[:5], strict=False)
                 ]
             elif rows and not r.success:
-                label = "id" if "id" in frame else ("recording" if "recording" in frame else None)
+                label = next((c for c in ("id", "recording", "landmark", "labels") if c in frame), None)
                 examples = [
                     f"row {i}{f' ({frame.at[i, label]})' if label else ''}: {v}"
                     for i, v in zip(rows[:5], examples[:5], strict=False)
@@ -159,7 +162,8 @@ def validate_tables(
                     [str(e) for e in examples[:5]],
                 )
             )
-    return Report(kind, source, results, skipped, time.perf_counter() - t0)
+    notes = [t.attrs["note"] for t in tables.values() if "note" in t.attrs]
+    return Report(kind, source, results, skipped, time.perf_counter() - t0, notes)
 
 
 def _docs_site(context, folder: Path) -> str:

@@ -141,6 +141,13 @@ def occluded_clips():
     return landmarks(t)
 
 
+def landmark_never_present():
+    """An extraction that lost one joint everywhere: its column is NaN in every row."""
+    t = clean_landmark_table().copy()
+    t["left_knee_x"] = np.nan
+    return landmarks(t)
+
+
 def label_typo():
     t = clean_landmark_table().copy()
     t.loc[t["label"] == "correct", "label"] = "corect"
@@ -148,9 +155,13 @@ def label_typo():
 
 
 def one_class_only():
+    """Training data (as training gates it) whose clips are all labelled correct: nothing to learn a fault from.
+    (A user's own recording of one label is validated for what it is: see landmark_table_tables.)"""
+    from liftsense.pose.table import table_to_sequences
+
     t = clean_landmark_table().copy()
     t["label"] = "correct"
-    return landmarks(t)
+    return T.landmark_tables(table_to_sequences(t, source="mutated"))
 
 
 def dropped_angle_feature():
@@ -319,6 +330,9 @@ MUTATIONS = (
     Mutation("frame index stored as float", "landmarks", "frame_index_int", float_frame_index),
     Mutation("angles stored in radians", "landmarks", "angles_in_degrees", degrees_as_radians),
     Mutation("a quarter of clips occluded", "landmarks", "low_quality_share", occluded_clips),
+    Mutation(
+        "a landmark never present (NaN column)", "landmarks", "landmarks_present", landmark_never_present
+    ),
     Mutation("label typo ('corect')", "landmarks", "labels_known", label_typo),
     Mutation("every clip labelled correct", "landmarks", "class_balance", one_class_only),
     Mutation("an angle feature dropped (60 features)", "landmarks", "feature_count", dropped_angle_feature),

@@ -189,6 +189,15 @@ LANDMARK_CHECKS = (
         max_value=CORRECT_SHARE[1],
     ),
     _c(
+        "landmarks_present",
+        "landmarks",
+        "ExpectColumnValuesToBeBetween",
+        "every kept landmark is in some frames (one never present, a NaN column, cannot be featurized)",
+        column="present_share",
+        min_value=0.0,
+        strict_min=True,
+    ),
+    _c(
         "no_leakage",
         "splits",
         "ExpectColumnValuesToBeBetween",

@@ -149,6 +149,7 @@ def landmark_tables(
     frames_per_window, actual = (
         (window, n_features) if featurizer is None else _featurized_shape(seqs, featurizer)
     )
+    labels = sorted(set(sequences["label"]))
     windows = pd.DataFrame(
         {
             "window_frames": [frames_per_window],
@@ -156,14 +157,41 @@ def landmark_tables(
             "n_features": [actual],
             "features_as_configured": [actual == n_features],
             "correct_share": [float(sequences["correct"].mean())],
+            # names a class_balance failure: one label is not a skewed balance but a file of one kind of clip
+            "labels": [
+                f"this data holds only one label, {labels[0]!r}" if len(labels) == 1 else f"labels {labels}"
+            ],
         }
     )
     return {
         "frames": frames,
         "sequences": sequences,
         "windows": windows,
+        "landmarks": _landmark_presence(kept, clip, exercise_of_clip, getattr(seqs, "absent", {})),
         "splits": split_table(meta, seed=split_seed),
     }
+
+
+def _landmark_presence(
+    kept: np.ndarray, clip: np.ndarray, exercise_of_clip: np.ndarray, absent: dict[str, tuple[str, ...]]
+) -> pd.DataFrame:
+    """One row per exercise and kept landmark its source records: the share of its frames holding that landmark.
+    A landmark present in no frame (a NaN column) cannot be featurized, and training would fail on it."""
+    from liftsense.pose.landmarks import KEPT_NAMES
+
+    present = np.isfinite(kept[:, :, :2]).all(axis=2)
+    exercise = exercise_of_clip[clip] if len(clip) else np.zeros(0, dtype=str)
+    rows = []
+    for name in dict.fromkeys(exercise_of_clip):
+        share = (
+            present[exercise == name].mean(axis=0) if (exercise == name).any() else np.zeros(len(KEPT_NAMES))
+        )
+        for landmark, value in zip(KEPT_NAMES, share, strict=True):
+            if landmark not in absent.get(
+                name, ()
+            ):  # declared absent by the source: the partial features know
+                rows.append({"landmark": f"{landmark} ({name})", "present_share": float(value)})
+    return pd.DataFrame(rows, columns=["landmark", "present_share"])
 
 
 def _featurized_shape(seqs, featurizer) -> tuple[int, int]:
@@ -230,6 +258,7 @@ def landmark_table_tables(table: pd.DataFrame, source: str = "table") -> dict[st
     from liftsense.pose.table import table_to_sequences
 
     table = table.copy()
+    unlabelled = "label" not in table
     for col in ("exercise", "label", "group"):
         if col not in table:
             table[col] = "unknown"
@@ -244,7 +273,17 @@ def landmark_table_tables(table: pd.DataFrame, source: str = "table") -> dict[st
             for sid in seqs.meta["sequence_id"].astype(str)
         ]
     )
-    return landmark_tables(seqs, frame_table=table.iloc[order].reset_index(drop=True))
+    tables = landmark_tables(seqs, frame_table=table.iloc[order].reset_index(drop=True))
+    labels = sorted(set(seqs.meta["label"].astype(str)))
+    if len(labels) == 1:  # a recording of one kind of clip, or unlabelled: validated for what it is
+        kind = "no labels" if unlabelled else f"only one label, {labels[0]!r}"
+        if unlabelled:  # nor are its clips' labels checked against the known set
+            tables["sequences"] = tables["sequences"].drop(columns=["label_known"])
+        tables["windows"] = tables["windows"].drop(columns=["correct_share"])
+        tables["windows"].attrs["note"] = (
+            f"this file holds {kind}: class balance is a check of training data, not applied to a recording"
+        )
+    return tables
 
 
 # -- PPG -----------------------------------------------------------------------------------------------------------

@@ -119,3 +119,27 @@ def test_rules_doc_is_in_sync_with_the_suites():
     assert doc.read_text() == markdown(), (
         "regenerate: python -m data_validation.suites > docs/data_validation.md"
     )
+
+
+def test_a_landmark_never_present_fails_the_gate_by_name_as_training_would():
+    report = validate_tables("landmarks", mutations.landmark_never_present(), "extraction")
+    (failure,) = [f for f in report.failures if f.check == "landmarks_present"]
+    assert any("left_knee (" in str(e) and ": 0.0" in str(e) for e in failure.examples), failure.examples
+
+
+def test_a_single_label_recording_is_validated_for_what_it_is_and_training_data_is_not(tmp_path, capsys):
+    table = mutations.clean_landmark_table()
+    one = table[table["label"] == "correct"]
+    path = tmp_path / "mine.csv"
+    one.to_csv(path, index=False)
+    assert (
+        main(["validate", "landmarks", str(path)]) == 0
+    )  # a recording of correct reps: nothing wrong with it
+    out = capsys.readouterr().out
+    assert "this file holds only one label, 'correct'" in out and "class_balance" in out
+    one.drop(columns=["label"]).to_csv(path, index=False)
+    assert main(["validate", "landmarks", str(path)]) == 0
+    assert "this file holds no labels" in capsys.readouterr().out
+    report = validate_tables("landmarks", mutations.one_class_only(), "training")
+    (failure,) = [f for f in report.failures if f.check == "class_balance"]
+    assert "this data holds only one label, 'correct'" in str(failure.examples)
