@@ -103,6 +103,19 @@ def spec_tag(spec: dict[str, Any], run_id: str) -> str:
     return json.dumps({**short, "full_spec": where})
 
 
+def version_of_run(name: str, run_id: str) -> Any | None:
+    """The version of `name` already registered from this run, if any: promoting a run twice registers it once."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    try:
+        client.get_registered_model(name)
+    except mlflow.exceptions.MlflowException:
+        return None
+    versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    return min(versions, key=lambda v: int(v.version)) if versions else None
+
+
 def register(run_id: str, name: str, spec: dict[str, Any], tags: dict[str, str] | None = None) -> str:
     """Register the run's logged model under `name`; the feature spec goes with the run and on the version."""
     import mlflow

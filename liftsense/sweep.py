@@ -98,15 +98,19 @@ def open_study(
     stale_after_s: int = 30,
 ):
     """Create or resume a study. Trials of a killed worker go stale (no heartbeat), are failed and re-queued."""
-    import optuna
-    from optuna.storages import RetryFailedTrialCallback
+    import warnings
 
-    rdb = _rdb_storage(
-        storage,
-        heartbeat_interval=max(1, stale_after_s // 3),
-        grace_period=stale_after_s,
-        failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
-    )
+    import optuna
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna, and the tests prove them here
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        rdb = _rdb_storage(
+            storage,
+            heartbeat_interval=max(1, stale_after_s // 3),
+            grace_period=stale_after_s,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+        )
     pruner = (
         optuna.pruners.MedianPruner(n_startup_trials=startup_trials)
         if pruning

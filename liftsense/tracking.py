@@ -173,6 +173,19 @@ def log_module(run_id: str, module, input_example=None, output_example=None) -> 
         )
 
 
+def trained_fingerprint(model_uri: str | None) -> str | None:
+    """The data fingerprint tagged on the run that logged a model (runs:/ or models:/), or None if unknown."""
+    if not model_uri:
+        return None
+    import mlflow
+
+    try:
+        run_id = mlflow.models.get_model_info(model_uri).run_id
+        return mlflow.MlflowClient().get_run(run_id).data.tags.get("data_fingerprint") if run_id else None
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
 def load_trained(model_uri: str | None, checkpoint: str | None, module_class: str):
     """A trained model from an MLflow model URI (runs:/ID/model, models:/name@alias) or a Lightning checkpoint
     of `module_class` ("package.module:Class"). A URI holding a scikit-learn model (the clip models) loads as one."""

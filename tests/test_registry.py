@@ -62,9 +62,14 @@ def test_register_promote_and_load_the_champion_in_a_fresh_process(tmp_path):
     # a one-epoch network may lose to the "always correct" baseline: then it is registered but never champion
     assert "-> champion (no champion yet)" in outputs[0] or "does not beat the baseline" in outputs[0]
     assert "-> champion" in outputs[1] or "-> challenger" in outputs[1]
+    again = run_entry_point("promote.py", tmp_path, "--run-id", runs[0].info.run_id, *SMALL)
+    assert again.returncode == 0 and "v1 is already run" in again.stdout, again.stdout + again.stderr[-2000:]
 
     client = mlflow.MlflowClient()
     name = "posture-builtin-binary"
+    assert (
+        len(client.search_model_versions(f"name = '{name}'")) == 2
+    )  # promoting a run again registers nothing
     aliases = client.get_registered_model(name).aliases
     decisions = {v: client.get_model_version(name, v).tags for v in ("1", "2")}
     assert all(

@@ -135,11 +135,11 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_pa
         tmp_path,
         f"model_uri={uri}",
         f"task={task}",
-        "subset=test",
         *SMALL[1:],
         f"output_json={out}",
-    )
+    )  # subset=auto: the model's run trained on this data, so the test fold alone is scored
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "scoring the " in proc.stdout + proc.stderr and "test-fold clips" in proc.stdout + proc.stderr
     import json
 
     scored = json.loads(out.read_text())

@@ -23,6 +23,9 @@ log = logging.getLogger("evaluate")
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
+    from liftsense.console import quiet_known_noise
+
+    quiet_known_noise()
     from liftsense.datasets.loaders import load_sequences
     from liftsense.datasets.splits import train_val_test
     from liftsense.pipelines.posture import clip_predictions, load_classifier, score
@@ -38,11 +41,16 @@ def main(cfg: DictConfig) -> None:
         return
     module = load_classifier(c["model_uri"], c["checkpoint"])
     seqs = load_sequences(c["data"])
-    if c["subset"] == "test":
+    subset, why = _which_clips(c, seqs)
+    n_all = len(seqs)
+    if subset == "test":
         s = c["split"]
         seqs = seqs.subset(
             train_val_test(seqs.meta, s["n_splits"], s["fold"], s["val_fraction"], c["seed"])[2]
         )
+        log.info("scoring the %d test-fold clips of %d in %s: %s", len(seqs), n_all, seqs.source, why)
+    else:
+        log.info("scoring all %d clips of %s: %s", n_all, seqs.source, why)
     clips = clip_predictions(module, seqs)
     if (seqs.meta["label"].astype(str) == "unknown").all():  # an unlabelled table: predictions, no metrics
         log.info("the data has no labels: %d clips predicted, no metrics", len(clips))
@@ -65,6 +73,21 @@ def main(cfg: DictConfig) -> None:
     if c["output_json"]:
         Path(c["output_json"]).write_text(json.dumps({**metrics, "labelled": True, "clips": clips}, indent=2))
     _log(c, metrics, seqs.source)
+
+
+def _which_clips(c: dict, seqs) -> tuple[str, str]:
+    """`subset=auto`: the test fold when the model was trained on this very data (its run's data fingerprint),
+    else every clip, since none of them was seen in training."""
+    from liftsense.tracking import fingerprint, trained_fingerprint
+
+    if c["subset"] in ("test", "all"):
+        return c["subset"], f"subset={c['subset']}"
+    trained_on = trained_fingerprint(c["model_uri"])
+    if trained_on is None:
+        return "all", "which data the model trained on is unknown; subset=test scores the held-out fold only"
+    if trained_on == fingerprint(seqs.landmarks, seqs.offsets, seqs.meta["label"].to_numpy()):
+        return "test", "the model trained on this data, so only the fold it never saw is scored"
+    return "all", "the model never trained on this data"
 
 
 def _log(c: dict, metrics: dict, source: str) -> None:
@@ -98,7 +121,14 @@ def _score_rest(c: dict) -> tuple[dict, str]:
     module = load_rest_model(c["model_uri"], c["checkpoint"])
     sessions = load_sessions(c["data"])
     task = c["task"]
-    if c["subset"] == "test":
+    subset = c["subset"]
+    if subset == "auto":  # the test fold when the model trained on these very sessions
+        from liftsense.tracking import fingerprint, trained_fingerprint
+
+        seen = fingerprint(sessions["time"].to_numpy(), sessions["heart_rate"].to_numpy())
+        subset = "test" if trained_fingerprint(c["model_uri"]) == seen else "all"
+    log.info("scoring %s rests of %s", "the test fold's" if subset == "test" else "all", c["data"]["name"])
+    if subset == "test":
         examples = prepare({"task": task, "split": c["split"], "seed": c["seed"]}, sessions).test
     else:
         all_bouts = bouts(sessions, task.get("min_set_s", 5.0), task.get("max_set_s", 600.0), SkipLog())

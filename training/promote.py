@@ -56,6 +56,9 @@ def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object, 
 
 
 def main(argv: list[str]) -> int:
+    from liftsense.console import quiet_known_noise
+
+    quiet_known_noise()
     parser = argparse.ArgumentParser(prog="python training/promote.py", description=__doc__)
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--run-id", help="an MLflow run with a logged model")
@@ -107,6 +110,11 @@ def main(argv: list[str]) -> int:
         if task == "rest_hr"
         else registry.posture_feature_spec(module)
     )
+    existing = registry.version_of_run(name, run_id)
+    if existing is not None:  # promote.py run again: the decision stands
+        decision = existing.tags.get("promotion_decision", "not decided")
+        print(f"{name} v{existing.version} is already run {run_id} ({decision}): nothing registered")
+        return 0
     version = registry.register(run_id, name, spec, {"source_run": run_id, "task": task, "data": data})
     current = registry.champion_version(name)
     champion = None

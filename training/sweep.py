@@ -28,6 +28,9 @@ def compose(overrides: list[str]):
 
 
 def main(argv: list[str]) -> int:
+    from liftsense.console import quiet_known_noise
+
+    quiet_known_noise()
     from omegaconf import OmegaConf
 
     from liftsense.sweep import StorageUnavailable, best_overrides, run_sweep

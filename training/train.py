@@ -62,6 +62,9 @@ def _last_line(exc: BaseException) -> str:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
+    from liftsense.console import quiet_known_noise
+
+    quiet_known_noise()
     from data_validation.gate import DataValidationFailed
     from liftsense.tracking import tracking_outage
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from liftsense.console import epoch_lines, progress_bar
 from liftsense.datasets.loaders import load_sequences
 from liftsense.datasets.splits import assert_disjoint, train_val_test
 from liftsense.evaluation.metrics import classes_of, clip_targets, confusion, evaluate
@@ -224,8 +225,13 @@ def fit(
         strategy=tcfg.get("strategy", "auto"),
         devices=devices,
         logger=logger,
-        callbacks=[EarlyStopping(monitor="val_loss", patience=tcfg["patience"]), ckpt, *(callbacks or [])],
-        enable_progress_bar=tcfg.get("progress_bar", True),
+        callbacks=[
+            EarlyStopping(monitor="val_loss", patience=tcfg["patience"]),
+            ckpt,
+            *epoch_lines(tcfg.get("progress_bar", True)),
+            *(callbacks or []),
+        ],
+        enable_progress_bar=progress_bar(tcfg.get("progress_bar", True)),
         enable_model_summary=False,
         limit_train_batches=tcfg.get("limit_train_batches", 1.0),
         deterministic=tcfg.get("deterministic", False),
@@ -347,7 +353,7 @@ def _refit_window_model(cfg: dict[str, Any], seqs: PoseSequences, prep: Prepared
         devices=1,
         logger=False,
         enable_checkpointing=False,
-        enable_progress_bar=tcfg.get("progress_bar", True),
+        enable_progress_bar=progress_bar(tcfg.get("progress_bar", True)),
         enable_model_summary=False,
         limit_train_batches=tcfg.get("limit_train_batches", 1.0),
         limit_val_batches=0,

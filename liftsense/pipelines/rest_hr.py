@@ -89,6 +89,7 @@ def fit(cfg: dict[str, Any], prep: PreparedRest, module, logger=False, callbacks
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
     from torch.utils.data import DataLoader, TensorDataset
 
+    from liftsense.console import epoch_lines, progress_bar
     from liftsense.models.rest_recovery import tensors
 
     pl.seed_everything(cfg.get("seed", 0), workers=True, verbose=False)
@@ -103,9 +104,10 @@ def fit(cfg: dict[str, Any], prep: PreparedRest, module, logger=False, callbacks
             callbacks=[
                 EarlyStopping(monitor="val_loss", patience=tcfg["patience"]),
                 ckpt,
+                *epoch_lines(tcfg.get("progress_bar", True)),
                 *(callbacks or []),
             ],
-            enable_progress_bar=tcfg.get("progress_bar", True),
+            enable_progress_bar=progress_bar(tcfg.get("progress_bar", True)),
             enable_model_summary=False,
             limit_train_batches=tcfg.get("limit_train_batches", 1.0),
             log_every_n_steps=5,
