@@ -66,12 +66,16 @@ def main(cfg: DictConfig) -> float | None:
 
     quiet_known_noise()
     from data_validation.gate import DataValidationFailed
+    from liftsense.datasets.paths import RealDataMissing
     from liftsense.tracking import tracking_outage
 
     try:
         score = train_rest_hr(cfg) if cfg.task.name == "rest_hr" else train_posture(cfg)
     except DataValidationFailed as exc:
         log.error("the dataset failed its validation gate; nothing was trained:\n%s", exc)
+        raise SystemExit(1) from None
+    except RealDataMissing as exc:
+        log.error("nothing trained: %s", exc)
         raise SystemExit(1) from None
     except Exception as exc:
         if not tracking_outage(exc):
