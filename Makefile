@@ -17,8 +17,9 @@ setup: $(BIN)/python
 	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the live page will estimate pose on the server only (its default)"; fi
 
+# overrides through make: `make train MODEL=lstm ARGS="task=fault trainer.max_epochs=20"`
 train:
-	$(BIN)/python training/train.py model=$(MODEL)
+	$(BIN)/python training/train.py model=$(MODEL) $(ARGS)
 
 train-rest:
 	$(BIN)/python training/train.py task=rest_hr model=rest_lstm
