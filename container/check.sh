@@ -10,6 +10,8 @@ log=$(mktemp)
 cleanup() {
   kill -- -"$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+  # bentoml's workers can outlive buildah (re-parented to init, still holding the port): the image's venv names them
+  pkill -f '^/opt/venv/bin/python3 .*serving.service:LiftSense' 2>/dev/null || true
   buildah "${store[@]}" rm "$ctr" >/dev/null
   rm -f "$log"
 }
