@@ -64,11 +64,12 @@ def require_reachable(tracking_uri: str, timeout_s: float = 5.0) -> None:
     """Fail in seconds, naming the URL, when a tracking server is down, instead of after MLflow's minutes of retries."""
     if not is_server(tracking_uri):
         return
-    import httpx
+    import urllib.error
+    import urllib.request
 
     try:
-        httpx.get(f"{tracking_uri.rstrip('/')}/health", timeout=timeout_s).raise_for_status()
-    except httpx.HTTPError as exc:
+        urllib.request.urlopen(f"{tracking_uri.rstrip('/')}/health", timeout=timeout_s).close()
+    except (urllib.error.URLError, OSError) as exc:
         raise TrackingUnavailable(
             f"the MLflow tracking server at {tracking_uri} does not answer ({type(exc).__name__}: {exc}); "
             "start it (make tracking-server) or unset MLFLOW_TRACKING_URI to track in ./mlflow.db"

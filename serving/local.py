@@ -23,6 +23,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process_group(proc: subprocess.Popen | None, timeout_s: float = 20.0) -> None:
+    """SIGTERM a server started with `start_new_session=True` and all its workers; SIGKILL if it lingers."""
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 class LocalServer:
     def __init__(self, home: Path, **env: str) -> None:
         self.home, self.port, self.proc, self.extra_env = Path(home), free_port(), None, env
@@ -79,13 +90,7 @@ class LocalServer:
         return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc)
         if self.proc and self.proc.stderr:
             self.proc.stderr.close()
 

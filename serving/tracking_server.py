@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from serving.local import REPO, free_port
+from serving.local import REPO, free_port, stop_process_group
 
 
 def sqlalchemy_url(postgres_url: str) -> str:
@@ -91,13 +91,7 @@ class TrackingServer:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc)
 
     def __enter__(self) -> TrackingServer:
         return self.start()

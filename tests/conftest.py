@@ -84,18 +84,20 @@ def _no_inherited_tracking_uri(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
-def run_entry_point(script: str, home: Path, *overrides: str) -> subprocess.CompletedProcess:
-    """Run training/<script> as a user would, with its MLflow store and outputs under `home` (./mlflow.db there:
-    an MLFLOW_TRACKING_URI left in this process's environment by MLflow is not passed on)."""
-    env = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
-    env.pop("MLFLOW_TRACKING_URI", None)
+def run_entry_point(
+    script: str, home: Path, *overrides: str, env: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    """Run training/<script> as a user would, with its MLflow store and outputs under `home` (./mlflow.db there,
+    unless `env` names a MLFLOW_TRACKING_URI: one that MLflow left in this process's environment is not passed on)."""
+    environment = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    environment.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run(
         [sys.executable, str(ROOT / "training" / script), *overrides],
         cwd=ROOT,
-        env=env,
+        env={**environment, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from serving.local import LocalServer
 from serving.tracking_server import TrackingServer
-from tests.conftest import ROOT, SMALL_POSTURE
+from tests.conftest import ROOT, SMALL_POSTURE, run_entry_point
 
 FORM = ["task=fault", "model=clip_logistic", "validation.enabled=false"]
 
@@ -28,16 +28,8 @@ def tracking(postgres, tmp_path_factory):
         yield server
 
 
-def _run(script: str, home: Path, uri: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LIFTSENSE_HOME": str(home), "MLFLOW_TRACKING_URI": uri}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "training" / script), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def _run(script: str, home: Path, uri: str, *args: str) -> subprocess.CompletedProcess:
+    return run_entry_point(script, home, *args, env={"MLFLOW_TRACKING_URI": uri}, timeout=600)
 
 
 def test_train_sweep_promote_and_serve_find_each_other_through_the_server(tracking, tmp_path):
