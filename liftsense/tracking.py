@@ -43,7 +43,10 @@ def fingerprint(*arrays: Any) -> str:
     """Short content hash of the data a run used (landmarks, offsets, labels)."""
     h = hashlib.sha256()
     for a in arrays:
-        h.update(a.tobytes() if hasattr(a, "tobytes") else str(a).encode())
+        if getattr(getattr(a, "dtype", None), "kind", "") == "O":  # an object array's bytes are pointers: hash the values
+            h.update("\x1f".join(map(str, a.ravel())).encode())
+        else:
+            h.update(a.tobytes() if hasattr(a, "tobytes") else str(a).encode())
     return h.hexdigest()[:16]
 
 

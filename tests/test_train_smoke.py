@@ -145,3 +145,18 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_pa
     scored = json.loads(out.read_text())
     # the same held-out groups, the same fitted model: evaluate.py reproduces the training run's test score
     assert scored[key.removeprefix("test_")] == pytest.approx(run.data.metrics[key], abs=1e-9)
+
+
+def test_a_data_fingerprint_is_the_same_in_every_process():
+    """It tells evaluate.py whether a model trained on the data it scores: labels (an object array) included."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, pandas as pd; from liftsense.tracking import fingerprint; "
+        "print(fingerprint(np.arange(6.0), pd.Series(['correct', 'bad_form'] * 3).to_numpy()))"
+    )
+    prints = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout for _ in range(2)
+    }
+    assert len(prints) == 1 and len(prints.pop().strip()) == 16
