@@ -43,7 +43,8 @@ def fingerprint(*arrays: Any) -> str:
     """Short content hash of the data a run used (landmarks, offsets, labels)."""
     h = hashlib.sha256()
     for a in arrays:
-        if getattr(getattr(a, "dtype", None), "kind", "") == "O":  # an object array's bytes are pointers: hash the values
+        # an object array's bytes are pointers, different in every process: hash its values
+        if getattr(getattr(a, "dtype", None), "kind", "") == "O":
             h.update("\x1f".join(map(str, a.ravel())).encode())
         else:
             h.update(a.tobytes() if hasattr(a, "tobytes") else str(a).encode())
