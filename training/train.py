@@ -19,7 +19,7 @@ def train_posture(cfg: DictConfig) -> float | None:
     from liftsense.pipelines.posture import run
 
     result = run(OmegaConf.to_container(cfg, resolve=True))
-    if result["rank"] != 0:  # a DDP worker: rank 0 reports
+    if result.get("ddp_worker"):  # rank 0 reports
         return None
     m = result["metrics"]
     key = "clip_macro_f1" if cfg.task.name == "fault" else "clip_f1"

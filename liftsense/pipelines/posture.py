@@ -537,8 +537,8 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
         trained = _train_clip_model(cfg, seqs)
     else:
         trained = _train_window_model(cfg, seqs, logger, callbacks)
-        if trained is None:
-            return {"run_id": None, "metrics": {}, "checkpoint": None, "rank": _rank()}
+        if trained is None:  # a DDP process other than rank 0: rank 0 reports
+            return {"run_id": None, "metrics": {}, "checkpoint": None, "ddp_worker": True}
     metrics = trained.metrics
     metrics["train_seconds"] = time.perf_counter() - t0
     tags = {
@@ -572,13 +572,7 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     if lcfg.get("log_model", True):
         trained.log_model(run_id)
     log.info("test: %s", {k: round(v, 4) for k, v in metrics.items()})
-    return {"run_id": run_id, "metrics": metrics, "checkpoint": trained.checkpoint, "rank": 0}
-
-
-def _rank() -> int:
-    import torch.distributed as dist
-
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+    return {"run_id": run_id, "metrics": metrics, "checkpoint": trained.checkpoint}
 
 
 def load_classifier(model_uri: str | None = None, checkpoint: str | None = None):
