@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,6 +22,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for_http(
+    proc: subprocess.Popen, url: str, timeout_s: float, exited: Callable[[], str], interval_s: float = 0.2
+) -> bool:
+    """Poll `url` until it answers 200 (True) or `timeout_s` passes (False); if `proc` ends first, raise
+    RuntimeError with `exited()`, which says why."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(exited())
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(interval_s)
+    return False
 
 
 def stop_process_group(proc: subprocess.Popen | None, timeout_s: float = 20.0) -> None:
@@ -44,8 +65,6 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 60.0) -> LocalServer:
-        import httpx
-
         env = {
             **os.environ,
             "BENTOML_HOME": str(self.home / "bentoml"),
@@ -68,17 +87,16 @@ class LocalServer:
         self.proc = subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bentoml serve exited: {self.proc.stderr.read().decode()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    self.cold_start_s = time.perf_counter() - t0
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        ready = wait_for_http(
+            self.proc,
+            f"{self.url}/readyz",
+            timeout_s,
+            lambda: f"bentoml serve exited: {self.proc.stderr.read().decode()[-3000:]}",
+            interval_s=0.1,
+        )
+        if ready:
+            self.cold_start_s = time.perf_counter() - t0
+            return self
         self.stop()
         raise RuntimeError(f"bentoml serve was not ready within {timeout_s:.0f} s")
 

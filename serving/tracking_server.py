@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from serving.local import REPO, free_port, stop_process_group
+from serving.local import REPO, free_port, stop_process_group, wait_for_http
 
 
 def sqlalchemy_url(postgres_url: str) -> str:
@@ -66,24 +66,16 @@ class TrackingServer:
         ]
 
     def start(self, timeout_s: float = 120.0) -> TrackingServer:
-        import httpx
-
         self.artifacts.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self.command(), cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True
             )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        if wait_for_http(
+            self.proc, f"{self.url}/health", timeout_s, lambda: f"mlflow server exited:\n{self.log_tail()}"
+        ):
+            return self
         self.stop()
         raise RuntimeError(f"mlflow server was not up within {timeout_s:.0f} s:\n{self.log_tail()}")
 
