@@ -64,30 +64,6 @@ def pruning_callback(trial, monitor: str = "val_loss", warmup_epochs: int = 0):
     return OptunaPruning()
 
 
-def _rdb_storage(url: str, attempts: int = 5, **kwargs):
-    """An RDBStorage, retried while another worker is creating the same fresh database's schema.
-
-    Two workers started at once on a new storage both try to create the tables and the alembic version row;
-    the loser gets an integrity or "table exists" error, and on retry finds the schema the winner made.
-    """
-    import time
-
-    import sqlalchemy.exc
-    from optuna.storages import RDBStorage
-
-    if url.startswith("postgresql"):
-        # a connection the server dropped (a restart, an idle timeout) is replaced before use, not failed on
-        kwargs.setdefault("engine_kwargs", {"pool_pre_ping": True})
-    for attempt in range(attempts):
-        try:
-            return RDBStorage(url, **kwargs)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
 def open_study(
     study_name: str,
     storage: str,
@@ -103,9 +79,11 @@ def open_study(
     import optuna
     from optuna.storages import RetryHeartbeatStaleTrialCallback
 
+    from liftsense.study_storage import study_storage
+
     with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna, and the tests prove them here
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        rdb = _rdb_storage(
+        rdb = study_storage(
             storage,
             heartbeat_interval=max(1, stale_after_s // 3),
             grace_period=stale_after_s,
@@ -157,13 +135,15 @@ def run_sweep(
     import optuna
     import sqlalchemy.exc
 
+    from liftsense.study_storage import in_chain
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         return _optimise(scfg, run_trial, parent_run_id, echo, defaults)
     except Exception as exc:
         # Optuna may replace the storage's error while cleaning up after it (an UnboundLocalError in its trial
         # loop): look for the database error in the chain
-        cause = _in_chain(exc, sqlalchemy.exc.OperationalError)
+        cause = in_chain(exc, sqlalchemy.exc.OperationalError)
         if cause is None:
             raise
         reason = str(cause.orig or cause).strip().splitlines()[0]
@@ -172,17 +152,6 @@ def run_sweep(
             f"recorded as finished are kept; a trial cut off now goes stale after {scfg.get('stale_after_s', 30)} s "
             "and is run again. Run the same command again to carry on."
         ) from exc
-
-
-def _in_chain(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    """`exc` or the first exception of type `kind` among its causes and contexts."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, kind):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
 
 
 def _optimise(

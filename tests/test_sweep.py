@@ -81,9 +81,9 @@ def _sweep(home, *extra):
 def _trials(home, study="binary-cnn-builtin", url: str | None = None):
     import optuna
 
-    from liftsense.sweep import _rdb_storage
+    from liftsense.study_storage import study_storage
 
-    storage = _rdb_storage(url or f"sqlite:///{home / 'optuna.db'}")  # the worker may be creating the schema
+    storage = study_storage(url or f"sqlite:///{home / 'optuna.db'}")  # the worker may be creating the schema
     return optuna.load_study(study_name=study, storage=storage).trials
 
 
