@@ -56,7 +56,7 @@ validate:
 	$(BIN)/python -m data_validation ci
 
 test:
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25  # the slowest, so CI time can be kept under its limit
 
 # the band's C core (Debian: libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm); CI runs it too
 firmware-test:
