@@ -74,6 +74,7 @@ bench:
 	$(BIN)/python benchmarks/run_all.py
 
 mlflow-ui:
+	@$(BIN)/python -m liftsense.tracking sqlite:///$(CURDIR)/mlflow.db 2>/dev/null || true
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --workers 1
 
 # a team's MLflow tracking server on http://127.0.0.1:5000: PostgreSQL (Debian's postgresql package) kept in

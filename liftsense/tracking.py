@@ -105,6 +105,70 @@ def tracking_outage(exc: BaseException) -> bool:
     return False
 
 
+#: MLflow 3's UI opens an experiment on its GenAI overview unless told it holds model training runs
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+#: without it, MLflow 3's UI shows its GenAI pages, whatever the experiment holds
+UI_MODEL_TRAINING = "workflowType=machine_learning"
+#: where a run's per-epoch curves go; the plain names (val_loss, val_acc, ...) hold the kept checkpoint's values
+EPOCH_PREFIX = "epoch/"
+#: where the data's counts go (clips, windows and groups per split, gaps)
+DATA_PREFIX = "data/"
+#: where per-exercise, per-label and per-class test scores go, out of the way of the headline metrics
+BREAKDOWN_PREFIX = "per_exercise_and_label/"
+
+
+def run_url(tracking_uri: str, run_id: str) -> str:
+    """The UI page of a run: on the tracking server itself, or on `make mlflow-ui` for a local store."""
+    import mlflow
+
+    base = tracking_uri.rstrip("/") if is_server(tracking_uri) else "http://127.0.0.1:5000"
+    experiment_id = mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(run_id).info.experiment_id
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}/model-metrics?{UI_MODEL_TRAINING}"
+
+
+def experiment_urls(tracking_uri: str, base: str = "http://127.0.0.1:5000") -> list[str]:
+    """One line per experiment with runs: its name and the UI page listing its runs."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    return [
+        f"{exp.name}: {base}/#/experiments/{exp.experiment_id}/runs?{UI_MODEL_TRAINING}"
+        for exp in client.search_experiments()
+        if client.search_runs([exp.experiment_id], max_results=1)
+    ]
+
+
+def epoch_history():
+    """A Lightning callback keeping each epoch's train and validation metrics, so that the epoch whose
+    checkpoint is kept (lowest val_loss) can be logged as the run's final values (`log_kept_epoch`)."""
+    import pytorch_lightning as pl
+
+    class EpochHistory(pl.Callback):
+        def __init__(self) -> None:
+            self.epochs: list[dict[str, float]] = []
+
+        def on_train_epoch_end(self, trainer, pl_module) -> None:  # after the epoch's validation
+            if "val_loss" not in trainer.callback_metrics:
+                return
+            metrics = {
+                k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("train_", "val_"))
+            }
+            self.epochs.append({"epoch": float(trainer.current_epoch + 1), **metrics})
+
+    return EpochHistory()
+
+
+def log_kept_epoch(client, run_id: str, history) -> dict[str, float]:
+    """The kept checkpoint's epoch (lowest val_loss) as plain `val_loss`, `val_acc`, ... and `kept_epoch`."""
+    if not history.epochs:
+        return {}
+    kept = min(history.epochs, key=lambda m: m["val_loss"])
+    values = {("kept_epoch" if k == "epoch" else k): v for k, v in kept.items()}
+    for k, v in values.items():
+        client.log_metric(run_id, k, v)
+    return values
+
+
 def setup_mlflow(tracking_uri: str, experiment: str, artifact_location: str | None) -> str:
     """Point MLflow at the store and make sure the experiment exists; returns its id. A tracking server keeps the
     artifacts itself (`--serve-artifacts`), so a local artifact location applies to local stores only."""
@@ -114,12 +178,15 @@ def setup_mlflow(tracking_uri: str, experiment: str, artifact_location: str | No
     mlflow.set_tracking_uri(tracking_uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is not None:
+        for k, v in EXPERIMENT_TAGS.items():  # an experiment made before the tag
+            if exp.tags.get(k) != v:
+                mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, k, v)
         return exp.experiment_id
     location = None
     if artifact_location and not is_server(tracking_uri):
         location = Path(artifact_location).resolve().as_uri()
     try:
-        return mlflow.create_experiment(experiment, artifact_location=location)
+        return mlflow.create_experiment(experiment, artifact_location=location, tags=EXPERIMENT_TAGS)
     except mlflow.exceptions.MlflowException:  # another worker created it first
         exp = mlflow.get_experiment_by_name(experiment)
         if exp is None:
@@ -131,8 +198,15 @@ def mlflow_logger(lcfg: Mapping[str, Any]):
     """A Lightning MLFlowLogger for the `logger` config, with the experiment created if needed."""
     from pytorch_lightning.loggers import MLFlowLogger
 
+    class EpochCurvesLogger(MLFlowLogger):
+        """Per-epoch curves under `epoch/`: the plain names are left for the kept checkpoint's values."""
+
+        def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+            renamed = {f"{EPOCH_PREFIX}{k}": v for k, v in metrics.items() if k != "epoch"}
+            super().log_metrics(renamed, step)
+
     setup_mlflow(lcfg["tracking_uri"], lcfg["experiment"], lcfg.get("artifact_location"))
-    return MLFlowLogger(
+    return EpochCurvesLogger(
         experiment_name=lcfg["experiment"],
         tracking_uri=lcfg["tracking_uri"],
         run_name=lcfg.get("run_name"),
@@ -141,8 +215,15 @@ def mlflow_logger(lcfg: Mapping[str, Any]):
     )
 
 
-def log_run(logger, cfg: Mapping[str, Any], tags: Mapping[str, Any], metrics: Mapping[str, float]) -> str:
-    """Params (the flattened config), git and data tags, and `test_*` metrics (non-finite ones left out)."""
+def log_run(
+    logger,
+    cfg: Mapping[str, Any],
+    tags: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    breakdown: tuple[str, ...] = (),
+) -> str:
+    """Params (the flattened config), git and data tags, and `test_*` metrics (non-finite ones left out).
+    Metrics starting with one of `breakdown` go under `breakdown/test_*`, so the headline ones stay few."""
     import math
 
     import mlflow
@@ -153,7 +234,8 @@ def log_run(logger, cfg: Mapping[str, Any], tags: Mapping[str, Any], metrics: Ma
         client.set_tag(run_id, k, str(v))
     for k, v in metrics.items():
         if math.isfinite(float(v)):
-            client.log_metric(run_id, f"test_{k}", float(v))
+            section = BREAKDOWN_PREFIX if breakdown and k.startswith(breakdown) else ""
+            client.log_metric(run_id, f"{section}test_{k}", float(v))
     return run_id
 
 
@@ -213,3 +295,10 @@ def load_trained(model_uri: str | None, checkpoint: str | None, module_class: st
 
         return mlflow.sklearn.load_model(model_uri)
     return mlflow.pytorch.load_model(model_uri, map_location="cpu")
+
+
+if __name__ == "__main__":  # `make mlflow-ui` prints where the runs are before starting the UI
+    import sys
+
+    for line in experiment_urls(sys.argv[1]):
+        print(line)

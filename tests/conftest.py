@@ -75,6 +75,9 @@ SMALL_POSTURE = [
     "data.synth.subjects=6",
     "split.n_splits=3",
 ]
+#: the same, in the paper's 15-frame windows (the built-in data judges whole clips by default): many batches an
+#: epoch, for tests whose runs must last a while (killed mid-sweep, a server lost mid-training) or need batches
+SMALL_WINDOWS = [*SMALL_POSTURE, "features.clip_resample=0"]
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +85,16 @@ def _no_inherited_tracking_uri(monkeypatch):
     """`mlflow.set_tracking_uri` also exports MLFLOW_TRACKING_URI (for subprocesses), and the entry points honour it:
     one test's store must not become the next test's."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+def chromium() -> Path:
+    """Debian's chromium for the browser tests: they skip without it, except in CI, which installs it."""
+    path = Path("/usr/bin/chromium")
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: install Debian's chromium (.ci/run does)")
+        pytest.skip("Debian's chromium is not installed")
+    return path
 
 
 def run_entry_point(

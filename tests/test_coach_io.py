@@ -161,7 +161,7 @@ def _refitted_run(tmp_path, model: str):
     (run,) = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")
     m = run.data.metrics
     assert m["test_refit"] == 1.0 and "test_clip_f1" in m
-    assert m["data_refit_train_clips"] == m["data_train_clips"] + m["data_val_clips"] + m["data_test_clips"]
+    assert m["data/refit_train_clips"] == m["data/train_clips"] + m["data/val_clips"] + m["data/test_clips"]
     return run
 
 

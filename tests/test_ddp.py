@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import SMALL_POSTURE, run_entry_point
+from tests.conftest import SMALL_WINDOWS, run_entry_point
 
 # the same effective batch (16 per process) and steps, but another order of windows: not bit-identical
 JOB = [
-    *SMALL_POSTURE,
+    *SMALL_WINDOWS,
     "model=cnn",
     "trainer.max_epochs=3",
     "trainer.patience=3",
@@ -47,7 +47,7 @@ def test_only_rank_0_logs_to_mlflow(runs):
     home, run = runs["ddp"]
     assert run.data.params["trainer.devices"] == "2" and run.data.params["trainer.strategy"] == "ddp"
     client = mlflow.MlflowClient(f"sqlite:///{home / 'mlflow.db'}")
-    history = client.get_metric_history(run.info.run_id, "val_loss")
+    history = client.get_metric_history(run.info.run_id, "epoch/val_loss")
     assert len(history) == run.data.metrics["test_epochs"]  # one value an epoch, not one per process
     assert len({h.step for h in history}) == len(history)
 

@@ -22,24 +22,15 @@ import pytest
 
 from serving.local import REPO, free_port
 from serving.page.fake_camera import chromium_args, write_y4m
-from tests.conftest import require_real_data, run_entry_point
+from tests.conftest import chromium, require_real_data, run_entry_point
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTEFACTS = REPO / "reports" / "live_page"
 CLIP = "barbell_curl"
 #: the band replays its 30-minute session at 5x real time: its first rest is over about 42 s after it starts, and
 #: four more follow within 6 minutes, so a slow start only means waiting for the next one
 SPEED = 5.0
-
-
-def _chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser test: install Debian's chromium (.ci/run does)")
-        pytest.skip("Debian's chromium is not installed")
-    return CHROMIUM
 
 
 def _clip_reps(video: Path) -> int:
@@ -100,7 +91,7 @@ def demo(tmp_path_factory):
 
 
 def _launch(pw, camera: Path | None):
-    return pw.chromium.launch(executable_path=str(_chromium()), headless=True, args=chromium_args(camera))
+    return pw.chromium.launch(executable_path=str(chromium()), headless=True, args=chromium_args(camera))
 
 
 @contextlib.contextmanager

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT, SMALL_POSTURE, run_entry_point
+from tests.conftest import ROOT, SMALL_WINDOWS, run_entry_point
 
-SMALL = [*SMALL_POSTURE, "validation.enabled=false", "logger.log_model=false"]
+SMALL = [*SMALL_WINDOWS, "validation.enabled=false", "logger.log_model=false"]
 
 
 def test_suggest_maps_the_declared_space_to_overrides():

@@ -16,7 +16,7 @@ import pytest
 
 from serving.local import LocalServer
 from serving.tracking_server import TrackingServer
-from tests.conftest import ROOT, SMALL_POSTURE, run_entry_point
+from tests.conftest import ROOT, SMALL_POSTURE, SMALL_WINDOWS, run_entry_point
 
 FORM = ["task=fault", "model=clip_logistic", "validation.enabled=false"]
 
@@ -106,7 +106,7 @@ def test_a_server_lost_mid_training_fails_the_run_clearly_and_registers_nothing(
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
         "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     }
-    args = [*SMALL_POSTURE, "model=cnn", "trainer.max_epochs=400", "trainer.patience=400"]
+    args = [*SMALL_WINDOWS, "model=cnn", "trainer.max_epochs=400", "trainer.patience=400"]
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "training" / "train.py"), *args],
         cwd=ROOT,
@@ -122,7 +122,7 @@ def test_a_server_lost_mid_training_fails_the_run_clearly_and_registers_nothing(
         while time.monotonic() < deadline and proc.poll() is None:  # wait for epochs being logged
             experiment = client.get_experiment_by_name("posture-binary")
             runs = client.search_runs([experiment.experiment_id]) if experiment else []
-            if runs and client.get_metric_history(runs[0].info.run_id, "val_loss"):
+            if runs and client.get_metric_history(runs[0].info.run_id, "epoch/val_loss"):
                 break
             time.sleep(1)
         assert proc.poll() is None, proc.communicate()[1][-3000:]

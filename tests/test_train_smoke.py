@@ -37,10 +37,21 @@ def test_train_logs_run_metrics_and_loadable_model(tmp_path, model, task):
         "test_baseline_always_correct_clip_f1",
         "val_loss",
         "train_loss",
-        "test_squat_window_accuracy",
-        "data_train_windows",
+        "per_exercise_and_label/test_squat_window_accuracy",
+        "data/train_windows",
     ):
         assert m in metrics, m
+    assert not any(k.startswith(("test_squat_", "test_label_")) for k in metrics)  # breakdowns are set aside
+    said = proc.stdout + proc.stderr
+    assert f"/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}" in said  # the URL of this run
+    assert "verdict: the model" in said
+    experiment = mlflow.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # opens on runs, not GenAI
+    if model in ("cnn", "lstm", "rnn"):  # the plain val_loss is the kept checkpoint's, not the last epoch's
+        curve = mlflow.MlflowClient().get_metric_history(run.info.run_id, "epoch/val_loss")
+        assert metrics["val_loss"] == pytest.approx(min(m.value for m in curve))
+        assert metrics["val_loss"] == pytest.approx(metrics["test_best_val_loss"])
+        assert 1 <= metrics["kept_epoch"] <= len(curve)
     assert run.data.params["model.name"] == model and run.data.params["features.window"] == "15"
     assert run.data.tags["git_commit"] and run.data.tags["data_fingerprint"]
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
@@ -107,7 +118,7 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_pa
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     (run,) = mlflow.search_runs(experiment_names=[f"posture-{task}"], output_format="list")
     key = "test_clip_macro_f1" if task == "fault" else "test_clip_f1"
-    assert {key, "test_clip_accuracy", "test_baseline_always_correct_clip_f1", "data_features"} <= set(
+    assert {key, "test_clip_accuracy", "test_baseline_always_correct_clip_f1", "data/features"} <= set(
         run.data.metrics
     )
     assert run.data.params["model.name"] == model and run.data.tags["model"] == model
@@ -115,10 +126,10 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_pa
         m = run.data.metrics
         references, uncalibrated = m["test_clips_used_as_reference"], m["test_clips_uncalibrated"]
         assert references > 0 and references % calibration == 0
-        assert references <= calibration * m["data_test_groups"]
+        assert references <= calibration * m["data/test_groups"]
         assert m["test_n_clips_without_window"] >= references + uncalibrated
-        assert m["test_n_clips_scored"] + m["test_n_clips_without_window"] == m["data_test_clips"]
-        assert 0 <= m["test_train_clips_unbalanced"] < m["data_train_clips"]
+        assert m["test_n_clips_scored"] + m["test_n_clips_without_window"] == m["data/test_clips"]
+        assert 0 <= m["test_train_clips_unbalanced"] < m["data/train_clips"]
     else:
         assert "test_train_clips_unbalanced" not in run.data.metrics
 

@@ -16,6 +16,7 @@ log = logging.getLogger("train")
 
 
 def train_posture(cfg: DictConfig) -> float | None:
+    from liftsense.evaluation.verdict import baseline_verdict
     from liftsense.pipelines.posture import run
 
     result = run(OmegaConf.to_container(cfg, resolve=True))
@@ -31,6 +32,8 @@ def train_posture(cfg: DictConfig) -> float | None:
         m["baseline_always_correct_clip_f1"],
         m["clip_accuracy"],
     )
+    log.info(baseline_verdict(m, cfg.task.name))
+    log.info("see the run: %s", _where_to_look(cfg.logger.tracking_uri, result["run_id"]))
     return float(m[key])
 
 
@@ -52,7 +55,21 @@ def train_rest_hr(cfg: DictConfig) -> float:
         m["rest_time_mae_s"],
         m["n_full_rests"],
     )
+    log.info("see the run: %s", _where_to_look(cfg.logger.tracking_uri, result["run_id"]))
     return float(m["mae_60s"])
+
+
+def _where_to_look(tracking_uri: str, run_id: str) -> str:
+    from liftsense.datasets.paths import REPO_ROOT
+    from liftsense.tracking import is_server, run_url
+
+    url = run_url(tracking_uri, run_id)
+    if is_server(tracking_uri):
+        return url
+    start = f"mlflow ui --backend-store-uri {tracking_uri} --workers 1"
+    if tracking_uri == f"sqlite:///{REPO_ROOT / 'mlflow.db'}":
+        start = "make mlflow-ui"
+    return f"start the UI ({start}) and open {url}"
 
 
 def _last_line(exc: BaseException) -> str:
@@ -87,8 +104,6 @@ def main(cfg: DictConfig) -> float | None:
             _last_line(exc),
         )
         raise SystemExit(1) from None
-    if score is not None:
-        log.info("open the MLflow UI: mlflow ui --backend-store-uri %s --workers 1", cfg.logger.tracking_uri)
     return score
 
 

@@ -524,7 +524,14 @@ def _judged(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     """Train, evaluate on the held-out groups and track everything. Returns the test metrics and run id."""
     from liftsense.models.clip_model import CLIP_MODELS
-    from liftsense.tracking import fingerprint, log_run, mlflow_logger
+    from liftsense.tracking import (
+        DATA_PREFIX,
+        epoch_history,
+        fingerprint,
+        log_kept_epoch,
+        log_run,
+        mlflow_logger,
+    )
 
     t0 = time.perf_counter()
     seqs = load_sequences(cfg["data"])
@@ -533,10 +540,11 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     lcfg = cfg["logger"]
     task = cfg["task"]["name"]
     logger = mlflow_logger(lcfg)
+    history = epoch_history()
     if cfg["model"]["name"] in CLIP_MODELS:
         trained = _train_clip_model(cfg, seqs)
     else:
-        trained = _train_window_model(cfg, seqs, logger, callbacks)
+        trained = _train_window_model(cfg, seqs, logger, [*(callbacks or []), history])
         if trained is None:  # a DDP process other than rank 0: rank 0 reports
             return {"run_id": None, "metrics": {}, "checkpoint": None, "ddp_worker": True}
     metrics = trained.metrics
@@ -548,14 +556,16 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
         "data_fingerprint": fingerprint(seqs.landmarks, seqs.offsets, seqs.meta["label"].to_numpy()),
         "normalization": trained.normalization,
     }
-    run_id = log_run(logger, cfg, tags, metrics)
+    per_exercise = tuple(f"{ex}_" for ex in sorted(set(trained.test_meta["exercise"].astype(str))))
+    run_id = log_run(logger, cfg, tags, metrics, breakdown=("label_", "recall_", *per_exercise))
     client = logger.experiment
+    log_kept_epoch(client, run_id, history)
     from data_validation.gate import log_to_mlflow
 
     log_to_mlflow(validation, client, run_id, cfg.get("validation"))
     for k, v in trained.data_summary.items():
         if isinstance(v, int | float):
-            client.log_metric(run_id, f"data_{k}", float(v))
+            client.log_metric(run_id, f"{DATA_PREFIX}{k}", float(v))
 
     from liftsense.evaluation.figures import confusion_figure, per_exercise_figure
 

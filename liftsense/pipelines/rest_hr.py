@@ -198,7 +198,15 @@ def recovery_figure(forecast: np.ndarray, test: Examples, path: Path, n: int = 1
 def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     """Train, evaluate on held-out groups and track everything. Returns the test metrics and run id."""
 
-    from liftsense.tracking import fingerprint, log_module, log_run, mlflow_logger
+    from liftsense.tracking import (
+        DATA_PREFIX,
+        epoch_history,
+        fingerprint,
+        log_kept_epoch,
+        log_module,
+        log_run,
+        mlflow_logger,
+    )
 
     t0 = time.perf_counter()
     sessions = load_sessions(cfg["data"])
@@ -212,7 +220,8 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     module = build_module(cfg, prep)
     lcfg = cfg["logger"]
     logger = mlflow_logger(lcfg)
-    best, trainer = fit(cfg, prep, module, logger=logger, callbacks=callbacks)
+    history = epoch_history()
+    best, trainer = fit(cfg, prep, module, logger=logger, callbacks=[*(callbacks or []), history])
     rule = TargetRule(**(cfg["task"].get("target_rule") or {}))
     forecast = best.forecast(prep.test)
     metrics = evaluate(forecast, prep.test, rule, prep.train)
@@ -228,9 +237,10 @@ def run(cfg: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
     }
     run_id = log_run(logger, cfg, tags, metrics)
     client = logger.experiment
+    log_kept_epoch(client, run_id, history)
     log_to_mlflow(validation, client, run_id, cfg.get("validation"))
     for k, v in {**prep.skips, "train_examples": len(prep.train), "test_examples": len(prep.test)}.items():
-        client.log_metric(run_id, f"data_{k}".replace(" ", "_"), float(v))
+        client.log_metric(run_id, f"{DATA_PREFIX}{k}".replace(" ", "_"), float(v))
     with tempfile.TemporaryDirectory() as tmp:
         client.log_artifact(
             run_id, str(recovery_figure(forecast, prep.test, Path(tmp) / "recovery_forecasts.png"))

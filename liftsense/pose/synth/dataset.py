@@ -19,7 +19,7 @@ SIDE_VIEW_EXERCISES = frozenset({"leg_raise"})
 @dataclass
 class SynthConfig:
     seed: int = 0
-    clips_per_exercise: int = 96
+    clips_per_exercise: int = 384  # conf/data/builtin.yaml
     subjects: int = 24
     correct_fraction: float = 0.25  # the paper's roughly 1:3 correct:incorrect balance
     fps: float = 30.0
