@@ -7,15 +7,19 @@ MODEL ?= cnn
 .PHONY: setup train train-rest serve demo gateway emulate image image-check test firmware-test validate lint format bench mlflow-ui tracking-server clean
 
 $(BIN)/python:
+	@echo "setup 1/3: a virtual environment in $(VENV)"
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip
 
 # torch is pinned in the same command so pip keeps the CPU build (see ../shared/STACK_NOTES.md)
 setup: $(BIN)/python
+	@echo "setup 2/3: Python packages (torch's CPU build, Lightning, MLflow, BentoML, MediaPipe, ...): about 3-4 minutes the first time"
 	$(BIN)/pip install --quiet torch==2.13.0 -e '.[dev]'
 	@# the live page's in-browser pose model (package-lock.json); without npm the page estimates pose on the server
+	@echo "setup 3/3: the live page's in-browser pose model (npm ci)"
 	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the live page will estimate pose on the server only (its default)"; fi
+	@echo "setup done: activate with '. $(VENV)/bin/activate' to type python training/train.py ..."
 
 # overrides through make: `make train MODEL=lstm ARGS="task=fault trainer.max_epochs=20"`
 train:

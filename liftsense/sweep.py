@@ -185,6 +185,7 @@ def _optimise(
         tags = {"optuna_study": scfg["study_name"], "optuna_trial": str(trial.number)}
         if parent_run_id:
             tags["mlflow.parentRunId"] = parent_run_id
+        echo(f"[trial {trial.number:3d}] started  {' '.join(overrides)}")  # its epochs follow, one line each
         t0 = time.perf_counter()
         try:
             value = run_trial(overrides, trial, tags)

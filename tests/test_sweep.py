@@ -121,9 +121,13 @@ def test_workers_starting_together_on_a_fresh_storage_all_open_the_study(tmp_pat
 
 @pytest.mark.slow
 def test_sweep_logs_nested_runs_saves_a_usable_best_config_and_resumes(tmp_path):
-    proc = _sweep(tmp_path, "sweep.n_trials=2")
+    proc = _sweep(tmp_path, "sweep.n_trials=2", "trainer.progress_bar=true")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "[trial   0]" in proc.stdout and "best trial" in proc.stdout
+    # progress inside a trial: it says it started, then one line an epoch (the output is not a terminal)
+    assert "[trial   1] started" in proc.stdout and "epoch 1/1: train_loss" in proc.stderr, proc.stderr[
+        -2000:
+    ]
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")

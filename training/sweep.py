@@ -36,6 +36,7 @@ def main(argv: list[str]) -> int:
     from liftsense.sweep import StorageUnavailable, best_overrides, run_sweep
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("train").setLevel(logging.INFO)  # a trial's epoch lines: progress inside it
     root = os.environ.get("LIFTSENSE_HOME", os.getcwd())
     user = [a for a in argv if not a.startswith("-")]
     base = [f"paths.root_dir={root}"]
@@ -85,7 +86,6 @@ def main(argv: list[str]) -> int:
                 *overrides,
                 f"paths.output_dir={sweep_dir / f'trial_{trial.number}_{worker}'}",
                 f"logger.run_name=trial-{trial.number}",
-                "trainer.progress_bar=false",
             ]
         )
         plain = OmegaConf.to_container(trial_cfg, resolve=True)
