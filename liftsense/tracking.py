@@ -105,9 +105,9 @@ def tracking_outage(exc: BaseException) -> bool:
     return False
 
 
-#: MLflow 3's UI opens an experiment on its GenAI overview unless told it holds model training runs
+#: what the experiment holds: model training runs, not GenAI traces
 EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
-#: without it, MLflow 3's UI shows its GenAI pages, whatever the experiment holds
+#: the UI's query that shows the runs: without it MLflow 3 opens on its GenAI pages, whatever the experiment holds
 UI_MODEL_TRAINING = "workflowType=machine_learning"
 #: where a run's per-epoch curves go; the plain names (val_loss, val_acc, ...) hold the kept checkpoint's values
 EPOCH_PREFIX = "epoch/"
@@ -223,7 +223,7 @@ def log_run(
     breakdown: tuple[str, ...] = (),
 ) -> str:
     """Params (the flattened config), git and data tags, and `test_*` metrics (non-finite ones left out).
-    Metrics starting with one of `breakdown` go under `breakdown/test_*`, so the headline ones stay few."""
+    Metrics starting with one of `breakdown` go under `per_exercise_and_label/test_*`: the headline ones stay few."""
     import math
 
     import mlflow
