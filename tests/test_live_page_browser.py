@@ -45,7 +45,9 @@ def _clip_reps(video: Path) -> int:
 def _form_champion(home: Path) -> str:
     """A form model for the clip's exercise, trained and promoted by the product's own commands."""
     uri = f"sqlite:///{home / 'mlflow.db'}"
-    common = ["task=fault", "model=clip_logistic", f"logger.tracking_uri={uri}"]
+    # 864 built-in clips, a quarter of the default: the clip model beats its baseline on them too, in a third of the time
+    size = "data.synth.clips_per_exercise=96"
+    common = ["task=fault", "model=clip_logistic", size, f"logger.tracking_uri={uri}"]
     train = run_entry_point("train.py", home, *common, "validation.enabled=false")
     assert train.returncode == 0, train.stderr[-3000:]
     run_id = re.findall(r"run ([0-9a-f]{32})", train.stdout + train.stderr)[-1]

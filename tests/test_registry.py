@@ -81,8 +81,9 @@ def test_register_promote_and_load_the_champion_in_a_fresh_process(tmp_path):
     version = promoted[-1] if promoted else "1"  # a registered version loads either way
     spec = json.loads(client.get_model_version(name, version).tags["feature_spec"])
     info = mlflow.models.get_model_info(f"models:/{name}/{version}")
+    # one window per clip, resampled to 60 frames (conf/data/builtin.yaml), of 51 coordinates and 10 angles
     assert info.signature is not None and info.signature.inputs.to_dict()[0]["tensor-spec"]["shape"][1:] == (
-        15,
+        60,
         61,
     )
     assert spec["landmark_indices"][0] == 0 and len(spec["angles"]) == 10 and spec["classes"]
