@@ -55,16 +55,25 @@ def _patient_connect(url: str, ride_out_s: float) -> Callable[[], Any]:
     def connect():
         import psycopg
 
-        deadline = time.monotonic() + ride_out_s
-        while True:
-            try:
-                return psycopg.connect(conninfo)
-            except psycopg.OperationalError:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.5)
+        return _retried(
+            lambda: psycopg.connect(conninfo),
+            lambda exc: isinstance(exc, psycopg.OperationalError),
+            ride_out_s,
+        )
 
     return connect
+
+
+def _retried(call: Callable[[], Any], retryable: Callable[[Exception], bool], ride_out_s: float) -> Any:
+    """`call()`, run again every 0.5 s while it raises a `retryable` error, for up to `ride_out_s`."""
+    deadline = time.monotonic() + ride_out_s
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            if not retryable(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
 
 
 _retrying = threading.local()
@@ -81,16 +90,11 @@ def _ride_out(method: Callable) -> Callable:
             return method(*args, **kwargs)
         _retrying.active = True
         try:
-            deadline = time.monotonic() + getattr(args[0], "ride_out_s", RIDE_OUT_S)
-            while True:
-                try:
-                    return method(*args, **kwargs)
-                except Exception as exc:
-                    if in_chain(exc, sqlalchemy.exc.OperationalError) is None:
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise
-                    time.sleep(0.5)
+            return _retried(
+                lambda: method(*args, **kwargs),
+                lambda exc: in_chain(exc, sqlalchemy.exc.OperationalError) is not None,
+                getattr(args[0], "ride_out_s", RIDE_OUT_S),
+            )
         finally:
             _retrying.active = False
 
