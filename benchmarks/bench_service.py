@@ -144,24 +144,30 @@ def pack_window(window: np.ndarray) -> str:
 
 def _models(home: Path) -> str:
     """The served set-up, small: the built-in models trained briefly and promoted by `serving.bootstrap` as
-    `make serve` does (the fault model judges the squats), and the window network's run (served whether or not a
-    short training beat its baseline: what matters here is its speed)."""
+    `make serve` does (the fault model judges the squats), and a window network in the paper's 15-frame windows for
+    `classify_windows` (the built-in binary champion judges whole clips; served whether or not a short training
+    beat its baseline: what matters here is its speed)."""
     import os
     import subprocess
 
     import mlflow
 
-    from tests.conftest import SMALL_POSTURE
+    from tests.conftest import SMALL_POSTURE, SMALL_WINDOWS
 
     uri = f"sqlite:///{home / 'mlflow.db'}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "LIFTSENSE_HOME": str(home)}
-    proc = subprocess.run([sys.executable, "-m", "serving.bootstrap", *SMALL_POSTURE], env=env,
-                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)  # fmt: skip
-    if proc.returncode:
-        raise RuntimeError(proc.stderr[-2000:])
-    print(proc.stdout.strip())
+    repo = Path(__file__).resolve().parents[1]
+    for command in (
+        ["-m", "serving.bootstrap", *SMALL_POSTURE],
+        ["training/train.py", "task=binary", "model=cnn", f"logger.tracking_uri={uri}", *SMALL_WINDOWS],
+    ):
+        proc = subprocess.run([sys.executable, *command], env=env, cwd=repo, capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(proc.stderr[-2000:])
     mlflow.set_tracking_uri(uri)
-    (run,) = mlflow.search_runs(experiment_names=["posture-binary"], output_format="list")
+    run = mlflow.search_runs(
+        experiment_names=["posture-binary"], order_by=["attributes.start_time DESC"], output_format="list"
+    )[0]
     return f"runs:/{run.info.run_id}/model"
 
 

@@ -66,6 +66,16 @@ def _clip(clip: LandmarkClipIn, source: str):
         raise InvalidArgument(str(exc)) from None
 
 
+def _window_batch(windows: list[WindowIn]) -> np.ndarray:
+    """(n, 15, 33, 4) float32 of a batch of windows: packed ones joined as bytes and read once (a fifth of the time
+    of stacking 256 small arrays), the rest stacked."""
+    if all(w.packed is not None for w in windows):
+        return np.frombuffer(b"".join(w.packed for w in windows), dtype="<f4").reshape(
+            len(windows), 15, 33, 4
+        )
+    return np.stack([w.array for w in windows])
+
+
 def _served_form_model(exercise: str) -> tuple[Any, str | None]:
     """The live page's form models: the running service's own (loaded once, from the registry)."""
     return bentoml.get_current_service()._form_model(exercise)
@@ -183,21 +193,20 @@ class LiftSense:
             return [
                 WindowVerdict(verdict=None, probabilities=None, no_reading=uri_or_reason) for _ in windows
             ]
-        proba, classes = classify_windows(module, np.stack([w.array for w in windows]))
-        out = []
-        for p in proba:
-            if not np.isfinite(p).all():
-                out.append(
-                    WindowVerdict(verdict=None, probabilities=None, no_reading="too many missing frames")
-                )
-            else:
-                out.append(
-                    WindowVerdict(
-                        verdict=classes[int(np.argmax(p))],
-                        probabilities={c: round(float(v), 4) for c, v in zip(classes, p, strict=True)},
-                    )
-                )
-        return out
+        proba, classes = classify_windows(module, _window_batch(windows))
+        # rounded and listed in one numpy call each, not per value: 256 windows a request add up
+        verdicts = np.asarray(classes)[np.argmax(np.nan_to_num(proba, nan=-1.0), axis=1)].tolist()
+        no_reading = WindowVerdict(verdict=None, probabilities=None, no_reading="too many missing frames")
+        return [
+            WindowVerdict.model_construct(
+                verdict=v, probabilities=dict(zip(classes, p, strict=True)), no_reading=None
+            )
+            if ok
+            else no_reading
+            for v, p, ok in zip(
+                verdicts, np.round(proba, 4).tolist(), np.isfinite(proba).all(axis=1).tolist(), strict=True
+            )
+        ]
 
     # -- heart rate ------------------------------------------------------------------------------------------------
     @bentoml.api

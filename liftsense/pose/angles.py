@@ -22,16 +22,27 @@ def angle_at(proximal: np.ndarray, vertex: np.ndarray, distal: np.ndarray) -> np
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
+#: the proximal, vertex and distal landmark of each joint angle, as indices into the 17-landmark layout
+_PROXIMAL, _VERTEX, _DISTAL = (
+    np.array([KEPT[getattr(a, part)] for a in JOINT_ANGLES]) for part in ("proximal", "vertex", "distal")
+)
+
+
 def joint_angles(kept_xyz: np.ndarray) -> np.ndarray:
-    """The 10 joint angles (degrees) for landmarks in the 17-landmark layout, shape (..., 17, 3) -> (..., 10)."""
+    """The 10 joint angles (degrees) for landmarks in the 17-landmark layout, shape (..., 17, 3) -> (..., 10).
+
+    All ten at once, with the frames along the last axis so that every step runs over long rows: the service
+    featurises thousands of frames a request, and the (frames, 10, 3) layout spent most of its time on 3-long rows."""
     if kept_xyz.shape[-2:] != (len(KEPT), 3):
         raise ValueError(f"expected (..., {len(KEPT)}, 3) landmarks, got {kept_xyz.shape}")
-    out = [
-        angle_at(
-            kept_xyz[..., KEPT[a.proximal], :],
-            kept_xyz[..., KEPT[a.vertex], :],
-            kept_xyz[..., KEPT[a.distal], :],
-        )
-        for a in JOINT_ANGLES
-    ]
-    return np.stack(out, axis=-1)
+    lead = kept_xyz.shape[:-2]
+    coords = np.ascontiguousarray(kept_xyz.reshape(-1, len(KEPT), 3).transpose(2, 1, 0))  # (3, 17, frames)
+    u = coords[:, _PROXIMAL] - coords[:, _VERTEX]
+    v = coords[:, _DISTAL] - coords[:, _VERTEX]
+    # the same sums, in the same order, as np.linalg.norm and the dot product over the last axis
+    nu = np.sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
+    nv = np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = (u[0] * v[0] + u[1] * v[1] + u[2] * v[2]) / (nu * nv)
+    cos = np.where((nu > 0) & (nv > 0), cos, np.nan)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).T.reshape(*lead, len(JOINT_ANGLES))

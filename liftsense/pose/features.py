@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from liftsense.pose.angles import joint_angles
-from liftsense.pose.gaps import GAP_POLICIES, GapCounts, interpolate_short_gaps, valid_frames
+from liftsense.pose.gaps import GAP_POLICIES, GapCounts, interpolate_short_gaps, kept_valid_frames
 from liftsense.pose.kinematics import KINEMATIC_NAMES, kinematic_cues
 from liftsense.pose.landmarks import FEATURE_NAMES, KEPT_LANDMARKS, N_COORD_FEATURES
 from liftsense.pose.normalize import NORMALIZATIONS, normalize_clip
@@ -88,9 +88,14 @@ def sliding_starts(n_frames: int, window: int, stride: int) -> np.ndarray:
 def frame_features(landmarks: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """(..., T, 33, 4) -> (..., T, 51 [+10]) per-frame features of one clip or of a batch of clips of the same
     length; invalid frames come out NaN."""
-    if cfg.kinematic and landmarks.ndim > 3:
-        return np.stack([frame_features(c, cfg) for c in landmarks])
-    xyz = landmarks[..., KEPT_LANDMARKS, :3].astype(np.float64)
+    return kept_frame_features(landmarks[..., KEPT_LANDMARKS, :3], cfg)
+
+
+def kept_frame_features(kept_xyz: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """`frame_features` of landmarks already cut to the 17 kept ones, (..., T, 17, 3)."""
+    if cfg.kinematic and kept_xyz.ndim > 3:
+        return np.stack([kept_frame_features(c, cfg) for c in kept_xyz])
+    xyz = kept_xyz.astype(np.float64, copy=False)
     normalized = normalize_clip(xyz, cfg.normalization)
     parts = [normalized.reshape(*xyz.shape[:-2], -1)]
     if cfg.include_angles:
@@ -121,27 +126,25 @@ class WindowFeaturizer:
         short clips (the service's windows) cost little more than one long one."""
         cfg = self.cfg
         n_clips, n_frames = landmarks.shape[:2]
-        valid = valid_frames(landmarks, cfg.min_visibility, cfg.min_visible_fraction)
+        # only the 17 kept landmarks are ever used: cut once, before any work over the frames
+        kept = np.take(landmarks, KEPT_LANDMARKS, axis=-2)
+        valid = kept_valid_frames(kept, cfg.min_visibility, cfg.min_visible_fraction)
         missing = (~valid).sum(axis=1)
-        # a low-visibility frame is treated as missing, never trusted
-        masked = np.where(valid[..., None, None], landmarks, np.nan)
+        masked = kept[..., :3].astype(np.float64)
+        masked[~valid] = np.nan  # a low-visibility frame is treated as missing, never trusted
         interpolated = np.zeros(n_clips, dtype=int)
         if cfg.gap_policy == "interpolate":
             for i in np.flatnonzero(~valid.all(axis=1) & valid.any(axis=1)):
                 masked[i], now_valid = interpolate_short_gaps(masked[i], valid[i], cfg.max_gap)
                 interpolated[i] = int((now_valid & ~valid[i]).sum())
                 valid[i] = now_valid
-        feats = frame_features(masked, cfg)
+        feats = kept_frame_features(masked, cfg)
         valid &= np.isfinite(feats).all(axis=-1)  # e.g. a zero-length segment gives no angle
         if cfg.clip_resample > 0:
-            results = [
-                self._whole_clip(feats[i], valid[i], GapCounts(frames=n_frames)) for i in range(n_clips)
-            ]
-            for counts, m, k in zip((r[2] for r in results), missing, interpolated, strict=True):
-                counts.frames_missing, counts.frames_interpolated = int(m), int(k)
-            x = np.concatenate([r[0] for r in results])
-            clip_index = np.concatenate([np.full(len(r[0]), i) for i, r in enumerate(results)]).astype(int)
-            return x, clip_index, np.zeros(len(x), int), [r[2] for r in results]
+            x, clip_index, counts = self._whole_clips(feats, valid)
+            for c, m, k in zip(counts, missing.tolist(), interpolated.tolist(), strict=True):
+                c.frames_missing, c.frames_interpolated = m, k
+            return x, clip_index, np.zeros(len(x), int), counts
         window = cfg.window_for(exercise)
         starts = sliding_starts(n_frames, window, cfg.stride)
         bad_before = np.concatenate([np.zeros((n_clips, 1), int), np.cumsum(~valid, axis=1)], axis=1)
@@ -178,6 +181,34 @@ class WindowFeaturizer:
             for m, k, f, d in per_clip
         ]
         return out, clip_index, kept_starts, counts
+
+    def _whole_clips(
+        self, feats: np.ndarray, valid: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[GapCounts]]:
+        """`_whole_clip` of each clip, in clip order: (windows, the clip of each, counts per clip). The clips with
+        every frame valid (nearly all) are resampled together, as the service's many short windows need; the
+        others one by one."""
+        n_clips, n_frames = valid.shape
+        n = self.cfg.clip_resample
+        counts = [GapCounts(frames=n_frames) for _ in range(n_clips)]
+        x = np.zeros((n_clips, n, feats.shape[-1] + (self.cfg.gap_policy == "mask")), np.float32)
+        kept = valid.all(axis=1) if n_frames >= max(3, n // 8) else np.zeros(n_clips, bool)
+        if kept.any():
+            t = np.linspace(0, n_frames - 1, n)
+            lo = np.floor(t).astype(int)
+            hi = np.minimum(lo + 1, n_frames - 1)
+            w = (t - lo)[:, None]
+            good = feats[kept]
+            x[kept, :, : feats.shape[-1]] = (1 - w) * good[:, lo] + w * good[:, hi]
+            if self.cfg.gap_policy == "mask":
+                x[kept, :, -1] = 1.0
+            for i in np.flatnonzero(kept):
+                counts[i].windows = 1
+        for i in np.flatnonzero(~kept):
+            one, _, counts[i] = self._whole_clip(feats[i], valid[i], counts[i])
+            kept[i] = len(one) == 1
+            x[i, :, :] = one[0] if len(one) else 0.0
+        return (x if kept.all() else x[kept]), np.flatnonzero(kept), counts
 
     def _whole_clip(
         self, feats: np.ndarray, valid: np.ndarray, counts: GapCounts

@@ -50,10 +50,16 @@ def valid_frames(
     fewer than `min_visible_fraction` of the kept landmarks reach `min_visibility`.
     A NaN visibility (3-D datasets carry none) counts as visible; NaN coordinates never do.
     """
-    kept = landmarks[..., KEPT_LANDMARKS, :]
-    present = np.isfinite(kept[..., :3]).all(axis=(-2, -1))
+    return kept_valid_frames(landmarks[..., KEPT_LANDMARKS, :], min_visibility, min_visible_fraction)
+
+
+def kept_valid_frames(
+    kept: np.ndarray, min_visibility: float, min_visible_fraction: float = 0.5
+) -> np.ndarray:
+    """`valid_frames` of landmarks already cut to the 17 kept ones, (..., T, 17, 4)."""
+    present = np.isfinite(kept[..., :3]).reshape(*kept.shape[:-2], -1).all(axis=-1)
     vis = kept[..., 3]
-    visible = np.where(np.isnan(vis), True, vis >= min_visibility).mean(axis=-1) >= min_visible_fraction
+    visible = (np.isnan(vis) | (vis >= min_visibility)).mean(axis=-1) >= min_visible_fraction
     return present & visible
 
 

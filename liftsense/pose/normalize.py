@@ -55,9 +55,13 @@ def normalize_clip(xyz: np.ndarray, mode: str) -> np.ndarray:
         except ValueError:  # no standing pose to align to: no coordinates rather than made-up ones
             return np.full_like(xyz, np.nan)
     centred = xyz - hip_centre(xyz)[..., None, :]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a clip without a frame: NaN, handled below
-        scale = np.nanmedian(torso_length(xyz), axis=-1)[..., None, None, None]
+    torso = torso_length(xyz)
+    if np.isnan(torso).any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a clip without a frame: NaN, handled below
+            scale = np.nanmedian(torso, axis=-1)[..., None, None, None]
+    else:  # the same value, without nanmedian's masked-array detour (a third of the service's featurising)
+        scale = np.median(torso, axis=-1)[..., None, None, None]
     scale = np.where(np.isfinite(scale) & (scale > 0), scale, np.nan)
     out = centred / scale
     if mode == "canonical":
