@@ -53,6 +53,7 @@ T = TypeVar("T")
 SLOW_FRAMES, SLOW_SAMPLES = 600, 1_000
 #: adaptive batching of classify_windows across concurrent requests (LIFTSENSE_BATCHING=0: off, to measure it)
 BATCHING = os.environ.get("LIFTSENSE_BATCHING", "1") != "0"
+WORKERS = int(os.environ.get("LIFTSENSE_WORKERS", "1"))
 
 
 def _clip(clip: LandmarkClipIn, source: str):
@@ -81,7 +82,7 @@ def _served_form_model(exercise: str) -> tuple[Any, str | None]:
     return bentoml.get_current_service()._form_model(exercise)
 
 
-@bentoml.service(name="liftsense", traffic={"timeout": 60}, workers=1)
+@bentoml.service(name="liftsense", traffic={"timeout": 60}, workers=WORKERS)
 @bentoml.asgi_app(make_page_app(_served_form_model), path="/live")
 class LiftSense:
     """Per-rep form feedback, wrist heart rate and the registry models behind them."""

@@ -107,7 +107,10 @@ class ClipFormModel:
             rep_sets = (REP_SET_OF_EXERCISE.get(exercise, "standing_rep"),) if self.rep_features else ()
             part = clip_features(seqs.subset(idx), self.normalization, rep_sets=rep_sets)
             parts.append(part.set_axis(idx))
-        x = pd.concat(parts).sort_index().fillna(0.0) if parts else pd.DataFrame(index=range(0))
+        if len(parts) == 1:  # one exercise (every judged set): its rows are already in order and complete
+            x = parts[0]
+        else:  # an exercise's rep set leaves another's columns empty: no signal, 0
+            x = pd.concat(parts).sort_index().fillna(0.0) if parts else pd.DataFrame(index=range(0))
         x = self._without_dropped(x)
         if self.columns_ is not None:
             x = x.reindex(columns=self.columns_, fill_value=0.0)  # an exercise unseen in training: no signal

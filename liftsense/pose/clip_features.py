@@ -5,6 +5,8 @@ The product's clip model (`liftsense.models.clip_model`) and the baselines are b
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -37,13 +39,38 @@ def clip_features(
         xyz = lm[ok][:, KEPT_LANDMARKS, :3].astype(np.float64)
         row: dict[str, float] = {}
         if len(xyz) >= 3:
-            series = dict(zip(ANGLE_NAMES, joint_angles(xyz).T, strict=True))
-            series |= kinematic_cues(normalize_clip(xyz, normalization))
-            for name, s in series.items():
-                p5, p50, p95 = np.nanpercentile(s, [5, 50, 95])
-                row |= {f"{name}_p5": p5, f"{name}_p50": p50, f"{name}_p95": p95, f"{name}_range": p95 - p5}
+            cues = kinematic_cues(normalize_clip(xyz, normalization))
+            names = [*ANGLE_NAMES, *cues]
+            series = np.column_stack([joint_angles(xyz), *cues.values()])
+            # every series' percentiles in one call: the service judges a set in a few milliseconds
+            p5, p50, p95 = nan_percentiles(series, [5, 50, 95])
+            for name, a, b, c in zip(names, p5.tolist(), p50.tolist(), p95.tolist(), strict=True):
+                row |= {f"{name}_p5": a, f"{name}_p50": b, f"{name}_p95": c, f"{name}_range": c - a}
             for rep_set in rep_sets:
                 row |= REP_FEATURE_SETS[rep_set](xyz)
         rows.append(row)
-    # a cue that cannot be measured in a clip (ankles overlapping in a side view) counts as "no signal": 0
-    return pd.DataFrame(rows).replace([np.inf, -np.inf], np.nan).fillna(0.0)
+    return _table(rows)
+
+
+def nan_percentiles(series: np.ndarray, q: list[float]) -> np.ndarray:
+    """`np.nanpercentile(series, q, axis=0)` of a (frames, n) array, the same values, faster: the columns without
+    NaN in one call (nanpercentile over an axis goes column by column when any value is NaN)."""
+    out = np.empty((len(q), series.shape[1]))
+    clean = ~np.isnan(series).any(axis=0)
+    out[:, clean] = np.percentile(series[:, clean], q, axis=0)
+    for j in np.flatnonzero(~clean):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN cue: NaN, as nanpercentile gives
+            out[:, j] = np.nanpercentile(series[:, j], q)
+    return out
+
+
+def _table(rows: list[dict[str, float]]) -> pd.DataFrame:
+    """The rows as one float table, columns in order of first appearance, a missing value 0.
+
+    A cue that cannot be measured in a clip (ankles overlapping in a side view) counts as "no signal": 0.
+    Built from one array: pandas' list-of-dicts constructor took longer than the features themselves."""
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    values = np.array([[row.get(c, np.nan) for c in columns] for row in rows], dtype=np.float64)
+    values = values.reshape(len(rows), len(columns))
+    return pd.DataFrame(np.where(np.isfinite(values), values, 0.0), columns=columns)

@@ -105,17 +105,30 @@ def standing_series(f: np.ndarray) -> dict[str, np.ndarray]:
 def _summaries(
     series: dict[str, np.ndarray], bottom: np.ndarray, top: np.ndarray, prefix: str
 ) -> dict[str, float]:
-    """Each cue at the bottom, at the top, their difference, and its extremes relative to the top."""
+    """Each cue at the bottom, at the top, their difference, and its extremes relative to the top.
+
+    All cues as the columns of one array, each step one call: a judged set's features in about a millisecond."""
+    from liftsense.pose.clip_features import nan_percentiles
+
+    values = np.column_stack(list(series.values()))
+    at_bottom, at_top = np.nanmean(values[bottom], axis=0), np.nanmean(values[top], axis=0)
+    lo, hi = nan_percentiles(values, [5, 95])
     out: dict[str, float] = {}
-    for name, v in series.items():
-        at_bottom, at_top = np.nanmean(v[bottom]), np.nanmean(v[top])
-        lo, hi = np.nanpercentile(v, [5, 95])
+    rows = zip(
+        series,
+        at_bottom.tolist(),
+        at_top.tolist(),
+        (lo - at_top).tolist(),
+        (hi - at_top).tolist(),
+        strict=True,
+    )
+    for name, b, t, low, high in rows:
         out |= {
-            f"{prefix}{name}_bottom": float(at_bottom),
-            f"{prefix}{name}_top": float(at_top),
-            f"{prefix}{name}_change": float(at_bottom - at_top),
-            f"{prefix}{name}_p5_from_top": float(lo - at_top),
-            f"{prefix}{name}_p95_from_top": float(hi - at_top),
+            f"{prefix}{name}_bottom": b,
+            f"{prefix}{name}_top": t,
+            f"{prefix}{name}_change": b - t,
+            f"{prefix}{name}_p5_from_top": low,
+            f"{prefix}{name}_p95_from_top": high,
         }
     return out
 
