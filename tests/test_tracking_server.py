@@ -18,7 +18,9 @@ from serving.local import LocalServer
 from serving.tracking_server import TrackingServer
 from tests.conftest import ROOT, SMALL_POSTURE, SMALL_WINDOWS, run_entry_point
 
-FORM = ["task=fault", "model=clip_logistic", "validation.enabled=false"]
+#: the built-in data at a quarter of its size (864 clips): the clip model still beats its baseline on it, and the
+#: sweep no longer dominates this test (150 -> 83 s)
+FORM = ["task=fault", "model=clip_logistic", "validation.enabled=false", "data.synth.clips_per_exercise=96"]
 
 
 @pytest.fixture(scope="module")
