@@ -197,14 +197,17 @@ def test_whole_clip_resampling_keeps_ends_and_skips_missing_frames(rng):
 
 @pytest.mark.parametrize("normalization", ["raw", "body", "canonical", "floor"])
 @pytest.mark.parametrize("gap_policy", ["interpolate", "drop", "mask"])
-def test_a_batch_of_clips_is_featurised_as_each_clip_alone(rng, normalization, gap_policy):
+@pytest.mark.parametrize("clip_resample", [0, 30])
+def test_a_batch_of_clips_is_featurised_as_each_clip_alone(rng, normalization, gap_policy, clip_resample):
     """The service featurises thousands of windows as one array: no clip may leak into another (a batch-wide
-    median torso, a shared yaw, a gap filled from the next clip)."""
+    median torso, a shared yaw, a gap filled from the next clip). Whole clips too: complete ones are resampled
+    together, the others one by one, and the batch keeps clip order."""
     clips = [_clip(20, rng, start=0.1 * k) * (1 + k) for k in range(4)]
     clips[1][5:7] = np.nan  # a short gap
     clips[2][:] = np.nan  # no person at all
     clips[3][:, KEPT_LANDMARKS[:12], 3] = 0.1  # barely visible throughout
-    featurizer = WindowFeaturizer(FeatureConfig(normalization=normalization, gap_policy=gap_policy))
+    cfg = FeatureConfig(normalization=normalization, gap_policy=gap_policy, clip_resample=clip_resample)
+    featurizer = WindowFeaturizer(cfg)
     x, clip_index, starts, counts = featurizer.clips_windows(np.stack(clips), "squat")
     for k, clip in enumerate(clips):
         alone_x, alone_starts, alone_counts = featurizer.clip_windows(clip.copy(), "squat")
