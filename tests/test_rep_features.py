@@ -212,7 +212,7 @@ def test_clip_model_fits_predicts_and_names_bad_input():
 
 def test_nan_percentiles_are_numpys_nanpercentile_column_by_column():
     """The fast path (NaN-free columns in one call) gives nanpercentile's values, NaN columns included."""
-    from liftsense.pose.clip_features import nan_percentiles
+    from liftsense.pose.series_stats import nan_percentiles
 
     values = np.random.default_rng(4).normal(size=(50, 5))
     values[[3, 7], 1] = np.nan  # a cue missing in some frames

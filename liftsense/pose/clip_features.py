@@ -5,8 +5,6 @@ The product's clip model (`liftsense.models.clip_model`) and the baselines are b
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -17,6 +15,7 @@ from liftsense.pose.landmarks import ANGLE_NAMES, KEPT_LANDMARKS
 from liftsense.pose.normalize import normalize_clip
 from liftsense.pose.rep_features import REP_FEATURE_SETS
 from liftsense.pose.sequences import PoseSequences
+from liftsense.pose.series_stats import nan_percentiles
 
 
 def clip_features(
@@ -50,19 +49,6 @@ def clip_features(
                 row |= REP_FEATURE_SETS[rep_set](xyz)
         rows.append(row)
     return _table(rows)
-
-
-def nan_percentiles(series: np.ndarray, q: list[float]) -> np.ndarray:
-    """`np.nanpercentile(series, q, axis=0)` of a (frames, n) array, the same values, faster: the columns without
-    NaN in one call (nanpercentile over an axis goes column by column when any value is NaN)."""
-    out = np.empty((len(q), series.shape[1]))
-    clean = ~np.isnan(series).any(axis=0)
-    out[:, clean] = np.percentile(series[:, clean], q, axis=0)
-    for j in np.flatnonzero(~clean):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN cue: NaN, as nanpercentile gives
-            out[:, j] = np.nanpercentile(series[:, j], q)
-    return out
 
 
 def _table(rows: list[dict[str, float]]) -> pd.DataFrame:

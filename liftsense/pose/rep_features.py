@@ -21,6 +21,7 @@ import numpy as np
 
 from liftsense.pose.angles import joint_angles
 from liftsense.pose.landmarks import ANGLE_NAMES, KEPT
+from liftsense.pose.series_stats import nan_percentiles
 
 #: fraction of frames (by hip height) taken as the bottom of the rep, and as standing
 BOTTOM_QUANTILE = 10.0
@@ -108,8 +109,6 @@ def _summaries(
     """Each cue at the bottom, at the top, their difference, and its extremes relative to the top.
 
     All cues as the columns of one array, each step one call: a judged set's features in about a millisecond."""
-    from liftsense.pose.clip_features import nan_percentiles
-
     values = np.column_stack(list(series.values()))
     at_bottom, at_top = np.nanmean(values[bottom], axis=0), np.nanmean(values[top], axis=0)
     lo, hi = nan_percentiles(values, [5, 95])
