@@ -147,7 +147,7 @@ def pack_window(window: np.ndarray) -> str:
 
 def _models(home: Path) -> str:
     """The served set-up, small: the built-in models trained briefly and promoted by `serving.bootstrap` as
-    `make serve` does (the fault model judges the squats), and a window network in the paper's 15-frame windows for
+    `make serve` does (its fault model judges the press), and a window network in the paper's 15-frame windows for
     `classify_windows` (the built-in binary champion judges whole clips; served whether or not a short training
     beat its baseline: what matters here is its speed)."""
     import os
