@@ -8,16 +8,19 @@ from liftsense.pose.landmarks import JOINT_ANGLES, KEPT
 
 
 def angle_at(proximal: np.ndarray, vertex: np.ndarray, distal: np.ndarray) -> np.ndarray:
-    """Angle in degrees at `vertex` between the rays to `proximal` and `distal` (arrays of (..., 3)).
+    """Angle in degrees at `vertex` between the rays to `proximal` and `distal` (arrays of (..., 2 or 3)).
 
     NaN where either segment has zero length or any point is missing, never a made-up value.
     """
-    u = proximal - vertex
-    v = distal - vertex
-    nu = np.linalg.norm(u, axis=-1)
-    nv = np.linalg.norm(v, axis=-1)
+    return _degrees_between(np.moveaxis(proximal - vertex, -1, 0), np.moveaxis(distal - vertex, -1, 0))
+
+
+def _degrees_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Angle in degrees between vectors given component first, (coords, ...); NaN for a zero-length vector."""
+    nu = np.sqrt(sum(c * c for c in u))
+    nv = np.sqrt(sum(c * c for c in v))
     with np.errstate(invalid="ignore", divide="ignore"):
-        cos = np.einsum("...i,...i->...", u, v) / (nu * nv)
+        cos = sum(a * b for a, b in zip(u, v, strict=True)) / (nu * nv)
     cos = np.where((nu > 0) & (nv > 0), cos, np.nan)
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
@@ -39,10 +42,4 @@ def joint_angles(kept_xyz: np.ndarray) -> np.ndarray:
     coords = np.ascontiguousarray(kept_xyz.reshape(-1, len(KEPT), 3).transpose(2, 1, 0))  # (3, 17, frames)
     u = coords[:, _PROXIMAL] - coords[:, _VERTEX]
     v = coords[:, _DISTAL] - coords[:, _VERTEX]
-    # the same sums, in the same order, as np.linalg.norm and the dot product over the last axis
-    nu = np.sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
-    nv = np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cos = (u[0] * v[0] + u[1] * v[1] + u[2] * v[2]) / (nu * nv)
-    cos = np.where((nu > 0) & (nv > 0), cos, np.nan)
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).T.reshape(*lead, len(JOINT_ANGLES))
+    return _degrees_between(u, v).T.reshape(*lead, len(JOINT_ANGLES))
