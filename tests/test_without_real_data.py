@@ -45,4 +45,6 @@ def test_the_data_gate_skips_absent_real_data_in_one_line_and_passes_on_built_in
         [sys.executable, "-m", "data_validation", "ci"], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=600,
     )  # fmt: skip
-    assert in_ci.returncode == 2  # CI must validate the real data, never skip it
+    assert in_ci.returncode == 2  # CI must validate the real data, never skip it, and says so first
+    assert "CI must validate them" in in_ci.stderr and "no-shared-data" in in_ci.stderr
+    assert "-> PASS" not in in_ci.stdout
