@@ -10,7 +10,7 @@ Configuration (environment): `MLFLOW_TRACKING_URI` (default: sqlite ./mlflow.db)
 default: the built-in binary champion), `LIFTSENSE_REST_MODEL` (the rest network offered to `rest_forecast`;
 default: models:/rest-hr-rest_builtin@champion), `LIFTSENSE_BATCHING=0` (no adaptive batching), `LIFTSENSE_MAX_BODY_BYTES`,
 `LIFTSENSE_WORKERS` (worker processes, default 1: each loads every model, about 0.7-1.1 GB; kept-alive connections stay
-with the worker that accepted them).
+with the worker that accepted them), `LIFTSENSE_COMPUTE_THREADS` (BLAS and torch threads per worker, default 1).
 """
 
 from __future__ import annotations
@@ -56,6 +56,18 @@ SLOW_FRAMES, SLOW_SAMPLES = 600, 1_000
 #: adaptive batching of classify_windows across concurrent requests (LIFTSENSE_BATCHING=0: off, to measure it)
 BATCHING = os.environ.get("LIFTSENSE_BATCHING", "1") != "0"
 WORKERS = int(os.environ.get("LIFTSENSE_WORKERS", "1"))
+#: BLAS and torch threads per worker. One: a worker's Python holds the GIL for most of a request, so extra threads
+#: mostly spin-wait; with two, `heart_rate` took 1.8 cores for 200 requests/s, with one 0.8 cores for 260
+COMPUTE_THREADS = int(os.environ.get("LIFTSENSE_COMPUTE_THREADS", "1"))
+
+
+def _limit_compute_threads(threads: int) -> None:
+    """BLAS (numpy, scipy, scikit-learn) and torch's intra-op pool, for this whole process."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+    torch.set_num_threads(threads)
 
 
 def _clip(clip: LandmarkClipIn, source: str):
@@ -120,6 +132,7 @@ class LiftSense:
         from liftsense.coach import EXERCISE_REPS
 
         try:
+            _limit_compute_threads(COMPUTE_THREADS)
             self._rest_forecaster()
             for exercise in EXERCISE_REPS:
                 self._form_model(exercise)
