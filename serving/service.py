@@ -79,8 +79,9 @@ def _heap_trimmer(
     last = [-float("inf")]
 
     def maybe_trim() -> None:
-        if now() - last[0] >= every_s:
-            last[0] = now()
+        t = now()
+        if t - last[0] >= every_s:
+            last[0] = t
             trim()
 
     return maybe_trim
