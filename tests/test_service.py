@@ -348,6 +348,9 @@ def test_a_champion_that_never_beat_its_baseline_is_not_served(tmp_path):
     try:
         judged = srv.post("judge", {"exercise": "curl", "clip": {"fps": 30.0, "landmarks": [frame] * 40}})
         models = srv.post("models", {}).json()["models"]
+        # the registry changes under a running service: `models` still names what it loaded and serves
+        mlflow.MlflowClient().delete_registered_model_alias(name, "champion")
+        assert srv.post("models", {}).json()["models"] == models
     finally:
         srv.stop()
     assert judged.status_code == 200 and judged.json()["model"] is None, judged.text[:500]
