@@ -181,6 +181,7 @@ def _windows_without_batching(home: Path, model: str, bodies: dict, a: argparse.
                       MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}").start()  # fmt: skip
     try:
         body = bodies["classify_windows"]
+        srv.post("models")  # every model loaded
         srv.post("classify_windows", body)
         url = f"{srv.url}/classify_windows"
         return [asyncio.run(_load(url, "classify_windows", body, c, a.seconds)) for c in a.clients]
@@ -207,15 +208,15 @@ def main() -> None:
             srv = LocalServer(home / "cold", LIFTSENSE_WINDOW_MODEL=model,
                               MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}").start()  # fmt: skip
             results["cold_start_s"].append(srv.cold_start_s)
-            srv.post("classify_windows", {"windows": _bodies()["classify_windows"]["windows"][:1]})
+            srv.post("models")  # answers once every model has loaded
             results["models_loaded_s"].append(time.perf_counter() - t0)
             srv.stop()
         srv = LocalServer(home / "run", LIFTSENSE_WINDOW_MODEL=model,
                           MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}").start()  # fmt: skip
         try:
-            # every model loaded first (the window network is the last): requests in the ~12 s after /readyz wait
-            # for it, reported above as "every model loaded", not as the APIs' latency
-            srv.post("classify_windows", {"windows": _bodies()["classify_windows"]["windows"][:1]})
+            # every model loaded first: requests in the ~10 s after /readyz wait for theirs (or share the CPU with
+            # the loading), reported above as "every model loaded", not as the APIs' latency
+            srv.post("models")
             for api, body in bodies.items():
                 url = f"{srv.url}/{api.split()[0]}"  # "judge packed": the judge API, the clip packed
                 srv.post(api.split()[0], _next_body(api, body, -1, 0, 0))  # warm: models loaded
@@ -231,7 +232,7 @@ def main() -> None:
         f"cold start to /readyz: median {statistics.median(results['cold_start_s']):.1f} s of 3 (goal <= 10 s)"
     )
     print(
-        f"every model loaded (first window verdict): median {statistics.median(results['models_loaded_s']):.1f} s"
+        f"every model loaded (`models` answers): median {statistics.median(results['models_loaded_s']):.1f} s"
     )
     print(f"resident memory of the whole service after the load: {results['rss_mb']:.0f} MB (goal <= 1.5 GB)")
     print(f"{'api':<18} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>6}")

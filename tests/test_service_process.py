@@ -1,4 +1,5 @@
-"""The service's process-level care, without a server: how often the heap is handed back to the system."""
+"""The service's process-level care, without a server: how often the heap is handed back to the system, and the
+loaded models kept out of the garbage collector's full passes."""
 
 from __future__ import annotations
 
@@ -11,3 +12,26 @@ def test_the_heap_is_trimmed_at_most_once_a_period():
     for t[0] in (0.0, 0.5, 0.99, 1.0, 1.2, 2.5, 2.6):
         maybe_trim()
     assert trims == [0.0, 1.0, 2.5]
+
+
+def test_what_is_loaded_is_frozen_out_of_the_collectors_sight():
+    """Objects alive at load time (libraries, models) are frozen; one made afterwards is still collected."""
+    import gc
+    import weakref
+
+    from serving.service import _freeze_what_is_loaded
+
+    class Node:
+        pass
+
+    try:
+        _freeze_what_is_loaded()
+        assert gc.get_freeze_count() > 0
+        later = Node()
+        later.cycle = later
+        gone = weakref.ref(later)
+        del later
+        gc.collect()
+        assert gone() is None  # the collector still frees what requests leave behind
+    finally:
+        gc.unfreeze()
