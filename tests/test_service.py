@@ -197,7 +197,8 @@ def test_classify_windows_answers_what_the_network_answers(tmp_path):
     windows = np.stack([clip[s : s + 15] for s in range(0, 150, 15)])
     windows[3, :, :, :] = np.nan  # a window without a person
     expected, classes = classify_windows(load_window_model(model_uri, uri)[0], windows)
-    srv = LocalServer(tmp_path, LIFTSENSE_WINDOW_MODEL=model_uri).start()
+    # batches of at most 4 windows: each 10-window request is split across calls and joined back in order
+    srv = LocalServer(tmp_path, LIFTSENSE_WINDOW_MODEL=model_uri, LIFTSENSE_BATCH_WINDOWS="4").start()
     try:
         r = srv.post("classify_windows", {"windows": [{"landmarks": _json_clip(w)} for w in windows]})
         packed = srv.post("classify_windows", {"windows": [{"packed": pack_window(w)} for w in windows]})
