@@ -223,3 +223,34 @@ def test_nan_percentiles_are_numpys_nanpercentile_column_by_column():
         expected = np.stack([np.nanpercentile(values[:, j], [5, 50, 95]) for j in range(5)], axis=1)
     np.testing.assert_array_equal(got, expected)
     assert np.isnan(got[:, 3]).all() and np.isfinite(got[:, [0, 1, 2, 4]]).all()
+
+
+@pytest.mark.parametrize("kw", [{}, {"rep_features": False}, {"drop_cues": ("hip_height", "depth")}])
+def test_a_fitted_models_feature_matrix_is_its_feature_table(small_synth, kw):
+    """The judged sets' matrix, built without pandas, holds what the feature table holds in the training columns:
+    several exercises (each its own rep set), an exercise unseen in training, dropped cues, a clip too short."""
+    from liftsense.models.clip_model import ClipFormModel
+
+    seqs = small_synth
+    exercises = seqs.meta["exercise"].astype(str).to_numpy()
+    y = seqs.meta["correct"].astype(int).to_numpy()
+    unseen = exercises == exercises[-1]
+    model = ClipFormModel(["incorrect", "correct"], c=1.0, **kw).fit(
+        seqs.subset(np.flatnonzero(~unseen)), y[~unseen]
+    )
+    assert model._fast_features
+    clips = [seqs.clip(i).copy() for i in range(len(seqs))]
+    clips[0][2:] = np.nan  # two tracked frames: no reading
+    clips[1][:, 27, :3] = clips[1][:, 25, :3]  # the left ankle on the left knee: no knee angle, a NaN cue
+    meta = seqs.meta.copy()
+    meta.loc[2, "exercise"] = "pushup"  # another rep set: the standing reps' columns are missing, 0
+    judged = type(seqs).from_clips(clips, meta, fps=seqs.fps, source=seqs.source)
+    fast = model._values(judged)
+    ok = model.usable(judged)
+    assert not ok[0] and np.isnan(fast[0]).all()
+    table = model.features(judged.subset(np.flatnonzero(ok))).to_numpy(np.float64)
+    np.testing.assert_array_equal(fast[ok], table)
+    zeros, zeros_before = (fast == 0).sum(axis=1), (model._values(seqs) == 0).sum(axis=1)
+    assert zeros[1] > zeros_before[1]  # the NaN cues, as 0
+    assert zeros[2] > zeros_before[2] or not model.rep_features  # the columns of a rep set it lacks, as 0
+    assert list(model.columns_) == list(model.features(judged.subset([1])).columns)

@@ -116,6 +116,26 @@ class ClipFormModel:
             x = x.reindex(columns=self.columns_, fill_value=0.0)  # an exercise unseen in training: no signal
         return x
 
+    @property
+    def _fast_features(self) -> bool:
+        """Whether `_fitted_body_features` gives what `features` gives: body features, `features` not replaced."""
+        return self.feature_set == "body" and type(self).features is ClipFormModel.features
+
+    def _fitted_body_features(self, seqs: PoseSequences) -> np.ndarray:
+        """`features(seqs)` of a fitted body-feature model as a matrix in its training columns, without pandas
+        (every set the coach judges comes here; building and reindexing the tables took a quarter of a judge).
+        The same values: a missing or non-finite cue is 0, a dropped cue is not among the training columns."""
+        from liftsense.pose.clip_features import clip_feature_rows
+
+        out = np.zeros((len(seqs), len(self.columns_)))
+        exercises = seqs.meta["exercise"].astype(str).to_numpy()
+        for exercise in dict.fromkeys(exercises):
+            idx = np.flatnonzero(exercises == exercise)
+            rep_sets = (REP_SET_OF_EXERCISE.get(exercise, "standing_rep"),) if self.rep_features else ()
+            rows = clip_feature_rows(seqs.subset(idx), self.normalization, rep_sets=rep_sets)
+            out[idx] = [[row.get(c, 0.0) for c in self.columns_] for row in rows]
+        return np.where(np.isfinite(out), out, 0.0)
+
     def _without_dropped(self, x: pd.DataFrame) -> pd.DataFrame:
         if not self.drop_cues:
             return x
@@ -153,6 +173,10 @@ class ClipFormModel:
         width = len(self.columns_) if self.columns_ is not None else None
         if not ok.any():
             return np.full((len(seqs), width or 0), np.nan)
+        if self.columns_ is not None and self._fast_features:
+            values = np.full((len(seqs), len(self.columns_)), np.nan)
+            values[ok] = self._fitted_body_features(seqs.subset(np.flatnonzero(ok)))
+            return values
         x = self.features(seqs.subset(np.flatnonzero(ok)))
         if self.feature_set == "partial":
             x = self._impute(x)

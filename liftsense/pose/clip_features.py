@@ -26,6 +26,17 @@ def clip_features(
 ) -> pd.DataFrame:
     """One row per clip: percentiles of the 10 angles and of the kinematic cues over the clip's valid frames,
     plus the named rep-level sets (`standing_rep`, `plank`; see `pose.rep_features`)."""
+    return _table(clip_feature_rows(seqs, normalization, min_visibility, rep_sets))
+
+
+def clip_feature_rows(
+    seqs: PoseSequences,
+    normalization: str = "canonical",
+    min_visibility: float = 0.5,
+    rep_sets: tuple[str, ...] = (),
+) -> list[dict[str, float]]:
+    """`clip_features` as one dict per clip, before the table: a clip too short to measure has no entries, and
+    a cue it cannot measure may be NaN."""
     unknown = set(rep_sets) - set(REP_FEATURE_SETS)
     if unknown:
         raise ValueError(
@@ -48,7 +59,7 @@ def clip_features(
             for rep_set in rep_sets:
                 row |= REP_FEATURE_SETS[rep_set](xyz)
         rows.append(row)
-    return _table(rows)
+    return rows
 
 
 def _table(rows: list[dict[str, float]]) -> pd.DataFrame:
