@@ -132,7 +132,8 @@ class ClipFormModel:
         for exercise in dict.fromkeys(exercises):
             idx = np.flatnonzero(exercises == exercise)
             rep_sets = (REP_SET_OF_EXERCISE.get(exercise, "standing_rep"),) if self.rep_features else ()
-            rows = clip_feature_rows(seqs.subset(idx), self.normalization, rep_sets=rep_sets)
+            part = seqs if len(idx) == len(seqs) else seqs.subset(idx)  # a judged set: one exercise
+            rows = clip_feature_rows(part, self.normalization, rep_sets=rep_sets)
             out[idx] = [[row.get(c, 0.0) for c in self.columns_] for row in rows]
         return np.where(np.isfinite(out), out, 0.0)
 
@@ -175,7 +176,7 @@ class ClipFormModel:
             return np.full((len(seqs), width or 0), np.nan)
         if self.columns_ is not None and self._fast_features:
             values = np.full((len(seqs), len(self.columns_)), np.nan)
-            values[ok] = self._fitted_body_features(seqs.subset(np.flatnonzero(ok)))
+            values[ok] = self._fitted_body_features(seqs if ok.all() else seqs.subset(np.flatnonzero(ok)))
             return values
         x = self.features(seqs.subset(np.flatnonzero(ok)))
         if self.feature_set == "partial":
