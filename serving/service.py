@@ -8,10 +8,11 @@ and state, not logic. Bad input is a 400 naming the field and the rule, never a 
 Configuration (environment): `MLFLOW_TRACKING_URI` (default: sqlite ./mlflow.db), `LIFTSENSE_STATE_DIR` (default:
 ./.liftsense; heart-rate streams live there), `LIFTSENSE_WINDOW_MODEL` (the window network for `classify_windows`;
 default: the built-in binary champion), `LIFTSENSE_REST_MODEL` (the rest network offered to `rest_forecast`;
-default: models:/rest-hr-rest_builtin@champion), `LIFTSENSE_BATCHING=0` (no adaptive batching), `LIFTSENSE_BATCH_WINDOWS` (the most windows a batched call takes,
-default 1,024; a larger request is split), `LIFTSENSE_MAX_BODY_BYTES`,
-`LIFTSENSE_WORKERS` (worker processes, default 1: each loads every model, about 0.7-1.1 GB; kept-alive connections stay
-with the worker that accepted them), `LIFTSENSE_COMPUTE_THREADS` (BLAS and torch threads per worker, default 1).
+default: models:/rest-hr-rest_builtin@champion), `LIFTSENSE_BATCHING=0` (no adaptive batching),
+`LIFTSENSE_BATCH_WINDOWS` (the most windows a batched call takes, default 1,024; a larger request is split),
+`LIFTSENSE_MAX_BODY_BYTES`, `LIFTSENSE_WORKERS` (worker processes, default 1: each loads every model, about 0.7-1.1
+GB; kept-alive connections stay with the worker that accepted them), `LIFTSENSE_COMPUTE_THREADS` (BLAS and torch
+threads per worker, default 1).
 """
 
 from __future__ import annotations
