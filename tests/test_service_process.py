@@ -35,3 +35,39 @@ def test_what_is_loaded_is_frozen_out_of_the_collectors_sight():
         assert gone() is None  # the collector still frees what requests leave behind
     finally:
         gc.unfreeze()
+
+
+def test_posts_beyond_the_limit_wait_their_turn_and_are_all_answered():
+    """At most `limit` POSTs inside the service at once; the others wait (never refused), and GETs (health
+    checks) and WebSockets never wait behind them."""
+    import asyncio
+
+    from serving.limits import RequestsInFlight
+
+    inside, most, answered = [0], [0], []
+    release = asyncio.Event()
+
+    async def app(scope, receive, send) -> None:
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        if scope["method"] == "POST":
+            await release.wait()
+        inside[0] -= 1
+        answered.append(scope["method"])
+
+    async def scenario() -> None:
+        gated = RequestsInFlight(app, limit=3)
+        posts = [
+            asyncio.create_task(gated({"type": "http", "method": "POST"}, None, None)) for _ in range(10)
+        ]
+        await asyncio.sleep(0.05)
+        assert inside[0] == 3  # three at work, seven waiting
+        await gated({"type": "http", "method": "GET"}, None, None)  # /readyz is not held up
+        await gated({"type": "websocket", "method": "GET"}, None, None)
+        release.set()
+        await asyncio.gather(*posts)
+
+    asyncio.run(scenario())
+    assert (
+        most[0] == 4 and answered.count("POST") == 10
+    )  # 3 POSTs + the GET at once, at most; every POST answered
