@@ -250,6 +250,7 @@ def main() -> None:
                 results["apis"][api] = rows
                 results["peak_rss_mb"] = max(results.get("peak_rss_mb", 0.0), memory.peak_bytes / 2**20)
             results["rss_mb"] = srv.rss_bytes() / 2**20
+            results["pss_mb"] = srv.pss_bytes() / 2**20
         finally:
             srv.stop()
         if "classify_windows" in bodies:
@@ -263,7 +264,7 @@ def main() -> None:
     )
     print(
         f"resident memory of the whole service: at most {results['peak_rss_mb']:.0f} MB during the loads, "
-        f"{results['rss_mb']:.0f} MB after them (goal <= 1.5 GB)"
+        f"{results['rss_mb']:.0f} MB after them ({results['pss_mb']:.0f} MB proportional) (goal <= 1.5 GB)"
     )
     print(f"{'api':<18} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>6}")
     for api, rows in results["apis"].items():

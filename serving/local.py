@@ -107,6 +107,14 @@ class LocalServer:
         root = psutil.Process(self.proc.pid)
         return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
 
+    def pss_bytes(self) -> int:
+        """Proportional memory of the server and every process under it: a page its processes share (the
+        libraries each worker maps) counted once, as a container's memory limit counts it."""
+        import psutil
+
+        root = psutil.Process(self.proc.pid)
+        return sum(p.memory_full_info().pss for p in [root, *root.children(recursive=True)])
+
     def stop(self) -> None:
         stop_process_group(self.proc)
         if self.proc and self.proc.stderr:
