@@ -4,7 +4,7 @@ pydantic's length limits say which field is too long, but only after the whole b
 million frames (gigabytes of JSON) must be turned away by its size, as it arrives (413). BentoML also accepts
 Python pickles (`application/vnd.bentoml+pickle`, meant for its own service-to-service calls; unpickling a
 stranger's bytes runs their code) and multipart forms: every API here takes JSON, so any other media type is
-refused (415) before the body is read.
+refused (415) before the body is read. And how many bodies a worker reads at once (`RequestsInFlight`).
 """
 
 from __future__ import annotations

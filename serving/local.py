@@ -100,20 +100,21 @@ class LocalServer:
         self.stop()
         raise RuntimeError(f"bentoml serve was not ready within {timeout_s:.0f} s")
 
-    def rss_bytes(self) -> int:
-        """Resident memory of the server and every process under it."""
+    def _processes(self) -> list:
+        """The server's process and every process under it (its workers)."""
         import psutil
 
         root = psutil.Process(self.proc.pid)
-        return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+        return [root, *root.children(recursive=True)]
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and every process under it."""
+        return sum(p.memory_info().rss for p in self._processes())
 
     def pss_bytes(self) -> int:
         """Proportional memory of the server and every process under it: a page its processes share (the
         libraries each worker maps) counted once, as a container's memory limit counts it."""
-        import psutil
-
-        root = psutil.Process(self.proc.pid)
-        return sum(p.memory_full_info().pss for p in [root, *root.children(recursive=True)])
+        return sum(p.memory_full_info().pss for p in self._processes())
 
     def stop(self) -> None:
         stop_process_group(self.proc)
