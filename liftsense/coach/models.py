@@ -38,14 +38,14 @@ def load_form_model(uri: str | None, exercise: str, tracking_uri: str | None = N
     """(model, uri). `uri` None: the exercise's champion; raises NoFormModel with the commands to train one."""
     import mlflow
 
-    from liftsense.pipelines.posture import load_classifier
+    from liftsense.models.inference import load_for_inference
 
     tracking_uri = tracking_uri or default_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     from liftsense.registry import serving_refusal
 
     if uri:
-        return load_classifier(model_uri=uri), uri
+        return load_for_inference(uri), uri
     tried = champion_uris(exercise)
     refused = []
     for candidate in tried:
@@ -53,7 +53,7 @@ def load_form_model(uri: str | None, exercise: str, tracking_uri: str | None = N
             if why := serving_refusal(candidate):
                 refused.append(why)
                 continue
-            return load_classifier(model_uri=candidate), candidate
+            return load_for_inference(candidate), candidate
         except Exception:
             continue
     data = DATASET_OF_EXERCISE.get(rep_signal_of(exercise).exercise, "builtin")
@@ -72,14 +72,14 @@ def load_window_model(uri: str | None = None, tracking_uri: str | None = None):
     paper's CNN/LSTM/RNN."""
     import mlflow
 
-    from liftsense.pipelines.posture import load_classifier
+    from liftsense.models.inference import load_for_inference
     from liftsense.registry import registered_name, serving_refusal
 
     uri = uri or f"models:/{registered_name('binary', 'builtin')}@champion"
     mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
     if why := serving_refusal(uri):
         raise ValueError(why)
-    module = load_classifier(model_uri=uri)
+    module = load_for_inference(uri)
     if "preprocessing" not in getattr(module, "hparams", {}):
         raise ValueError(
             f"{uri} is a clip model; 15-frame windows need a window network (model=cnn|lstm|rnn)"

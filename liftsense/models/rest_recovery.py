@@ -14,12 +14,11 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
-TARGET_SCALE_BPM = 20.0
+from liftsense.models.inference import TARGET_SCALE_BPM, RestForecasting
 
 
-class RestRecoveryLSTM(pl.LightningModule):
+class RestRecoveryLSTM(RestForecasting, pl.LightningModule):
     def __init__(
         self,
         n_context: int,
@@ -44,14 +43,6 @@ class RestRecoveryLSTM(pl.LightningModule):
             "context_scale", torch.tensor(preprocessing["context_scale"], dtype=torch.float32)
         )
 
-    def forward(self, sequence: torch.Tensor, lengths: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(
-            sequence, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
-        )
-        _, (hidden, _) = self.lstm(packed)
-        context = (context - self.context_mean) / self.context_scale
-        return self.head(torch.cat([hidden[-1], context], dim=1))
-
     def _loss(self, batch) -> torch.Tensor:
         sequence, lengths, context, target, mask = batch
         pred = self(sequence, lengths, context)
@@ -74,17 +65,6 @@ class RestRecoveryLSTM(pl.LightningModule):
 
     def configure_optimizers(self):
         return torch.optim.RMSprop(self.parameters(), lr=self.hparams.lr)
-
-    @torch.inference_mode()
-    def forecast(self, examples) -> np.ndarray:
-        """HR change (bpm) at every horizon for each example."""
-        self.eval()
-        out = self(
-            torch.from_numpy(examples.sequence),
-            torch.from_numpy(examples.lengths),
-            torch.from_numpy(examples.context),
-        )
-        return out.numpy() * TARGET_SCALE_BPM
 
 
 def tensors(examples) -> tuple[torch.Tensor, ...]:

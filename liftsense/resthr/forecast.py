@@ -173,7 +173,7 @@ def servable_rest_network(model_uri: str, tracking_uri: str | None = None):
     """
     import mlflow
 
-    from liftsense.pipelines.rest_hr import load_rest_model
+    from liftsense.models.inference import load_for_inference
     from liftsense.registry import serving_refusal
 
     if tracking_uri:
@@ -184,7 +184,7 @@ def servable_rest_network(model_uri: str, tracking_uri: str | None = None):
         return None, f"no rest network registered at {model_uri} ({type(exc).__name__})"
     if refusal:
         return None, refusal
-    module = load_rest_model(model_uri)
+    module = load_for_inference(model_uri)
     wanted = len(ExampleConfig().horizons)
     if int(module.hparams.n_horizons) != wanted:
         return (
