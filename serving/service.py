@@ -49,6 +49,7 @@ from serving.schemas import (
     WindowIn,
     WindowVerdict,
 )
+from serving.workers import accept_one_connection_per_wakeup
 
 log = logging.getLogger("liftsense.serving")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +59,10 @@ SLOW_FRAMES, SLOW_SAMPLES = 600, 1_000
 #: adaptive batching of classify_windows across concurrent requests (LIFTSENSE_BATCHING=0: off, to measure it)
 BATCHING = os.environ.get("LIFTSENSE_BATCHING", "1") != "0"
 WORKERS = int(os.environ.get("LIFTSENSE_WORKERS", "1"))
+if (
+    WORKERS > 1
+):  # each worker imports this module before it listens: new connections go to the workers in turn
+    accept_one_connection_per_wakeup()
 #: the most windows one batched call featurises: 64 clients' 256-window requests merged 4,096 at a time took the
 #: service to 1.5 GB at its peak, 1,024 at a time to 1.3 GB, for the same windows per second
 BATCH_WINDOWS = int(os.environ.get("LIFTSENSE_BATCH_WINDOWS", "1024"))
