@@ -107,6 +107,10 @@ class LocalServer:
         root = psutil.Process(self.proc.pid)
         return [root, *root.children(recursive=True)]
 
+    def workers(self) -> list:
+        """The processes that answer requests: the server's children (`bentoml serve` itself supervises)."""
+        return self._processes()[1:]
+
     def rss_bytes(self) -> int:
         """Resident memory of the server and every process under it."""
         return sum(p.memory_info().rss for p in self._processes())
