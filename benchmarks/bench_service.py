@@ -252,6 +252,10 @@ def main() -> None:
                 results["apis"][api] = rows
                 results["peak_rss_mb"] = max(results.get("peak_rss_mb", 0.0), memory.peak_bytes / 2**20)
                 results["peak_pss_mb"] = max(results.get("peak_pss_mb", 0.0), memory.peak_pss_bytes / 2**20)
+                results.setdefault("peak_mb_by_api", {})[api] = {
+                    "rss": memory.peak_bytes / 2**20,
+                    "pss": memory.peak_pss_bytes / 2**20,
+                }
             results["workers"] = len(srv.workers())
             results["rss_mb"] = srv.rss_bytes() / 2**20
             results["pss_mb"] = srv.pss_bytes() / 2**20
@@ -271,6 +275,8 @@ def main() -> None:
         f"{results['peak_rss_mb']:.0f} MB summed over its processes during the loads, {results['peak_pss_mb']:.0f} "
         f"MB proportional; {results['rss_mb']:.0f} MB ({results['pss_mb']:.0f} MB) after them (goal <= 1.5 GB)"
     )
+    for api, peak in results.get("peak_mb_by_api", {}).items():
+        print(f"  peak during {api}: {peak['rss']:.0f} MB summed, {peak['pss']:.0f} MB proportional")
     print(f"{'api':<18} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>6}")
     for api, rows in results["apis"].items():
         for r in rows:
