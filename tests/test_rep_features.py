@@ -254,3 +254,20 @@ def test_a_fitted_models_feature_matrix_is_its_feature_table(small_synth, kw):
     assert zeros[1] > zeros_before[1]  # the NaN cues, as 0
     assert zeros[2] > zeros_before[2] or not model.rep_features  # the columns of a rep set it lacks, as 0
     assert list(model.columns_) == list(model.features(judged.subset([1])).columns)
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+def test_the_logistic_pipelines_probabilities_are_scikit_learns(classes):
+    """The clip models' numpy shortcut for the standardised logistic pipeline answers what scikit-learn answers."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from liftsense.models.estimators import logistic, predict_proba
+
+    rng = np.random.default_rng(classes)
+    x = rng.normal(size=(120, 9)) * rng.uniform(0.1, 50, size=9) + rng.normal(size=9) * 10
+    y = rng.integers(0, classes, size=120)
+    model = logistic(0.5).fit(x, y)
+    new = rng.normal(size=(7, 9)) * 20
+    np.testing.assert_allclose(predict_proba(model, new), model.predict_proba(new), rtol=1e-12, atol=1e-15)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)  # any other model: as usual
+    np.testing.assert_array_equal(predict_proba(forest, new), forest.predict_proba(new))

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from liftsense.models.calibration import ReferenceDraw, draw_references, relative_to_references
+from liftsense.models.estimators import predict_proba
 from liftsense.models.group_balance import check_group_balance, group_weights, require_some_kept
 from liftsense.pose.gaps import valid_frames
 from liftsense.pose.rep_features import MIN_FRAMES
@@ -278,7 +279,7 @@ class ClipFormModel:
         ok = np.flatnonzero(_has_reading(values))
         proba = np.full((len(values), len(self.classes)), np.nan)  # NaN row: no reading
         if len(ok):
-            known = self.model_.predict_proba(values[ok])
+            known = predict_proba(self.model_, values[ok])
             proba[ok] = 0.0  # classes absent from training keep probability 0
             proba[np.ix_(ok, self.model_.classes_.astype(int))] = known
         return proba

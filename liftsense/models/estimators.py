@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def forest(seed: int = 0):
     from sklearn.ensemble import RandomForestClassifier
@@ -19,3 +21,29 @@ def logistic(c: float = 0.01):
     from sklearn.preprocessing import StandardScaler
 
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=3000))
+
+
+def predict_proba(model, x: np.ndarray) -> np.ndarray:
+    """`model.predict_proba(x)`; for the standardised logistic pipeline above, the same arithmetic in numpy.
+
+    The coach judges a set a few rows at a time, and scikit-learn's input checks and output wrapping took a
+    tenth of judging a set (0.4 ms) for a product of a few dozen numbers. Equal to scikit-learn's within
+    float rounding (tested); any other model is asked as usual."""
+    steps = [step for _, step in getattr(model, "steps", [])]
+    kinds = [type(step).__name__ for step in steps]
+    if kinds != ["StandardScaler", "LogisticRegression"]:
+        return model.predict_proba(x)
+    from scipy.special import expit
+    from sklearn.utils.extmath import softmax
+
+    scaler, logistic_regression = steps
+    z = np.asarray(x, dtype=np.float64)
+    if scaler.with_mean:
+        z = z - scaler.mean_
+    if scaler.with_std:
+        z = z / scaler.scale_
+    decision = z @ logistic_regression.coef_.T + logistic_regression.intercept_
+    if len(logistic_regression.classes_) <= 2:  # one-vs-rest: P(second class) = expit(decision)
+        p = expit(decision[:, 0])
+        return np.vstack([1.0 - p, p]).T
+    return softmax(decision, copy=False)
