@@ -225,6 +225,24 @@ def test_nan_percentiles_are_numpys_nanpercentile_column_by_column():
     assert np.isnan(got[:, 3]).all() and np.isfinite(got[:, [0, 1, 2, 4]]).all()
 
 
+def test_nan_percentiles_match_nanpercentile_to_the_bit_on_any_shape_and_gaps():
+    """Random lengths (1 to 200 frames), scales, ties and NaN patterns, odd percentiles: the same bits."""
+    from liftsense.pose.series_stats import nan_percentiles
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        frames, columns = int(rng.integers(1, 200)), int(rng.integers(1, 40))
+        values = rng.normal(size=(frames, columns)) * rng.uniform(0.01, 100)
+        values[rng.random(size=values.shape) < rng.uniform(0, 0.6)] = np.nan
+        if rng.random() < 0.3:
+            values = np.round(values, 1)  # ties
+        q = list(rng.uniform(0, 100, size=3)) + [0, 100]
+        with np.testing.suppress_warnings() as sup:
+            sup.filter(RuntimeWarning)
+            expected = np.nanpercentile(values, q, axis=0)
+        np.testing.assert_array_equal(nan_percentiles(values, q), expected)
+
+
 @pytest.mark.parametrize("kw", [{}, {"rep_features": False}, {"drop_cues": ("hip_height", "depth")}])
 def test_a_fitted_models_feature_matrix_is_its_feature_table(small_synth, kw):
     """The judged sets' matrix, built without pandas, holds what the feature table holds in the training columns:
