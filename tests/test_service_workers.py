@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import socket
@@ -43,7 +44,9 @@ def _worker(listener: socket.socket, ready, busy_s: float) -> None:
     asyncio.run(serve())
 
 
-def _serve(workers: int, busy_s: float = 0.0):
+@contextlib.contextmanager
+def _serving(workers: int, busy_s: float = 0.0):
+    """(port, worker processes) of `workers` servers on one listening socket; all stopped on the way out."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -53,9 +56,14 @@ def _serve(workers: int, busy_s: float = 0.0):
     procs = [context.Process(target=_worker, args=(listener, r, busy_s), daemon=True) for r in ready]
     for p in procs:
         p.start()
-    for r in ready:
-        assert r.wait(30), "a worker did not start"
-    return listener, procs
+    try:
+        for r in ready:
+            assert r.wait(30), "a worker did not start"
+        yield listener.getsockname()[1], procs
+    finally:
+        for p in procs:
+            p.kill()
+        listener.close()
 
 
 def _connect_all(port: int, n: int) -> tuple[list[int], float]:
@@ -71,25 +79,15 @@ def _connect_all(port: int, n: int) -> tuple[list[int], float]:
 
 
 def test_a_burst_of_connections_is_shared_between_idle_workers():
-    listener, procs = _serve(2)
-    try:
-        pids, _ = _connect_all(listener.getsockname()[1], 8)
-    finally:
-        for p in procs:
-            p.kill()
-        listener.close()
+    with _serving(2) as (port, procs):
+        pids, _ = _connect_all(port, 8)
     counts = sorted(pids.count(p.pid) for p in procs)
     assert sum(counts) == 8 and counts[0] >= 2, counts  # asyncio alone: often all 8 to the worker woken first
 
 
 def test_a_busy_worker_still_accepts_a_burst_within_a_few_rounds_of_its_loop():
     """One connection per wake-up would take a round of a busy loop per connection (32 x 0.1 s here)."""
-    listener, procs = _serve(1, busy_s=0.1)
-    try:
-        pids, seconds = _connect_all(listener.getsockname()[1], 32)
-    finally:
-        for p in procs:
-            p.kill()
-        listener.close()
+    with _serving(1, busy_s=0.1) as (port, procs):
+        pids, seconds = _connect_all(port, 32)
     assert pids == [procs[0].pid] * 32
     assert seconds < 1.0, seconds
