@@ -236,7 +236,7 @@ def test_nan_percentiles_match_nanpercentile_to_the_bit_on_any_shape_and_gaps():
         values[rng.random(size=values.shape) < rng.uniform(0, 0.6)] = np.nan
         if rng.random() < 0.3:
             values = np.round(values, 1)  # ties
-        q = list(rng.uniform(0, 100, size=3)) + [0, 100]
+        q = [*rng.uniform(0, 100, size=3).tolist(), 0, 100]
         with np.testing.suppress_warnings() as sup:
             sup.filter(RuntimeWarning)
             expected = np.nanpercentile(values, q, axis=0)
