@@ -125,8 +125,8 @@ class _PeakMemory:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, self.srv.rss_bytes())
-            self.peak_pss_bytes = max(self.peak_pss_bytes, self.srv.pss_bytes())
+            rss, pss = self.srv.memory_bytes()
+            self.peak_bytes, self.peak_pss_bytes = max(self.peak_bytes, rss), max(self.peak_pss_bytes, pss)
             self._stop.wait(0.2)
 
     def __exit__(self, *exc) -> None:
@@ -257,8 +257,8 @@ def main() -> None:
                     "pss": memory.peak_pss_bytes / 2**20,
                 }
             results["workers"] = len(srv.workers())
-            results["rss_mb"] = srv.rss_bytes() / 2**20
-            results["pss_mb"] = srv.pss_bytes() / 2**20
+            rss, pss = srv.memory_bytes()
+            results["rss_mb"], results["pss_mb"] = rss / 2**20, pss / 2**20
         finally:
             srv.stop()
         if "classify_windows" in bodies:

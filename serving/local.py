@@ -111,14 +111,12 @@ class LocalServer:
         """The processes that answer requests: the server's children (`bentoml serve` itself supervises)."""
         return self._processes()[1:]
 
-    def rss_bytes(self) -> int:
-        """Resident memory of the server and every process under it."""
-        return sum(p.memory_info().rss for p in self._processes())
-
-    def pss_bytes(self) -> int:
-        """Proportional memory of the server and every process under it: a page its processes share (the
-        libraries each worker maps) counted once, as a container's memory limit counts it."""
-        return sum(p.memory_full_info().pss for p in self._processes())
+    def memory_bytes(self) -> tuple[int, int]:
+        """(resident, proportional) memory of the server and every process under it, from one read of each: the
+        resident figures summed, and the proportional one, where a page its processes share (the libraries each
+        worker maps) counts once, as a container's memory limit counts it."""
+        infos = [p.memory_full_info() for p in self._processes()]
+        return sum(i.rss for i in infos), sum(i.pss for i in infos)
 
     def stop(self) -> None:
         stop_process_group(self.proc)
