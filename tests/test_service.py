@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from serving.local import REPO, LocalServer
+from serving.schemas import WindowVerdict
 from tests.conftest import SMALL_POSTURE, require_real_data, run_entry_point
 
 pytestmark = pytest.mark.slow
@@ -180,7 +181,7 @@ def test_bad_input_is_a_400_naming_what_is_wrong(server):
         assert r.status_code == 400 and field in r.text, (change, r.text[:300])
 
 
-def test_classify_windows_answers_what_the_network_answers(tmp_path):
+def test_classify_windows_answers_what_the_network_answers(tmp_path, monkeypatch):
     proc = run_entry_point("train.py", tmp_path, *SMALL_POSTURE, "model=cnn")
     assert proc.returncode == 0, proc.stderr[-3000:]
     import mlflow
@@ -196,7 +197,14 @@ def test_classify_windows_answers_what_the_network_answers(tmp_path):
     clip, _, _ = synth_clip(cfg, synth_subjects(cfg), "squat", 0, "correct")
     windows = np.stack([clip[s : s + 15] for s in range(0, 150, 15)])
     windows[3, :, :, :] = np.nan  # a window without a person
-    expected, classes = classify_windows(load_window_model(model_uri, uri)[0], windows)
+    network = load_window_model(model_uri, uri)[0]
+    expected, classes = classify_windows(network, windows)
+    import liftsense.coach.models as coach_models
+
+    monkeypatch.setattr(coach_models, "WINDOWS_PER_PASS", 3)  # the 10 windows in passes of 3, 3, 3 and 1
+    in_passes, _ = classify_windows(network, windows)
+    np.testing.assert_allclose(in_passes, expected, rtol=0, atol=1e-6)
+    assert np.isnan(in_passes[3]).all() and np.isfinite(np.delete(in_passes, 3, axis=0)).all()
     # batches of at most 4 windows: each 10-window request is split across calls and joined back in order
     srv = LocalServer(tmp_path, LIFTSENSE_WINDOW_MODEL=model_uri, LIFTSENSE_BATCH_WINDOWS="4").start()
     try:
@@ -217,6 +225,9 @@ def test_classify_windows_answers_what_the_network_answers(tmp_path):
     assert r.status_code == 200, r.text
     got = r.json()
     assert got[3]["verdict"] is None and got[3]["no_reading"]
+    for g in got:  # the answer is written to JSON without BentoML's model: it must still be the declared one
+        assert set(g) == set(WindowVerdict.model_fields)
+        WindowVerdict.model_validate(g, strict=True)
     for g, p in zip(got, expected, strict=True):
         if np.isfinite(p).all():
             assert g["verdict"] == classes[int(np.argmax(p))]
