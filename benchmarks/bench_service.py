@@ -56,7 +56,7 @@ async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path
     return int(head[0].split()[1])
 
 
-async def _load(url: str, api: str, body: dict, clients: int, seconds: float, run: int | str = "") -> dict:
+async def _load(url: str, api: str, body: dict, clients: int, seconds: float, run: int = 0) -> dict:
     """N clients, each on its own kept-alive connection, each sending its next request when the last returns.
 
     The client is a few lines of HTTP/1.1 over asyncio streams: httpx's client cost more CPU than the server's
@@ -79,11 +79,7 @@ async def _load(url: str, api: str, body: dict, clients: int, seconds: float, ru
         try:
             while time.perf_counter() < stop:
                 # a client sends bytes it has ready: the load is on the server, not on encoding JSON here
-                payload = (
-                    encoded
-                    if encoded
-                    else json.dumps(_next_body(api, body, c, k, f"{clients}{run}")).encode()
-                )
+                payload = encoded or json.dumps(_next_body(api, body, c, k, f"{clients}-{run}")).encode()
                 k += 1
                 t0 = time.perf_counter()
                 try:
@@ -115,7 +111,7 @@ async def _load(url: str, api: str, body: dict, clients: int, seconds: float, ru
 def _median_of(url: str, api: str, body: dict, clients: int, seconds: float, repeats: int) -> dict:
     """`repeats` loads in a row: the run of median throughput (its latencies), with every run's throughput beside
     it. One 5 s run on this 2-core machine, which also runs the client, varied by up to a third between runs."""
-    runs = [asyncio.run(_load(url, api, body, clients, seconds, run=f"-{k}")) for k in range(repeats)]
+    runs = [asyncio.run(_load(url, api, body, clients, seconds, run=k)) for k in range(repeats)]
     runs.sort(key=lambda r: r["requests_per_s"])
     return runs[len(runs) // 2] | {"requests_per_s_runs": [r["requests_per_s"] for r in runs]}
 
