@@ -59,6 +59,7 @@ class LocalServer:
     def __init__(self, home: Path, **env: str) -> None:
         self.home, self.port, self.proc, self.extra_env = Path(home), free_port(), None, env
         self.cold_start_s: float | None = None
+        self.log_path = self.home / "bentoml-serve.log"  # the server's own log: its workers and access lines
 
     @property
     def url(self) -> str:
@@ -84,9 +85,11 @@ class LocalServer:
             str(self.port),
         ]
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.PIPE, start_new_session=True
+            )
         ready = wait_for_http(
             self.proc,
             f"{self.url}/readyz",
@@ -99,6 +102,19 @@ class LocalServer:
             return self
         self.stop()
         raise RuntimeError(f"bentoml serve was not ready within {timeout_s:.0f} s")
+
+    def wait_until_loaded(self, workers: int, timeout_s: float = 120.0) -> None:
+        """Return once `workers` workers have logged that every model is loaded (and `models`' answer read): /readyz
+        answers before that, on purpose. Raise TimeoutError naming how many did."""
+        from serving.service import MODELS_LOADED
+
+        deadline = time.monotonic() + timeout_s
+        while (loaded := self.log_path.read_text(errors="replace").count(MODELS_LOADED)) < workers:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{loaded} of {workers} workers loaded their models within {timeout_s:.0f} s"
+                )
+            time.sleep(0.1)
 
     def _processes(self) -> list:
         """The server's process and every process under it (its workers)."""

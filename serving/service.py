@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,8 +55,11 @@ from serving.schemas import (
 from serving.workers import accept_one_connection_per_wakeup
 
 log = logging.getLogger("liftsense.serving")
+log.setLevel(logging.INFO)  # BentoML leaves the root at WARNING; "models loaded" is worth a line per worker
 REPO_ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
+#: the log line each worker writes once every model is loaded and `models`' answer is read (tests wait for it)
+MODELS_LOADED = "models loaded"
 #: larger inputs are worked on in a thread, off the event loop: about 20 ms of work
 SLOW_FRAMES, SLOW_SAMPLES = 600, 1_000
 #: a batch of windows up to this size is classified on the event loop (about 25 ms at 1,024): the thread it went
@@ -195,17 +199,24 @@ class LiftSense:
         """Every model the APIs use, loaded once, in the order a lifter needs them."""
         from liftsense.coach import EXERCISE_REPS
 
+        started = time.perf_counter()
         try:
             _limit_compute_threads(COMPUTE_THREADS)
             self._rest_forecaster()
             for exercise in EXERCISE_REPS:
                 self._form_model(exercise)
+            # `models`' answer is read from the registry now, right after the models it names, not at the first
+            # call: a worker first asked minutes later, after a promotion, must still name what it loaded
+            self._served = self._what_is_served()
             self._windows_model()
         except Exception:  # each API reports its own failure to load when it is called
             log.exception("loading the served models failed")
         finally:
             _freeze_what_is_loaded()
             self._loaded.set()
+            log.info(
+                "%s in %.1f s (worker pid %d)", MODELS_LOADED, time.perf_counter() - started, os.getpid()
+            )
 
     async def _off_the_loop_if(self, slow: bool, work: Callable[[], T]) -> T:
         """Quick work runs on the event loop: handing it to a thread cost 3.5 ms a request, more than a heart-rate
@@ -424,10 +435,10 @@ class LiftSense:
     @bentoml.api
     def models(self) -> ModelsResponse:
         """The registry versions behind each task, or what answers instead and why: read from the registry once,
-        when the models have loaded, so it names what this process serves even after a later promotion (and
-        answers in microseconds, not the 15 ms of a registry round trip)."""
+        as the models load, so it names what this process serves even after a later promotion (and answers in
+        microseconds, not the 15 ms of a registry round trip)."""
         self._loaded.wait()
-        if self._served is None:  # two first calls at once both read the registry: the same answer
+        if self._served is None:  # loading failed part-way: read now, and say what each task lacks
             self._served = self._what_is_served()
         return self._served
 

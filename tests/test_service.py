@@ -356,13 +356,15 @@ def test_a_champion_that_never_beat_its_baseline_is_not_served(tmp_path):
     version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name).version
     mlflow.MlflowClient().set_registered_model_alias(name, "champion", version)  # no promote.py, no check
     frame = [[0.5, 0.5, 0.0, 0.9]] * 33
-    srv = LocalServer(tmp_path).start()
+    srv = LocalServer(tmp_path, LIFTSENSE_WORKERS="2").start()
     try:
         judged = srv.post("judge", {"exercise": "curl", "clip": {"fps": 30.0, "landmarks": [frame] * 40}})
-        models = srv.post("models", {}).json()["models"]
-        # the registry changes under a running service: `models` still names what it loaded and serves
+        srv.wait_until_loaded(workers=2)
+        # the registry changes under a running service before anyone asks: every worker names what it loaded
         mlflow.MlflowClient().delete_registered_model_alias(name, "champion")
-        assert srv.post("models", {}).json()["models"] == models
+        models = srv.post("models", {}).json()["models"]
+        for _ in range(4):  # a new connection each, so both workers answer
+            assert srv.post("models", {}).json()["models"] == models
     finally:
         srv.stop()
     assert judged.status_code == 200 and judged.json()["model"] is None, judged.text[:500]
