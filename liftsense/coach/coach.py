@@ -19,6 +19,7 @@ from liftsense.pose.gaps import valid_frames
 from liftsense.pose.landmarks import BP, KEPT_LANDMARKS
 from liftsense.pose.normalize import world_clip
 from liftsense.pose.sequences import PoseSequences
+from liftsense.pose.series_stats import nan_percentiles
 
 #: frames of standing kept around each rep when it is judged (the clip models compare bottom with standing)
 JUDGE_MARGIN_S = 0.3
@@ -140,12 +141,13 @@ def check_exercise(clip: LandmarkClip, spec: RepSignal) -> str | None:
 def _still_body(clip: LandmarkClip) -> str | None:
     duration = len(clip.landmarks) / clip.fps
     kept = clip.landmarks[:, KEPT_LANDMARKS, :2]
-    ok = np.isfinite(kept).all(axis=(1, 2))
+    ok = np.isfinite(kept.reshape(len(kept), -1)).all(axis=1)
     if duration < STILL_BODY_MIN_S or ok.sum() < 10:
         return None
     k = kept[ok]
     torso = np.nanmedian(np.linalg.norm(k[:, 1] - k[:, 7], axis=1))  # left shoulder to left hip
-    spread = np.percentile(k, 95, axis=0) - np.percentile(k, 5, axis=0)
+    p5, p95 = nan_percentiles(k.reshape(len(k), -1), [5, 95]).reshape(2, *k.shape[1:])
+    spread = p95 - p5
     moved = float(np.max(np.linalg.norm(spread, axis=-1)) / max(torso, 1e-6))
     if moved < STILL_BODY_TORSO:
         return (

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from liftsense.coach.exercises import RepSignal
+from liftsense.pose.series_stats import nan_percentiles
 
 #: hysteresis thresholds, as fractions of the lifter's own range
 ENTER = 0.5
@@ -89,23 +90,28 @@ def _jitter(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
 
 
-def _smoothing_width(x: np.ndarray, fps: float, spec: RepSignal) -> int:
+def _smoothing_width(x: np.ndarray, fps: float, spec: RepSignal, jitter: float) -> int:
     """Frames to average: SMOOTH_S, widened for a small movement in heavy jitter, up to half the shortest rep.
 
-    Frame-to-frame jitter (robust estimate from first differences) must end well below the movement's range,
+    Frame-to-frame jitter (`jitter`: `_jitter(x)`, robust, from first differences) must end well below the movement's range,
     or it crosses the hysteresis thresholds by itself; a small side bend seen from afar needs that most.
     """
     base = max(int(np.rint(SMOOTH_S * fps)), 1)
     widest = max(int(spec.min_rep_s * fps / 2), base)
     ok = x[np.isfinite(x)]
-    jitter = _jitter(x)
     if len(ok) < 3 or not jitter > 0:
         return base | 1
-    lo, hi = np.percentile(ok, [2, 98])
+    lo, hi = _range(ok)
     if hi <= lo:
         return base | 1
     needed = int(np.ceil((jitter / (NOISE_SHARE * (hi - lo))) ** 2))
     return int(np.clip(needed, base, widest)) | 1
+
+
+def _range(finite: np.ndarray) -> tuple[float, float]:
+    """The 2nd and 98th percentiles of finite values, as np.percentile gives them, from one sort."""
+    lo, hi = nan_percentiles(finite[:, None], [2, 98])[:, 0]
+    return lo, hi
 
 
 def _walk(u: np.ndarray, i: int, step: int, stop: int) -> int:
@@ -119,14 +125,15 @@ def segment_reps(signal: np.ndarray, fps: float, spec: RepSignal) -> Segmentatio
     """Find the reps of one set in its driving signal (degrees per frame, NaN = not visible)."""
     n = len(signal)
     bridged = _bridge(np.asarray(signal, dtype=np.float64), max(int(np.rint(MAX_BRIDGE_S * fps)), 1))
-    width = _smoothing_width(bridged, fps, spec)
+    jitter = _jitter(bridged)  # measured once, used twice
+    width = _smoothing_width(bridged, fps, spec, jitter)
     smooth = _smooth(bridged, width)
     q = -smooth if spec.far == "low" else smooth
     ok = np.isfinite(q)
     if ok.sum() < 3:
         return Segmentation([], smooth, np.nan, np.nan, 0, "the driving landmarks are not visible")
-    lo, hi = np.percentile(q[ok], [2, 98])
-    needed = max(spec.min_range_deg, NOISE_FLOOR * _jitter(bridged) / np.sqrt(width))
+    lo, hi = _range(q[ok])
+    needed = max(spec.min_range_deg, NOISE_FLOOR * jitter / np.sqrt(width))
     if hi - lo < needed:
         return Segmentation(
             [],

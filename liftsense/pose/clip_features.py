@@ -5,6 +5,8 @@ The product's clip model (`liftsense.models.clip_model`) and the baselines are b
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -54,12 +56,18 @@ def clip_feature_rows(
             series = np.column_stack([joint_angles(xyz), *cues.values()])
             # every series' percentiles in one call: the service judges a set in a few milliseconds
             p5, p50, p95 = nan_percentiles(series, [5, 50, 95])
-            for name, a, b, c in zip(names, p5.tolist(), p50.tolist(), p95.tolist(), strict=True):
-                row |= {f"{name}_p5": a, f"{name}_p50": b, f"{name}_p95": c, f"{name}_range": c - a}
+            summary = np.column_stack([p5, p50, p95, p95 - p5]).ravel().tolist()
+            row = dict(zip(_percentile_names(tuple(names)), summary, strict=True))
             for rep_set in rep_sets:
                 row |= REP_FEATURE_SETS[rep_set](xyz)
         rows.append(row)
     return rows
+
+
+@functools.lru_cache(maxsize=32)
+def _percentile_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """`clip_feature_rows`' percentile keys, name by name, formatted once."""
+    return tuple(f"{name}_{kind}" for name in names for kind in ("p5", "p50", "p95", "range"))
 
 
 def _table(rows: list[dict[str, float]]) -> pd.DataFrame:
