@@ -215,3 +215,29 @@ def test_a_batch_of_clips_is_featurised_as_each_clip_alone(rng, normalization, g
         assert starts[clip_index == k].tolist() == alone_starts.tolist()
         assert counts[k] == alone_counts
     assert counts[2].windows_dropped == counts[2].windows > 0  # the empty clip yields nothing, and says so
+
+
+def test_metadata_given_as_columns_is_the_same_table_built_only_when_read():
+    """The coach passes a judged set's metadata as columns: a model reads the exercise without the table; the
+    table, when read, is what the DataFrame form gives; bad metadata is refused either way."""
+    import pickle
+
+    lm = np.random.default_rng(0).normal(size=(9, 33, 4)).astype(np.float32)
+    columns = {
+        "sequence_id": ["a", "b"], "exercise": ["squat", "curl"], "label": ["unknown"] * 2,
+        "correct": [False, True], "group": ["g"] * 2,
+    }  # fmt: skip
+    lazy = PoseSequences.from_clips([lm[:4], lm[4:]], columns, fps=30.0, source="x")
+    assert list(lazy.column("exercise")) == ["squat", "curl"] and "meta" not in vars(lazy)
+    assert list(pickle.loads(pickle.dumps(lazy)).column("group")) == ["g", "g"]
+    table = PoseSequences.from_clips([lm[:4], lm[4:]], pd.DataFrame(columns, dtype=object), 30.0, "x").meta
+    pd.testing.assert_frame_equal(lazy.meta, table)
+    assert "meta" in vars(lazy) and list(lazy.subset([1]).column("sequence_id")) == ["b"]
+    with pytest.raises(ValueError, match="2 metadata rows for 1 clips"):
+        PoseSequences.from_clips([lm], columns, fps=30.0, source="x")
+    with pytest.raises(ValueError, match=r"lacks columns \['group'\]"):
+        PoseSequences.from_clips(
+            [lm[:4], lm[4:]], {k: v for k, v in columns.items() if k != "group"}, 30.0, "x"
+        )
+    with pytest.raises(AttributeError):
+        lazy.no_such_attribute  # noqa: B018

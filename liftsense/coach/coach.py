@@ -10,7 +10,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from liftsense.coach.exercises import RepSignal, driving_signal, rep_signal_of
 from liftsense.coach.report import CoachReport, RepReport, cue_for
@@ -227,16 +226,13 @@ def rep_clips(
     source = clip.world_or_image() if coordinates == "world" else clip.landmarks
     parts = [source[_window(r, clip.fps, len(source))] for r in reps]
     n = len(reps)
-    meta = pd.DataFrame(  # plain objects: pandas' inferred string columns took 0.3 ms of every judged set
-        {
-            "sequence_id": [f"{clip.source}#rep{k + 1}" for k in range(n)],
-            "exercise": [exercise] * n,
-            "label": ["unknown"] * n,
-            "correct": [False] * n,
-            "group": [clip.source] * n,
-        },
-        dtype=object,
-    )
+    meta = {  # as columns: a form model reads the exercise without the table (built only if read)
+        "sequence_id": [f"{clip.source}#rep{k + 1}" for k in range(n)],
+        "exercise": [exercise] * n,
+        "label": ["unknown"] * n,
+        "correct": [False] * n,
+        "group": [clip.source] * n,
+    }
     return PoseSequences.from_clips(parts, meta, fps=clip.fps, source=clip.source)
 
 

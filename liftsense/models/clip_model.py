@@ -129,7 +129,7 @@ class ClipFormModel:
         from liftsense.pose.clip_features import clip_feature_rows
 
         out = np.zeros((len(seqs), len(self.columns_)))
-        exercises = np.asarray(seqs.meta["exercise"].to_numpy(), dtype=str)  # not pandas' astype: 50 µs a set
+        exercises = np.asarray(seqs.column("exercise"), dtype=str)  # not pandas' astype: 50 µs a set
         for exercise in dict.fromkeys(exercises):
             idx = np.flatnonzero(exercises == exercise)
             rep_sets = (REP_SET_OF_EXERCISE.get(exercise, "standing_rep"),) if self.rep_features else ()

@@ -53,13 +53,14 @@ def clip_feature_rows(
         if len(xyz) >= 3:
             cues = kinematic_cues(normalize_clip(xyz, normalization))
             names = [*ANGLE_NAMES, *cues]
-            series = np.column_stack([joint_angles(xyz), *cues.values()])
+            angles = joint_angles(xyz)
+            series = np.column_stack([angles, *cues.values()])
             # every series' percentiles in one call: the service judges a set in a few milliseconds
             p5, p50, p95 = nan_percentiles(series, [5, 50, 95])
             summary = np.column_stack([p5, p50, p95, p95 - p5]).ravel().tolist()
             row = dict(zip(_percentile_names(tuple(names)), summary, strict=True))
             for rep_set in rep_sets:
-                row |= REP_FEATURE_SETS[rep_set](xyz)
+                row |= REP_FEATURE_SETS[rep_set](xyz, angles)
         rows.append(row)
     return rows
 

@@ -131,23 +131,25 @@ def _summary_names(names: tuple[str, ...], prefix: str) -> tuple[str, ...]:
     return tuple(f"{prefix}{name}_{kind}" for name in names for kind in kinds)
 
 
-def _angle_series(xyz: np.ndarray) -> dict[str, np.ndarray]:
-    angles = dict(zip(ANGLE_NAMES, joint_angles(xyz).T, strict=True))
-    return {f"{k}_angle": v for k, v in angles.items()}
+def _angle_series(xyz: np.ndarray, angles: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The joint angles as named series; `angles`: `joint_angles(xyz)`, when the caller has it already."""
+    angles = joint_angles(xyz) if angles is None else angles
+    return {f"{k}_angle": v for k, v in zip(ANGLE_NAMES, angles.T, strict=True)}
 
 
-def standing_rep_features(xyz: np.ndarray) -> dict[str, float]:
+def standing_rep_features(xyz: np.ndarray, angles: np.ndarray | None = None) -> dict[str, float]:
     """Rep features of a standing exercise: bottom (lowest hips) against standing, in the floor frame.
 
-    Empty dict when the clip has too few usable frames (the caller decides: no reading, or fill).
+    Empty dict when the clip has too few usable frames (the caller decides: no reading, or fill). `angles`:
+    `joint_angles(xyz)` if the caller computed them (the clip features do), so they are not computed twice.
     """
-    xyz = _finite_frames(xyz)
+    xyz, angles = _finite_frames(xyz, angles)
     if len(xyz) < MIN_FRAMES:
         return {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN ratios in a pure side view
         f = floor_frame(xyz)
-        series = standing_series(f) | _angle_series(xyz)
+        series = standing_series(f) | _angle_series(xyz, angles)
         hip = series["hip_height"]
         low, high = nan_percentiles(hip[:, None], [BOTTOM_QUANTILE, STANDING_QUANTILE])[:, 0]
         bottom, top = hip <= low, hip >= high
@@ -156,10 +158,13 @@ def standing_rep_features(xyz: np.ndarray) -> dict[str, float]:
     return out
 
 
-def _finite_frames(xyz: np.ndarray) -> np.ndarray:
-    """The frames of a (T, 17, 3) clip with every coordinate finite; the clip itself when all are."""
+def _finite_frames(xyz: np.ndarray, angles: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The frames of a (T, 17, 3) clip with every coordinate finite, and their rows of `angles` (T, 10) if given;
+    the clip itself when all are."""
     finite = np.isfinite(xyz.reshape(len(xyz), xyz.shape[1] * xyz.shape[2])).all(axis=1)
-    return xyz if finite.all() else xyz[finite]
+    if finite.all():
+        return xyz, angles
+    return xyz[finite], None if angles is None else angles[finite]
 
 
 def _offset_from_line(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -193,14 +198,14 @@ def plank_series(xyz: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def plank_features(xyz: np.ndarray) -> dict[str, float]:
+def plank_features(xyz: np.ndarray, angles: np.ndarray | None = None) -> dict[str, float]:
     """Rep features of a push-up: bottom (most bent elbows) against top, plus rep count and percentiles."""
-    xyz = _finite_frames(xyz)
+    xyz, angles = _finite_frames(xyz, angles)
     if len(xyz) < MIN_FRAMES:
         return {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        series = plank_series(xyz) | _angle_series(xyz)
+        series = plank_series(xyz) | _angle_series(xyz, angles)
         elbow = 0.5 * (series["left_elbow_angle"] + series["right_elbow_angle"])
         series["elbow_angle"] = elbow
         bottom = elbow <= np.nanpercentile(elbow, 15)

@@ -23,7 +23,10 @@ class PoseSequences:
 
     landmarks: np.ndarray  # (total_frames, 33, 4) float32
     offsets: np.ndarray  # (n_clips + 1,) int64; clip i is landmarks[offsets[i]:offsets[i+1]]
-    meta: pd.DataFrame  # one row per clip, META_COLUMNS at least
+    #: one row per clip, META_COLUMNS at least. Also given as its columns (a dict of lists): the table is then
+    #: built when first read, and `column` reads them without it (the coach judges a set without the table:
+    #: building it took a tenth of a judged set)
+    meta: pd.DataFrame
     fps: float = 30.0
     source: str = "unknown"
     #: per exercise, the kept landmarks this source never records (a dataset that saved only some joints):
@@ -31,6 +34,8 @@ class PoseSequences:
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.meta, dict):
+            self._meta_columns = self.__dict__.pop("meta")  # read through __getattr__, built on first use
         if self.landmarks.ndim != 3 or self.landmarks.shape[1:] != (N_BLAZEPOSE, 4):
             raise ValueError(f"landmarks must be (frames, {N_BLAZEPOSE}, 4), got {self.landmarks.shape}")
         if (
@@ -39,12 +44,30 @@ class PoseSequences:
             or np.any(np.diff(self.offsets) < 0)
         ):
             raise ValueError("offsets must start at 0, end at the frame count and never decrease")
-        if len(self.meta) != len(self.offsets) - 1:
-            raise ValueError(f"{len(self.meta)} metadata rows for {len(self.offsets) - 1} clips")
-        missing = [c for c in META_COLUMNS if c not in self.meta.columns]
+        columns = self.__dict__.get("_meta_columns")
+        rows = len(self.meta) if columns is None else len(next(iter(columns.values()), ()))
+        if rows != len(self.offsets) - 1 or (columns and len({len(v) for v in columns.values()}) > 1):
+            raise ValueError(f"{rows} metadata rows for {len(self.offsets) - 1} clips")
+        missing = [c for c in META_COLUMNS if c not in (self.meta.columns if columns is None else columns)]
         if missing:
             raise ValueError(f"clip metadata lacks columns {missing}")
-        self.meta = self.meta.reset_index(drop=True)
+        if columns is None:
+            self.meta = self.meta.reset_index(drop=True)
+
+    def __getattr__(self, name: str):
+        """`meta` given as columns: the table, built once, now (only missing attributes come here)."""
+        columns = self.__dict__.get("_meta_columns")
+        if name != "meta" or columns is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.meta = pd.DataFrame(columns, dtype=object)
+        return self.meta
+
+    def column(self, name: str) -> np.ndarray:
+        """One metadata column as an array, without building the table when it was given as columns."""
+        columns = self.__dict__.get("_meta_columns")
+        if columns is not None and "meta" not in self.__dict__:
+            return np.asarray(columns[name], dtype=object)
+        return self.meta[name].to_numpy()
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -71,10 +94,12 @@ class PoseSequences:
         )
 
     @staticmethod
-    def from_clips(clips: list[np.ndarray], meta: pd.DataFrame, fps: float, source: str) -> PoseSequences:
+    def from_clips(
+        clips: list[np.ndarray], meta: pd.DataFrame | dict[str, list], fps: float, source: str
+    ) -> PoseSequences:
         lengths = np.array([len(c) for c in clips], dtype=np.int64)
         return PoseSequences(
-            landmarks=np.concatenate(clips).astype(np.float32),
+            landmarks=np.concatenate(clips, dtype=np.float32),
             offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
             meta=meta,
             fps=fps,
