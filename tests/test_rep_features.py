@@ -243,6 +243,20 @@ def test_nan_percentiles_match_nanpercentile_to_the_bit_on_any_shape_and_gaps():
         np.testing.assert_array_equal(nan_percentiles(values, q), expected)
 
 
+def test_finite_percentiles_and_median_are_numpys_to_the_bit():
+    """The coach's scalar path for NaN-free series: random lengths (1 to 300), scales and ties, odd and even."""
+    from liftsense.pose.series_stats import finite_median, finite_percentiles
+
+    rng = np.random.default_rng(11)
+    for _ in range(2000):
+        values = rng.normal(size=int(rng.integers(1, 300))) * 10 ** rng.uniform(-3, 3)
+        if rng.random() < 0.3:
+            values = np.round(values, 1)  # ties
+        q = [*rng.uniform(0, 100, size=3).tolist(), 0, 2, 50, 98, 100]
+        assert finite_percentiles(values, q) == np.percentile(values, q).tolist()
+        assert finite_median(values) == float(np.median(values))
+
+
 @pytest.mark.parametrize("kw", [{}, {"rep_features": False}, {"drop_cues": ("hip_height", "depth")}])
 def test_a_fitted_models_feature_matrix_is_its_feature_table(small_synth, kw):
     """The judged sets' matrix, built without pandas, holds what the feature table holds in the training columns:

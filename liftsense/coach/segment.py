@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from liftsense.coach.exercises import RepSignal
-from liftsense.pose.series_stats import nan_percentiles
+from liftsense.pose.series_stats import finite_median, finite_percentiles
 
 #: hysteresis thresholds, as fractions of the lifter's own range
 ENTER = 0.5
@@ -87,7 +87,7 @@ def _jitter(x: np.ndarray) -> float:
     d = d[np.isfinite(d)]
     if not len(d):
         return 0.0
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
+    return float(1.4826 * finite_median(np.abs(d - finite_median(d))) / np.sqrt(2))
 
 
 def _smoothing_width(x: np.ndarray, fps: float, spec: RepSignal, jitter: float) -> int:
@@ -110,7 +110,7 @@ def _smoothing_width(x: np.ndarray, fps: float, spec: RepSignal, jitter: float) 
 
 def _range(finite: np.ndarray) -> tuple[float, float]:
     """The 2nd and 98th percentiles of finite values, as np.percentile gives them, from one sort."""
-    lo, hi = nan_percentiles(finite[:, None], [2, 98])[:, 0]
+    lo, hi = finite_percentiles(finite, [2, 98])
     return lo, hi
 
 

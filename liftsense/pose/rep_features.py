@@ -22,7 +22,7 @@ import numpy as np
 
 from liftsense.pose.angles import joint_angles
 from liftsense.pose.landmarks import ANGLE_NAMES, KEPT
-from liftsense.pose.series_stats import nan_percentiles
+from liftsense.pose.series_stats import finite_median, finite_percentiles, nan_percentiles
 
 #: fraction of frames (by hip height) taken as the bottom of the rep, and as standing
 BOTTOM_QUANTILE = 10.0
@@ -55,8 +55,12 @@ def floor_frame(xyz: np.ndarray) -> np.ndarray:
         raise ValueError(f"need at least {MIN_FRAMES} frames with hips and ankles, got {measured}")
     # a clip without gaps (every judged rep) takes numpy's plain reductions: the same values, a third of the time
     finite = measured == len(leg) and bool(np.isfinite(xyz).all())
-    mean, median = (np.mean, np.median) if finite else (np.nanmean, np.nanmedian)
-    standing = leg >= nan_percentiles(leg[:, None], [STANDING_QUANTILE])[0, 0]
+    mean, median = (np.mean, finite_median) if finite else (np.nanmean, np.nanmedian)
+    if finite:
+        (tall,) = finite_percentiles(leg, [STANDING_QUANTILE])
+    else:
+        tall = nan_percentiles(leg[:, None], [STANDING_QUANTILE])[0, 0]
+    standing = leg >= tall
     up = _unit(mean(hip[standing] - ankle[standing], axis=0))
     hip_line = mean((_at(xyz, "left_hip") - _at(xyz, "right_hip"))[standing], axis=0)
     lateral = _unit(hip_line - up * (hip_line @ up))
@@ -151,7 +155,9 @@ def standing_rep_features(xyz: np.ndarray, angles: np.ndarray | None = None) -> 
         f = floor_frame(xyz)
         series = standing_series(f) | _angle_series(xyz, angles)
         hip = series["hip_height"]
-        low, high = nan_percentiles(hip[:, None], [BOTTOM_QUANTILE, STANDING_QUANTILE])[:, 0]
+        quantiles = [BOTTOM_QUANTILE, STANDING_QUANTILE]
+        finite = bool(np.isfinite(hip).all())  # a leg of length 0 would leave none
+        low, high = finite_percentiles(hip, quantiles) if finite else np.percentile(hip, quantiles)
         bottom, top = hip <= low, hip >= high
         out = _summaries(series, bottom, top, "rep_")
     out["rep_range_of_motion"] = float(np.mean(hip[top]) - np.mean(hip[bottom]))

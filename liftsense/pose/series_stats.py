@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -26,3 +28,25 @@ def nan_percentiles(series: np.ndarray, q: list[float]) -> np.ndarray:
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)  # numpy's _lerp, for the same rounding
     out[:, counts == 0] = np.nan
     return out
+
+
+def finite_percentiles(values: np.ndarray, q: list[float]) -> list[float]:
+    """`np.percentile(values, q)` of a 1-D array without NaN, to the bit, as Python floats: one sort and a few
+    scalar steps. The coach takes several per judged set, and numpy's set-up cost 25 µs each, the sort 2."""
+    ordered = np.sort(values).tolist()
+    last = len(ordered) - 1
+    out = []
+    for percent in q:
+        virtual = last * (percent / 100)  # numpy's "linear" method and its _lerp, step by step
+        lo = min(math.floor(virtual), last)
+        gamma = virtual - math.floor(virtual)
+        a, b = ordered[lo], ordered[min(lo + 1, last)]
+        out.append(b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma)
+    return out
+
+
+def finite_median(values: np.ndarray) -> float:
+    """`np.median(values)` of a 1-D array without NaN, to the bit (the mean of the middle two when even)."""
+    ordered = np.sort(values).tolist()
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
