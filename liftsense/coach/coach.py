@@ -18,7 +18,7 @@ from liftsense.pose.gaps import valid_frames
 from liftsense.pose.landmarks import BP, KEPT_LANDMARKS
 from liftsense.pose.normalize import world_clip
 from liftsense.pose.sequences import PoseSequences
-from liftsense.pose.series_stats import nan_percentiles
+from liftsense.pose.series_stats import finite_median, nan_percentiles
 
 #: frames of standing kept around each rep when it is judged (the clip models compare bottom with standing)
 JUDGE_MARGIN_S = 0.3
@@ -74,7 +74,7 @@ def _trunk_from_vertical(landmarks: np.ndarray) -> float | None:
     trunk = _trunk_vectors(landmarks)
     if trunk is None:
         return None
-    return float(np.median(np.degrees(np.arctan2(np.abs(trunk[:, 0]), np.abs(trunk[:, 1])))))
+    return finite_median(np.degrees(np.arctan2(np.abs(trunk[:, 0]), np.abs(trunk[:, 1]))))  # finite frames
 
 
 def _trunk_direction(landmarks: np.ndarray) -> np.ndarray | None:
@@ -144,7 +144,7 @@ def _still_body(clip: LandmarkClip) -> str | None:
     if duration < STILL_BODY_MIN_S or ok.sum() < 10:
         return None
     k = kept[ok]
-    torso = np.nanmedian(np.linalg.norm(k[:, 1] - k[:, 7], axis=1))  # left shoulder to left hip
+    torso = finite_median(np.linalg.norm(k[:, 1] - k[:, 7], axis=1))  # left shoulder to left hip
     p5, p95 = nan_percentiles(k.reshape(len(k), -1), [5, 95]).reshape(2, *k.shape[1:])
     spread = p95 - p5
     moved = float(np.max(np.linalg.norm(spread, axis=-1)) / max(torso, 1e-6))
@@ -269,11 +269,10 @@ def coach_clip(
         driving_signal=spec.signal,
         model=model_name,
     )
-    detected = np.isfinite(clip.landmarks[:, :, :2]).all(axis=2).any(axis=1) if n else np.zeros(0, bool)
     if n < 2:
         report.refused = f"a clip of {n} frame{'s' if n != 1 else ''} holds no rep"
         return report.summarise()
-    if not detected.any():
+    if not (np.isfinite(clip.landmarks[..., 0]) & np.isfinite(clip.landmarks[..., 1])).any():  # any x and y
         report.refused = f"no person detected in any of the {n} frames"
         return report.summarise()
     clip = turn_clip(clip, rotate)
