@@ -93,8 +93,9 @@ def _jitter(x: np.ndarray) -> float:
 def _smoothing_width(x: np.ndarray, fps: float, spec: RepSignal, jitter: float) -> int:
     """Frames to average: SMOOTH_S, widened for a small movement in heavy jitter, up to half the shortest rep.
 
-    Frame-to-frame jitter (`jitter`: `_jitter(x)`, robust, from first differences) must end well below the movement's range,
-    or it crosses the hysteresis thresholds by itself; a small side bend seen from afar needs that most.
+    Frame-to-frame jitter (`jitter`: `_jitter(x)`, robust, from first differences) must end well below the
+    movement's range, or it crosses the hysteresis thresholds by itself; a small side bend seen from afar needs
+    that most.
     """
     base = max(int(np.rint(SMOOTH_S * fps)), 1)
     widest = max(int(spec.min_rep_s * fps / 2), base)
