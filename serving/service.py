@@ -52,7 +52,7 @@ from serving.schemas import (
     WindowIn,
     WindowVerdict,
 )
-from serving.workers import accept_one_connection_per_wakeup
+from serving.workers import accept_connections_fairly
 
 log = logging.getLogger("liftsense.serving")
 log.setLevel(logging.INFO)  # BentoML leaves the root at WARNING; "models loaded" is worth a line per worker
@@ -70,8 +70,8 @@ BATCHING = os.environ.get("LIFTSENSE_BATCHING", "1") != "0"
 #: two workers on this 2-core machine: `classify_windows` at 64 clients 17-20k windows/s against 10-14k with one,
 #: `judge` at 8 clients p50 22-24 ms against 38-52; the whole service 1.2-1.35 GB (proportional) at its peak
 WORKERS = int(os.environ.get("LIFTSENSE_WORKERS") or min(2, os.cpu_count() or 1))
-if WORKERS > 1:
-    accept_one_connection_per_wakeup()  # each worker imports this module before it listens
+# each worker imports this module before it listens (the arbiter, with no worker index, patches nothing)
+accept_connections_fairly(WORKERS, bentoml.server_context.worker_index)
 #: the most windows one batched call featurises: 64 clients' 256-window requests merged 4,096 at a time took the
 #: service to 1.5 GB at its peak, 1,024 at a time to 1.3 GB, for the same windows per second
 BATCH_WINDOWS = int(os.environ.get("LIFTSENSE_BATCH_WINDOWS", "1024"))
