@@ -127,6 +127,11 @@ class LocalServer:
         """The processes that answer requests: the server's children (`bentoml serve` itself supervises)."""
         return self._processes()[1:]
 
+    def resident_bytes(self) -> int:
+        """The server's resident memory summed over its processes: cheap (memory_bytes walks every mapping, 30 ms
+        of CPU for this service)."""
+        return sum(p.memory_info().rss for p in self._processes())
+
     def memory_bytes(self) -> tuple[int, int]:
         """(resident, proportional) memory of the server and every process under it, from one read of each: the
         resident figures summed, and the proportional one, where a page its processes share (the libraries each

@@ -52,6 +52,7 @@ from serving.schemas import (
     WindowIn,
     WindowVerdict,
 )
+from serving.timeouts import cancel_answered_request_timers
 from serving.workers import accept_connections_fairly
 
 log = logging.getLogger("liftsense.serving")
@@ -72,6 +73,7 @@ BATCHING = os.environ.get("LIFTSENSE_BATCHING", "1") != "0"
 WORKERS = int(os.environ.get("LIFTSENSE_WORKERS") or min(2, os.cpu_count() or 1))
 # each worker imports this module before it listens (the arbiter, with no worker index, patches nothing)
 accept_connections_fairly(WORKERS, bentoml.server_context.worker_index)
+cancel_answered_request_timers()
 #: the most windows one batched call featurises: 64 clients' 256-window requests merged 4,096 at a time took the
 #: service to 1.5 GB at its peak, 1,024 at a time to 1.3 GB, for the same windows per second
 BATCH_WINDOWS = int(os.environ.get("LIFTSENSE_BATCH_WINDOWS", "1024"))
