@@ -14,6 +14,8 @@ resends from the `next_sequence` it was last told.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import pickle
 import sqlite3
 import threading
@@ -40,6 +42,10 @@ class StreamStore:
         # one writer at a time in this process, queued here: SQLite's own busy handler sleeps and retries, and with
         # dozens of threads waiting (requests while the models load) chunks took seconds
         self._writer = threading.Lock()
+        # ...and one at a time across processes (the service's workers, replicas on one disk), queued by the kernel:
+        # SQLite's busy handler slept 1, 2, 5 ... 100 ms on the loop while another worker held the write lock, and two
+        # workers answered `heart_rate` at 8 clients with p99 180-200 ms against 23-34 ms for one
+        self._lock_fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
         self._last_sweep = 0.0
         db = self._db()
         db.execute("PRAGMA journal_mode=WAL")
@@ -66,7 +72,11 @@ class StreamStore:
         If `step` raises, nothing is saved: a rejected chunk leaves the stream as it was.
         """
         with self._writer:
-            return self._update(stream_id, new, step)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                return self._update(stream_id, new, step)
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _update(self, stream_id: str, new: Callable[[], object], step: Callable[[object], T]) -> T:
         db = self._db()
@@ -91,4 +101,9 @@ class StreamStore:
         return result
 
     def drop(self, stream_id: str) -> None:
-        self._db().execute("DELETE FROM streams WHERE id = ?", (stream_id,))
+        with self._writer:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                self._db().execute("DELETE FROM streams WHERE id = ?", (stream_id,))
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)

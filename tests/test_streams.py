@@ -72,3 +72,32 @@ def test_each_thread_gets_its_own_connection(tmp_path):
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda k: store.update(f"band-{k % 3}", list, _append(k)), range(30)))
     assert sum(store.update(f"band-{b}", list, len) for b in range(3)) == 30
+
+
+def _append_many(path: str, start: int, n: int) -> None:
+    store = StreamStore(path)
+    for k in range(start, start + n):
+        store.update("band", list, _append(k))
+        store.update(f"own-{start}", list, _append(k))
+
+
+def test_two_worker_processes_writing_at_once_lose_nothing(tmp_path):
+    """The service's two workers update one store at the same moments, in turn through the store's file lock:
+    every chunk of the shared stream is kept, each process's in its order, and each process's own stream whole."""
+    import multiprocessing
+
+    path = str(tmp_path / "s.sqlite")
+    StreamStore(path)  # the file and its table, made once
+    context = multiprocessing.get_context("fork")
+    procs = [context.Process(target=_append_many, args=(path, start, 150)) for start in (0, 1000)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    store = StreamStore(path)
+    shared = store.update("band", list, lambda s: list(s))
+    assert sorted(shared) == [*range(150), *range(1000, 1150)]
+    assert [v for v in shared if v < 1000] == list(range(150))
+    assert [v for v in shared if v >= 1000] == list(range(1000, 1150))
+    assert store.update("own-1000", list, lambda s: list(s)) == list(range(1000, 1150))
