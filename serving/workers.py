@@ -156,15 +156,13 @@ def accept_connections_fairly(workers: int, worker_index: int | None) -> bool:
         return True
 
     ledgers: dict[int, ConnectionLedger] = {}
-    waiting_since: dict[
-        int, float
-    ] = {}  # per listening socket: since when this worker has left connections waiting
+    # per listening socket: since when this worker has left connections waiting for the others
+    waiting_since: dict[int, float] = {}
 
     @functools.wraps(accept)
     def accept_share(self, protocol_factory, sock, sslcontext=None, server=None, backlog=100, *rest):
-        sock = getattr(
-            sock, "counted_from", sock
-        )  # asyncio re-arms with what it was given (out of descriptors)
+        # asyncio re-arms the socket with what it was given when it ran out of descriptors: unwrap it
+        sock = getattr(sock, "counted_from", sock)
         protocol_factory = getattr(protocol_factory, "counted_from", protocol_factory)
         fd = sock.fileno()
         ledger = ledgers.get(fd)
