@@ -17,6 +17,7 @@ busy for long, or gone, does not hold a connection up for longer).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import logging
@@ -87,7 +88,8 @@ class ConnectionLedger:
         for old in folder.glob(f"{_LEDGER_PREFIX}*"):
             parent = old.name.removeprefix(_LEDGER_PREFIX).split("-")[0]
             if parent.isdigit() and not _alive(int(parent)):
-                old.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # another user's, in the sticky /dev/shm: theirs to remove
+                    old.unlink(missing_ok=True)
         port = sock.getsockname()[1] if sock.family in (socket.AF_INET, socket.AF_INET6) else sock.fileno()
         return cls(folder / f"{_LEDGER_PREFIX}{os.getppid()}-{port}", workers, index)
 
@@ -155,7 +157,7 @@ def accept_connections_fairly(workers: int, worker_index: int | None) -> bool:
     if getattr(accept, "fair_share", False):
         return True
 
-    ledgers: dict[int, ConnectionLedger] = {}
+    ledgers: dict[int, ConnectionLedger | None] = {}  # None: none could be made, accept as asyncio does
     # per listening socket: since when this worker has left connections waiting for the others
     waiting_since: dict[int, float] = {}
 
@@ -167,7 +169,15 @@ def accept_connections_fairly(workers: int, worker_index: int | None) -> bool:
         fd = sock.fileno()
         ledger = ledgers.get(fd)
         if ledger is None:
-            ledger = ledgers[fd] = ConnectionLedger.for_server(sock, workers, worker_index - 1)
+            try:
+                ledger = ledgers[fd] = ConnectionLedger.for_server(sock, workers, worker_index - 1)
+            except (
+                OSError
+            ) as exc:  # sharing is worth having, accepting is not optional: accept as asyncio does
+                log.warning("no connection ledger (%s): this worker accepts connections as asyncio does", exc)
+                ledger = ledgers[fd] = None
+        if ledger is None:
+            return accept(self, protocol_factory, sock, sslcontext, server, backlog, *rest)
         # the ledger before the queue: a connection another worker accepts in between is then counted at most
         # once (read the other way round, it could be counted twice, and this worker take one too many)
         total = ledger.total()
