@@ -23,9 +23,8 @@ def _worker(
     from serving.workers import accept_connections_fairly
 
     assert accept_connections_fairly(workers, index) == (workers > 1)
-    if (
-        no_ledger
-    ):  # as when the ledger's folder cannot be written (a stranger's stale ledger in a sticky /dev/shm)
+    if no_ledger:
+        # as in the image once: a stranger's stale ledger in the sticky /dev/shm could not be removed
         import serving.workers
 
         def refused(*args):
