@@ -14,13 +14,14 @@ resends from the `next_sequence` it was last told.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pickle
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -71,10 +72,16 @@ class StreamStore:
 
         If `step` raises, nothing is saved: a rejected chunk leaves the stream as it was.
         """
+        with self._writing():
+            return self._update(stream_id, new, step)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """This store's one writer: first among this process's threads, then among processes (the file lock)."""
         with self._writer:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                return self._update(stream_id, new, step)
+                yield
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
@@ -101,9 +108,5 @@ class StreamStore:
         return result
 
     def drop(self, stream_id: str) -> None:
-        with self._writer:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            try:
-                self._db().execute("DELETE FROM streams WHERE id = ?", (stream_id,))
-            finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        with self._writing():
+            self._db().execute("DELETE FROM streams WHERE id = ?", (stream_id,))

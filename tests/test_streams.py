@@ -88,7 +88,9 @@ def test_two_worker_processes_writing_at_once_lose_nothing(tmp_path):
 
     path = str(tmp_path / "s.sqlite")
     StreamStore(path)  # the file and its table, made once
-    context = multiprocessing.get_context("fork")
+    # spawned, as the service's workers are started: a fork would copy this process's threads' locks (the
+    # earlier stores' checkpoint threads) and could hang
+    context = multiprocessing.get_context("spawn")
     procs = [context.Process(target=_append_many, args=(path, start, 150)) for start in (0, 1000)]
     for p in procs:
         p.start()
