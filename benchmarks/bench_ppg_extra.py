@@ -26,12 +26,24 @@ from _common import table, write
 
 #: the candidates for the settings chosen leave-one-subject-out (the first is the previous version's)
 CANDIDATES = {
-    "previous (no prior, lines only)": {"locomotion_floor_bpm": 0.0, "motion_harmonics": 1},
-    "slow-line harmonics": {"locomotion_floor_bpm": 0.0, "harmonics_below_bpm": 40.0},
-    "slow-line harmonics + prior 65": {"harmonics_below_bpm": 40.0, "locomotion_floor_bpm": 65.0},
-    "all-line harmonics + prior 55": {"locomotion_floor_bpm": 55.0},
-    "all-line harmonics + prior 65": {"locomotion_floor_bpm": 65.0},
-    "all-line harmonics + prior 75": {},  # the shipped defaults: what this selection picks over all subjects
+    "previous (no prior, lines only)": {
+        "locomotion_floor_bpm": 0.0,
+        "motion_harmonics": 1,
+        "comb_contrast": 0.0,
+    },
+    "slow-line harmonics": {"locomotion_floor_bpm": 0.0, "harmonics_below_bpm": 40.0, "comb_contrast": 0.0},
+    "slow-line harmonics + prior 65": {
+        "harmonics_below_bpm": 40.0,
+        "locomotion_floor_bpm": 65.0,
+        "comb_contrast": 0.0,
+    },
+    "all-line harmonics + prior 55": {"locomotion_floor_bpm": 55.0, "comb_contrast": 0.0},
+    "all-line harmonics + prior 65": {"locomotion_floor_bpm": 65.0, "comb_contrast": 0.0},
+    "all-line harmonics + prior 75": {"locomotion_floor_bpm": 75.0, "comb_contrast": 0.0},  # fifth session's
+    "+ comb lines (2.5) + prior 55": {"comb_contrast": 2.5, "locomotion_floor_bpm": 55.0},
+    "+ comb lines (2.5) + prior 65": {},  # the shipped defaults: what this selection picks for every subject
+    "+ comb lines (2.5) + prior 75": {"comb_contrast": 2.5, "locomotion_floor_bpm": 75.0},
+    "+ comb lines (3) + prior 75": {"comb_contrast": 3.0, "locomotion_floor_bpm": 75.0},
 }
 BASELINES = ("lasso (paper)", "spectral peak")
 CAP_BPM = 20.0

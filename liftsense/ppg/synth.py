@@ -2,8 +2,9 @@
 
 A two-peak pulse wave (systolic + dicrotic) is driven by the integral of a time-varying heart rate with a little
 variability, modulated by respiration, on a wandering baseline. The arm moves (lifting reps in sets, running arm
-swing with its step harmonic, slow non-periodic fidgeting at a resting rate, or slow reps of 20-30 per minute
-whose harmonics fall in the heart-rate band while the rate climbs from about 60 to 100); the accelerometer sees
+swing with its step harmonic, slow non-periodic fidgeting at a resting rate, slow reps of 20-30 per minute
+whose harmonics fall in the heart-rate band while the rate climbs from about 60 to 100, or a walker's swing whose
+multiples are as strong as itself); the accelerometer sees
 that motion plus gravity, and each PPG channel sees a differently filtered and non-linear copy of it: the motion
 artifact. `pulse_amplitude` weakens the pulse (a loose band, cold skin). Both sensors clip at their rails.
 """
@@ -16,7 +17,7 @@ import numpy as np
 
 from liftsense.ppg.recording import HOP_S, SPC_FS, WINDOW_S, Recording, n_windows
 
-ACTIVITIES = ("rest", "lifting", "running", "fidgeting", "slow_reps")
+ACTIVITIES = ("rest", "lifting", "running", "fidgeting", "slow_reps", "walking")
 #: how strongly each activity's arm motion distorts the PPG non-linearly (harmonics the accelerometer lacks)
 NONLINEARITY = {"slow_reps": 1.5}
 PPG_RAIL = 1024.0
@@ -47,6 +48,9 @@ def heart_rate_profile(activity: str, t: np.ndarray, rng: np.random.Generator) -
             target, tau = (work, 15.0) if (ti % 90.0) < 30.0 else (base, 30.0)
             level += (target - level) * dt / tau
             hr[i] = level
+    elif activity == "walking":  # a brisk walk to the rack: a gentle climb from a resting rate
+        start, level = rng.uniform(75, 85), rng.uniform(95, 110)
+        hr = level - (level - start) * np.exp(-t / 60.0)
     elif activity == "running":
         start, peak = rng.uniform(70, 90), rng.uniform(150, 170)
         hr = peak - (peak - start) * np.exp(-t / 40.0)
@@ -72,6 +76,17 @@ def _arm_acceleration(
         rep_hz = rng.uniform(20, 30) / 60
         rep = np.sin(2 * np.pi * rep_hz * t)
         return gravity + np.vstack([0.5 * rep, 0.05 * rep, 0.4 * np.cos(2 * np.pi * rep_hz * t)])
+    if activity == "walking":  # an arm swing of 45-55 a minute, far from a sinusoid, and no two strides alike
+        fs = 1 / (t[1] - t[0])
+        swing_hz = rng.uniform(45, 55) / 60 * (1 + 0.05 * _smooth_noise(rng, len(t), fs, 0.5))
+        phase = 2 * np.pi * np.cumsum(swing_hz) / fs
+        comb = [np.sin(k * phase + rng.uniform(0, 2 * np.pi, 3)[:, None]) for k in (1, 2, 3, 4)]
+        heights = rng.uniform(0.5, 1.0, (4, 3))  # every multiple about as strong as the fundamental, per axis
+        swing = 0.3 * sum(h[:, None] * c for h, c in zip(heights, comb, strict=True))
+        # a jolt at every footfall (two per swing): short pulses whose own multiples reach far up the spectrum
+        jolts = np.exp(-0.5 * (np.sin(phase) / 0.15) ** 2) * rng.uniform(0.3, 0.6, (3, 1))
+        stride_to_stride = 1 + 0.6 * np.vstack([_smooth_noise(rng, len(t), fs, 1.0) for _ in range(3)])
+        return gravity + stride_to_stride * (swing + jolts) + 0.03 * rng.standard_normal((3, len(t)))
     if activity == "running":
         cadence = rng.uniform(1.3, 1.5) * (1 + 0.02 * _smooth_noise(rng, len(t), 125.0, 0.05))
         phase = 2 * np.pi * np.cumsum(cadence) * (t[1] - t[0])
