@@ -47,6 +47,8 @@ LOCOMOTION_BPM = 70.0
 MAX_ROWS_PER_PRODUCT = 11
 #: below this rate the band-pass (4 Hz) and decimation to ~25 Hz have no room
 MIN_FS = 20.0
+#: the grid a rep's line is re-measured on (BPM)
+REFIT_STEP_BPM = 0.1
 
 
 def _fft_plan(acc_grid: np.ndarray, n: int, fs: float) -> tuple[int, int, np.ndarray] | None:
@@ -111,6 +113,10 @@ class SpectralConfig:
     comb_contrast: float = 2.5
     comb_tolerance: float = 0.04
     comb_candidates: int = 6  # the strongest peaks examined
+    # a rep's line (slower than `rep_line_below_bpm`) is re-measured on the unfiltered accelerometer within ± this
+    # many BPM (0: off): the band-pass's low edge pulls it up by about a BPM (`_fitted_rep_line`)
+    rep_line_refit_bpm: float = 1.5
+    rep_line_below_bpm: float = 40.0
     acc_min_bpm: float = 10.0  # lines as slow as a rep every 6 s count as motion
     # each motion line's multiples up to this order are motion too (1: lines only), at most `max_motion_freqs`
     motion_harmonics: int = 3
@@ -210,8 +216,10 @@ class SpectralTracker:
             return self._no_input(window_index, end_sample, reason)
 
         cfg = self.config
-        filtered = self._filtered(window)
-        amplitude, power = self._line_spectrum(filtered[channels], self._motion_basis(filtered[self.n_ppg :]))
+        blocks = self._blocks(window)
+        filtered = self._bandpassed(blocks)
+        motion = self._motion_basis(filtered[self.n_ppg :], blocks[self.n_ppg :])
+        amplitude, power = self._line_spectrum(filtered[channels], motion)
         power = power / (power[:, : self._n_grid].max(axis=1, keepdims=True) + 1e-300)
         power = power.mean(axis=0)
         evidence = power[: self._n_grid] + cfg.harmonic_weight * power[self._n_grid :]
@@ -229,26 +237,34 @@ class SpectralTracker:
         self.last_evidence, self.last_amplitude, self.last_channels = evidence, amplitude, channels
         return self.judge(window_index, end_sample, bpm, self.posterior, evidence)
 
-    def _filtered(self, window: np.ndarray) -> np.ndarray:
-        """Band-passed and decimated to about `target_fs`. Averaging blocks of `decimation` samples first (a boxcar
-        whose first null is at the new rate; 4% down at 4 Hz from 125 Hz) and filtering at the low rate costs a
-        fifth of filtering at the full rate and then picking every fifth sample, for the same spectrum in band."""
-        cfg = self.config
-        if not cfg.block_decimation or self.decimation == 1:
-            return bandpass(window, self.fs, *cfg.band_hz, cfg.filter_order)[:, :: self.decimation]
+    def _blocks(self, window: np.ndarray) -> np.ndarray:
+        """The window at about `target_fs`, before filtering: means of blocks of `decimation` samples, or (without
+        block decimation) the full-rate window, to be picked from after filtering."""
+        if not self.config.block_decimation or self.decimation == 1:
+            return window
         n, d = len(self._t) * self.decimation, self.decimation
         # explicit sums in a fixed order: the same bits whatever the window's memory layout
         blocks = window[:, 0:n:d].copy()
         for j in range(1, d):
             blocks += window[:, j:n:d]
-        return bandpass(blocks / d, self.fs / d, *cfg.band_hz, cfg.filter_order)
+        return blocks / d
+
+    def _bandpassed(self, blocks: np.ndarray) -> np.ndarray:
+        """Band-passed and decimated to about `target_fs`. Averaging blocks of `decimation` samples first (a boxcar
+        whose first null is at the new rate; 4% down at 4 Hz from 125 Hz) and filtering at the low rate costs a
+        fifth of filtering at the full rate and then picking every fifth sample, for the same spectrum in band."""
+        cfg = self.config
+        if not cfg.block_decimation or self.decimation == 1:
+            return bandpass(blocks, self.fs, *cfg.band_hz, cfg.filter_order)[:, :: self.decimation]
+        return bandpass(blocks, self.fs / self.decimation, *cfg.band_hz, cfg.filter_order)
 
     def motion_free(self, window: np.ndarray) -> np.ndarray:
         """What the tracker hears in one window: the PPG channels band-passed, decimated to `fs / decimation`, with
         the accelerometer's strongest lines projected out (the same projection `step` fits heart rate to)."""
         window = np.asarray(window, dtype=np.float64)
-        filtered = self._filtered(window)
-        ppg, motion = filtered[: self.n_ppg], self._motion_basis(filtered[self.n_ppg :])
+        blocks = self._blocks(window)
+        filtered = self._bandpassed(blocks)
+        ppg, motion = filtered[: self.n_ppg], self._motion_basis(filtered[self.n_ppg :], blocks[self.n_ppg :])
         if motion is None:
             return ppg
         q, _ = np.linalg.qr(motion)
@@ -362,8 +378,9 @@ class SpectralTracker:
         parts = -(-len(rows) // MAX_ROWS_PER_PRODUCT)
         return np.vstack([part @ self._cossin for part in np.array_split(rows, parts)])
 
-    def _motion_basis(self, acc: np.ndarray) -> np.ndarray | None:
-        """Sines and cosines at the accelerometer's strongest lines (None when the arm is still)."""
+    def _motion_basis(self, acc: np.ndarray, unfiltered_acc: np.ndarray) -> np.ndarray | None:
+        """Sines and cosines at the accelerometer's strongest lines (None when the arm is still), found in the
+        band-passed `acc`; a rep's line is re-measured in `unfiltered_acc` (the same samples before the filter)."""
         cfg = self.config
         self.last_motion_bpm = np.empty(0)
         acc_power = self._acc_spectrum(acc)
@@ -378,9 +395,41 @@ class SpectralTracker:
             return None
         peaks = peaks[np.argsort(-acc_power[peaks])][: cfg.motion_lines]
         self.last_motion_bpm = np.array([self._interpolate_peak(acc_power, i) for i in peaks])
+        reps = self.last_motion_bpm < cfg.rep_line_below_bpm
+        if cfg.rep_line_refit_bpm > 0 and reps.any():
+            unfiltered_acc = self._detrended(unfiltered_acc)
+            for i in np.flatnonzero(reps):
+                self.last_motion_bpm[i] = self._fitted_rep_line(unfiltered_acc, self.last_motion_bpm[i])
         freqs_hz = self._with_harmonics(self.last_motion_bpm) / 60
         phase = 2 * np.pi * self._t[:, None] * freqs_hz[None, :]
         return np.concatenate([np.cos(phase), np.sin(phase)], axis=1)
+
+    def _detrended(self, acc: np.ndarray) -> np.ndarray:
+        """`acc` on the tracker's time base (every `decimation`-th sample) less its mean and linear trend."""
+        if acc.shape[1] != len(self._t):
+            acc = acc[:, :: self.decimation][:, : len(self._t)]
+        centred_t = self._t - self._t.mean()
+        acc = acc - acc.mean(axis=1, keepdims=True)
+        return acc - np.outer(acc @ centred_t / (centred_t @ centred_t), centred_t)
+
+    def _fitted_rep_line(self, acc: np.ndarray, found_bpm: float) -> float:
+        """A rep's rate, re-measured as the sinusoid that explains most of the unfiltered accelerometer within
+        ±`rep_line_refit_bpm` of the rate found in the band-passed one.
+
+        A rep of 22 per minute sits on the band-pass's low edge (0.4 Hz = 24 per minute): inside an 8 s window the
+        filter pulls its line up to 23.2, so its 2nd and 3rd multiples were modelled 2 and 3 BPM too high, and the
+        PPG's copies of them (a weak pulse under slow reps: 7 times its size) stayed in and were read as the heart
+        rate. A least-squares sinusoid (cos and sin with their cross term, so the 3 cycles in the window are not
+        biased by their mirror image) on the unfiltered samples gives 22.25.
+        """
+        cfg = self.config
+        bpm = found_bpm + np.arange(-cfg.rep_line_refit_bpm, cfg.rep_line_refit_bpm + 1e-9, REFIT_STEP_BPM)
+        phase = 2 * np.pi * self._t[:, None] * (bpm / 60)[None, :]
+        cos, sin = np.cos(phase), np.sin(phase)
+        cc, ss, cs = (cos * cos).sum(0), (sin * sin).sum(0), (cos * sin).sum(0)
+        bc, bs = acc @ cos, acc @ sin
+        explained = ((ss * bc * bc - 2 * cs * bc * bs + cc * bs * bs) / (cc * ss - cs * cs)).sum(axis=0)
+        return float(bpm[int(np.argmax(explained))])
 
     def _comb_lines(self, acc_power: np.ndarray, is_local_peak: np.ndarray) -> np.ndarray:
         """Peaks too weak for the contrast test that are harmonics of each other, here and in the window before.
