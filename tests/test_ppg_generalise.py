@@ -177,6 +177,28 @@ def test_a_weak_pulse_under_slow_reps_is_not_read_on_the_reps_multiples():
     assert refit < 0.06 and biased > 0.3, (refit, biased)
 
 
+@pytest.mark.parametrize(("channels", "fs"), [(1, 256.0), (2, 125.0), (3, 50.0)])
+def test_noise_without_a_pulse_gives_no_reading_and_says_why(channels, fs):
+    """A band off the skin: white noise on every PPG channel, a still arm. The track still settles somewhere on
+    noise; what is reported must not be. The noise thresholds hold at 1-3 channels and 50-256 Hz."""
+    rng = np.random.default_rng(channels)
+    n = round(300 * fs)
+    ppg, acc = rng.normal(size=(channels, n)), 0.01 * rng.normal(size=(3, n)) + [[0.0], [0.0], [1.0]]
+    stream = StreamingEstimator(fs, channels)
+    estimates = stream.push(ppg, acc) + stream.flush()
+    reported = [e for e in estimates if e.ok]
+    assert len(reported) <= 0.02 * len(estimates), len(reported)  # one stray line reports 5 windows at most
+    assert sum("no pulse stands out" in e.reason for e in estimates) >= 0.8 * len(estimates)
+
+
+def test_a_pulse_under_motion_is_still_reported_when_noise_is_not():
+    """The same check keeps readings where there is a pulse: lifting, running and slow reps with their artefact."""
+    for activity in ("lifting", "running", "slow_reps"):
+        rec = synth_recording(activity, seed=2)
+        estimates = estimate_recording(rec)
+        assert not any("no pulse stands out" in e.reason for e in estimates), activity
+
+
 def test_a_walkers_comb_of_weak_accelerometer_lines_counts_as_motion():
     """A walker's arm swing and its multiples fill the accelerometer's spectrum, so that none of them stood out from
     its median; the PPG's strong copy of the comb was then read as the heart rate (Jarchi & Casson's walks: 170-190

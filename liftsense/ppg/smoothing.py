@@ -27,6 +27,7 @@ class _Pending:
     emission: np.ndarray | float  # likelihood over the grid (1.0: no input, the track only diffuses)
     amplitude: np.ndarray | None
     channels: list[int]
+    pulse_seen: bool
 
 
 class FixedLagSmoother:
@@ -47,7 +48,13 @@ class FixedLagSmoother:
         emission = t.emission(evidence) if evidence is not None else 1.0
         self._pending.append(
             _Pending(
-                filtered, t.posterior.copy(), evidence, emission, t.last_amplitude, list(t.last_channels)
+                filtered,
+                t.posterior.copy(),
+                evidence,
+                emission,
+                t.last_amplitude,
+                list(t.last_channels),
+                t.last_pulse_seen,
             )
         )
         return [self._emit_oldest()] if len(self._pending) > self.lag else []
@@ -78,4 +85,4 @@ class FixedLagSmoother:
         )
         self._previous_amplitude, self._previous_channels = oldest.amplitude, oldest.channels
         f = oldest.filtered
-        return t.judge(f.window_index, f.end_sample, bpm, posterior, oldest.evidence)
+        return t.judge(f.window_index, f.end_sample, bpm, posterior, oldest.evidence, oldest.pulse_seen)
