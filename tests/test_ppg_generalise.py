@@ -216,12 +216,14 @@ def test_a_walkers_comb_of_weak_accelerometer_lines_counts_as_motion():
     assert comb_error < lines_error / 3 and comb_wrong < lines_wrong / 5, (comb_error, lines_error)
 
 
-def test_a_tracker_saved_before_comb_lines_existed_still_loads():
+def test_a_tracker_saved_by_the_version_before_comb_lines_and_the_pulse_check_still_loads():
+    """A stream's tracker is saved after every chunk; one saved before an upgrade must go on after it."""
     import pickle
 
     tracker = SpectralTracker(125.0)
     state = tracker.__getstate__()
-    del state["_previous_comb_bpm"]
+    for added in ("_previous_comb_bpm", "_pulse_strengths", "last_pulse_seen"):
+        del state[added]
     restored = SpectralTracker.__new__(SpectralTracker)
     restored.__setstate__(state)
     rec = synth_recording("walking", seed=1, duration_s=12.0)
