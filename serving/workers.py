@@ -167,15 +167,14 @@ def accept_connections_fairly(workers: int, worker_index: int | None) -> bool:
         sock = getattr(sock, "counted_from", sock)
         protocol_factory = getattr(protocol_factory, "counted_from", protocol_factory)
         fd = sock.fileno()
-        ledger = ledgers.get(fd)
-        if ledger is None:
+        if fd not in ledgers:  # tried once per socket: a failure is not retried (and logged) on every accept
             try:
-                ledger = ledgers[fd] = ConnectionLedger.for_server(sock, workers, worker_index - 1)
-            except (
-                OSError
-            ) as exc:  # sharing is worth having, accepting is not optional: accept as asyncio does
+                ledgers[fd] = ConnectionLedger.for_server(sock, workers, worker_index - 1)
+            except OSError as exc:
+                # sharing is worth having, accepting is not optional: accept as asyncio does
                 log.warning("no connection ledger (%s): this worker accepts connections as asyncio does", exc)
-                ledger = ledgers[fd] = None
+                ledgers[fd] = None
+        ledger = ledgers[fd]
         if ledger is None:
             return accept(self, protocol_factory, sock, sslcontext, server, backlog, *rest)
         # the ledger before the queue: a connection another worker accepts in between is then counted at most
