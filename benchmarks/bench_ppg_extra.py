@@ -138,9 +138,7 @@ def summarise(rows: list[dict], by: str) -> list[dict]:
             previous["mean_aae_all"],
             previous["confident_wrong_rate"],
         )
-        line["fifth session AAE / coverage / wrong"] = (
-            f"{fifth['mean_aae_all']:.2f} / {fifth['coverage']:.1%} / {fifth['confident_wrong_rate']:.2%}"
-        )
+        line["fifth session AAE / coverage / wrong"] = _brief(fifth)
         for baseline in BASELINES:
             line[f"{baseline.split()[0]} AAE"] = pool_scores([m[baseline] for m in members])["mean_aae_all"]
         authors = [m["authors (Chung 2020)"]["aae_all"] for m in members if m.get("authors (Chung 2020)")]
@@ -165,11 +163,7 @@ def main() -> None:
     print("\nper activity:")
     print(table(by_activity, list(by_activity[0])))
     candidates = [
-        {"candidate": c}
-        | {
-            s: f"{p['mean_aae_all']:.2f} / {p['coverage']:.1%} / {p['confident_wrong_rate']:.2%}"
-            for s, p in _per_set(rows, c).items()
-        }
+        {"candidate": c} | {s: _brief(p) for s, p in _per_set(rows, c).items()}
         for c in CANDIDATES | ABLATIONS
     ]
     print(
@@ -179,6 +173,11 @@ def main() -> None:
     print(table(candidates, list(candidates[0])))
     payload = {"chosen": counts, "per_set": by_set, "per_activity": by_activity, "candidates": candidates}
     print(f"\nwrote {write('ppg_extra', payload | {'recordings': rows})}")
+
+
+def _brief(pool: dict) -> str:
+    """A pooled score in one cell: AAE over all windows / coverage / confident wrong."""
+    return f"{pool['mean_aae_all']:.2f} / {pool['coverage']:.1%} / {pool['confident_wrong_rate']:.2%}"
 
 
 def _per_set(rows: list[dict], candidate: str) -> dict:
