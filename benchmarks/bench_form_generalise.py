@@ -3,13 +3,16 @@
 - squat_3d by recording date (12 dates): the levers for a new session (group balance, per-lifter calibration
   with 1 or 3 reference reps, abstaining), per-date F1 with its spread and minimum, per-fault recall at a 10%
   false-alarm rate on correct clips, and the 6-class fault model.
-- push-ups by near-duplicate group: the clip forest, judging all clips and abstaining.
+- squat levers that were tried and not kept (other estimators, cue selection by date, the two correct styles as
+  classes of their own), binary and faults.
+- push-ups by near-duplicate group: the clip forest over five seeds, judging all clips and abstaining.
 - the small real sets (exercise_correction by scene, posetrainer by camera set-up), per exercise and fault:
   always "correct", a one-feature threshold, clip_logistic and clip_forest on the image-plane partial features.
 - lunge and squat phase labels against the coach's rep boundaries.
 
-Every model is the product's `ClipFormModel`; features are computed once per clip and looked up (the model code
-is otherwise the product's). `.venv/bin/python benchmarks/bench_form_generalise.py [--only squat,pushup,small,phases]`
+Every model is the product's `ClipFormModel` (the levers section aside); features are computed once per clip and
+looked up (the model code is otherwise the product's).
+`.venv/bin/python benchmarks/bench_form_generalise.py [--only squat,levers,pushup,small,phases,speed]`
 """
 
 from __future__ import annotations
