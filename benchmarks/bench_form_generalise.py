@@ -144,28 +144,43 @@ SQUAT_LEVERS: dict[str, dict] = {
     "clip_logistic, group_balance=drop": {"group_balance": "drop"},
     "clip_forest, group_balance=drop": {"group_balance": "drop", "estimator": "forest"},
     "clip_logistic, no hip-height cues": {"drop_cues": HIP_CUES},
-    "clip_logistic, group_balance=drop, no hip-height cues (shipped)": {
+    "clip_logistic, group_balance=drop, no hip-height cues (shipped until 2026-12-06)": {
         "group_balance": "drop",
         "drop_cues": HIP_CUES,
     },
+    "clip_logistic, group_balance=drop, no hip-height cues, rep features only (shipped)": {
+        "group_balance": "drop",
+        "drop_cues": HIP_CUES,
+        "percentile_features": False,
+    },
 }
-SHIPPED = "clip_logistic, group_balance=drop, no hip-height cues (shipped)"
+SHIPPED = "clip_logistic, group_balance=drop, no hip-height cues, rep features only (shipped)"
 
 
-def inner_choice(seqs, y: np.ndarray, classes: list[str]) -> tuple[np.ndarray, dict[str, str]]:
-    """Domain-robust selection: for each held-out date, choose hip-height cues on or off and C by leaving each
-    training date out in an inner loop (score: half pooled F1, half the worst inner date's F1)."""
+#: what the first inner loop chose between: hip-height cues on or off, and C
+CUE_AND_C_OPTIONS: dict[str, dict] = {
+    f"{cues}, C={c}": {"drop_cues": HIP_CUES if cues == "no hip-height cues" else (), "c": c}
+    for cues in ("all cues", "no hip-height cues")
+    for c in (0.01, 0.03)
+}
+#: the second (2026-12-06): with the clip percentiles or the rep features only, hip-height cues off
+PERCENTILE_OPTIONS: dict[str, dict] = {
+    "with clip percentiles": {"drop_cues": HIP_CUES},
+    "rep features only": {"drop_cues": HIP_CUES, "percentile_features": False},
+}
+
+
+def inner_choice(
+    seqs, y: np.ndarray, classes: list[str], options: dict[str, dict] = CUE_AND_C_OPTIONS
+) -> tuple[np.ndarray, dict[str, str]]:
+    """Domain-robust selection: for each held-out date, choose one of `options` (ClipFormModel settings) by
+    leaving each training date out in an inner loop (score: half pooled F1, half the worst inner date's F1)."""
     from sklearn.metrics import f1_score
 
     from liftsense.evaluation.generalise import per_group_f1
 
     Model = cached_model(seqs)
     groups = seqs.meta["group"].astype(str).to_numpy()
-    options = {
-        f"{cues}, C={c}": {"drop_cues": HIP_CUES if cues == "no hip-height cues" else (), "c": c}
-        for cues in ("all cues", "no hip-height cues")
-        for c in (0.01, 0.03)
-    }
     out = np.full((len(y), 2), np.nan)
     chosen: dict[str, str] = {}
     for outer in dict.fromkeys(groups):
@@ -207,6 +222,11 @@ def squat_section() -> dict:
     rows.append(
         scored("inner leave-one-date-out choice of cues and C", y, proba, groups)
         | {"chosen": chosen, "seconds": time.perf_counter() - t}
+    )
+    proba, chosen = inner_choice(seqs, y, classes, PERCENTILE_OPTIONS)
+    rows.append(
+        scored("inner leave-one-date-out choice: clip percentiles or rep features only", y, proba, groups)
+        | {"chosen": chosen}
     )
     shipped = SQUAT_LEVERS[SHIPPED]
     for k in (1, 3):
@@ -253,8 +273,9 @@ def squat_section() -> dict:
 
 
 def squat_levers_section() -> dict:
-    """Levers tried for a new date and not kept (2026-12-06), on the shipped model's clip features (no hip-height
-    cues), leave one date out, fitted on the dates holding both verdicts (group_balance=drop). The estimators are
+    """Levers tried for a new date (2026-12-06), on the clip features without hip-height cues (the rep features
+    only: shipped; with the clip percentiles: shipped before), leave one date out, fitted on the dates holding
+    both verdicts (group_balance=drop). The estimators are
     scikit-learn's, outside `ClipFormModel`: a lever that won would have become one of its options."""
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.feature_selection import f_classif
@@ -266,13 +287,15 @@ def squat_levers_section() -> dict:
     from liftsense.evaluation.generalise import leave_one_group_out, summary_row
     from liftsense.models.clip_model import ClipFormModel
     from liftsense.models.estimators import logistic
+    from liftsense.pose.clip_features import is_rep_feature
 
     seqs = load_squat_3d()
     meta = seqs.meta
     model = ClipFormModel(["incorrect", "correct"], drop_cues=HIP_CUES)
     usable = model.usable(seqs)
-    x = model.features(seqs).to_numpy(np.float64)
-    x = np.where(np.isfinite(x), x, 0.0)
+    table = model.features(seqs)
+    x = np.where(np.isfinite(table), table.to_numpy(np.float64), 0.0)
+    rep_only = np.array([is_rep_feature(c) for c in table.columns])
     y = meta["correct"].astype(int).to_numpy()
     groups = meta["group"].astype(str).to_numpy()
     labels = meta["label"].astype(str).to_numpy()
@@ -332,7 +355,11 @@ def squat_levers_section() -> dict:
         )
 
     levers = {
-        "logistic C=0.01 (shipped)": (lambda: logistic(0.01), {}),
+        "logistic C=0.01, rep features only (shipped)": (
+            lambda: logistic(0.01),
+            {"cues": lambda tr: rep_only},
+        ),
+        "logistic C=0.01, with the clip percentiles (shipped until 2026-12-06)": (lambda: logistic(0.01), {}),
         "logistic C=0.1": (lambda: logistic(0.1), {}),
         "L1 logistic C=0.3": (l1, {}),
         "LDA, Ledoit-Wolf shrinkage": (lda, {}),

@@ -171,20 +171,26 @@ def test_floor_normalisation_removes_camera_tilt_and_keeps_y_down():
     assert np.isnan(normalize_clip(camera(world, 8)[:3], "floor")).all()  # no standing pose: no coordinates
 
 
-def test_clip_model_fits_predicts_and_names_bad_input():
-    from liftsense.models.clip_model import ClipFormModel
+def heel_lift_squats(n: int = 12):
+    """Squats through a new camera each, every other one lifting the heels: (clips, meta, sequences, y)."""
     from liftsense.pose.sequences import PoseSequences
 
     clips, labels = [], []
-    for seed in range(12):
+    for seed in range(n):
         lifted = seed % 2
         full = np.full((50, N_BLAZEPOSE, 4), 1.0, dtype=np.float32)
         full[:, list(KEPT_LANDMARKS), :3] = camera(squat_clip(heel_lift=0.06 * lifted), seed)
         clips.append(full)
         labels.append(1 - lifted)
     meta = labelled_meta(labels, "squat", "heels", n_groups=3)
-    seqs = PoseSequences.from_clips(clips, meta, fps=30.0, source="test")
-    y = np.array(labels)
+    return clips, meta, PoseSequences.from_clips(clips, meta, fps=30.0, source="test"), np.array(labels)
+
+
+def test_clip_model_fits_predicts_and_names_bad_input():
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.pose.sequences import PoseSequences
+
+    clips, meta, seqs, y = heel_lift_squats()
     model = ClipFormModel(["incorrect", "correct"], estimator="logistic", c=1.0).fit(
         seqs.subset(range(8)), y[:8]
     )
@@ -257,7 +263,34 @@ def test_finite_percentiles_and_median_are_numpys_to_the_bit():
         assert finite_median(values) == float(np.median(values))
 
 
-@pytest.mark.parametrize("kw", [{}, {"rep_features": False}, {"drop_cues": ("hip_height", "depth")}])
+def test_a_rep_feature_model_leaves_the_clip_percentiles_out():
+    """percentile_features=False (real squats by date): only the cues measured against the lifter's own pose."""
+    import pickle
+
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.pose.clip_features import is_rep_feature
+
+    _, _, seqs, y = heel_lift_squats()
+    full = ClipFormModel(["incorrect", "correct"], c=1.0).fit(seqs.subset(range(8)), y[:8])
+    reps = ClipFormModel(["incorrect", "correct"], c=1.0, percentile_features=False).fit(
+        seqs.subset(range(8)), y[:8]
+    )
+    assert reps.columns_ == [c for c in full.columns_ if is_rep_feature(c)]
+    assert len(reps.columns_) < len(full.columns_) and "left_knee_p5" in full.columns_
+    assert list(reps.features(seqs).columns) == reps.columns_
+    np.testing.assert_array_equal(reps.predict(seqs.subset(range(8, 12))), y[8:])  # new cameras
+    for refused in ({"rep_features": False}, {"feature_set": "partial"}):
+        with pytest.raises(ValueError, match="percentile_features=False leaves only the rep features"):
+            ClipFormModel(["incorrect", "correct"], percentile_features=False, **refused)
+    old = pickle.loads(pickle.dumps(full))
+    del old.__dict__["percentile_features"]  # a model logged before the option existed
+    assert pickle.loads(pickle.dumps(old)).percentile_features is True
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"rep_features": False}, {"drop_cues": ("hip_height", "depth")}, {"percentile_features": False}],
+)
 def test_a_fitted_models_feature_matrix_is_its_feature_table(small_synth, kw):
     """The judged sets' matrix, built without pandas, holds what the feature table holds in the training columns:
     several exercises (each its own rep set), an exercise unseen in training, dropped cues, a clip too short."""

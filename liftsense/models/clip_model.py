@@ -53,6 +53,7 @@ class ClipFormModel:
         coordinates: str = "image",
         feature_set: str = "body",
         drop_cues: tuple[str, ...] = (),
+        percentile_features: bool = True,
     ) -> None:
         if estimator not in ("logistic", "forest"):
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
@@ -78,6 +79,14 @@ class ClipFormModel:
         #: cues left out of every feature (a column is dropped when its name contains one): for a source whose
         #: measurement of them varies by session (see conf/data/squat_3d.yaml)
         self.drop_cues = tuple(drop_cues)
+        if not percentile_features and (feature_set != "body" or not rep_features):
+            raise ValueError(
+                "percentile_features=False leaves only the rep features: it needs feature_set='body' and "
+                "rep_features=True"
+            )
+        #: False: only the rep features, measured against the lifter's own pose in the clip; the clip percentiles
+        #: read positions in the camera-derived frame, where a session's set-up leaks in (conf/data/squat_3d.yaml)
+        self.percentile_features = bool(percentile_features)
         self.fill_: np.ndarray | None = None
         #: below this top-class probability the coach says "not sure" (0: always judge); `learn_when_unsure`
         self.sure_probability_ = 0.0
@@ -93,6 +102,7 @@ class ClipFormModel:
         state.setdefault("fill_", None)
         state.setdefault("sure_probability_", 0.0)
         state.setdefault("drop_cues", ())
+        state.setdefault("percentile_features", True)
         self.__dict__.update(state)
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
@@ -139,9 +149,20 @@ class ClipFormModel:
         return np.where(np.isfinite(out), out, 0.0)
 
     def _without_dropped(self, x: pd.DataFrame) -> pd.DataFrame:
-        if not self.drop_cues:
+        """The columns left once `drop_cues` and, with `percentile_features=False`, the clip percentiles go."""
+        if not self.drop_cues and self.percentile_features:
             return x
-        return x.loc[:, [c for c in x.columns if not any(cue in c for cue in self.drop_cues)]]
+        from liftsense.pose.clip_features import is_rep_feature
+
+        return x.loc[
+            :,
+            [
+                c
+                for c in x.columns
+                if not any(cue in c for cue in self.drop_cues)
+                and (self.percentile_features or is_rep_feature(c))
+            ],
+        ]
 
     def _partial_features(self, seqs: PoseSequences) -> pd.DataFrame:
         """Image-plane features; a cue a clip cannot measure stays NaN here and is imputed in `_values`."""

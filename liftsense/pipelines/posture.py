@@ -400,6 +400,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
             coordinates=cfg["data"].get("coordinates", "image"),
             feature_set=cfg["data"].get("clip_features", "body"),
             drop_cues=tuple(cfg["data"].get("drop_cues") or ()),
+            percentile_features=bool(cfg["data"].get("percentile_features", True)),
         )
 
     model = new_model().fit(seqs.subset(tr), y[tr])
@@ -452,6 +453,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         "feature_columns": model.columns_,
         "feature_set": model.feature_set,
         "drop_cues": list(model.drop_cues),
+        "percentile_features": model.percentile_features,
         "sure_probability": model.sure_probability_,
     }
 

@@ -65,6 +65,16 @@ def clip_feature_rows(
     return rows
 
 
+#: how the rep-level sets' columns begin (`pose.rep_features`); every other column is a clip percentile
+REP_FEATURE_PREFIXES: tuple[str, ...] = ("rep_", "plank_")
+
+
+def is_rep_feature(column: str) -> bool:
+    """Whether a clip-feature column comes from a rep-level set (measured against the lifter's own standing or
+    plank pose) rather than from the clip percentiles (read in the camera-derived frame)."""
+    return column.startswith(REP_FEATURE_PREFIXES)
+
+
 @functools.lru_cache(maxsize=32)
 def _percentile_names(names: tuple[str, ...]) -> tuple[str, ...]:
     """`clip_feature_rows`' percentile keys, name by name, formatted once."""
