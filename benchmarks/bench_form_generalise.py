@@ -144,17 +144,17 @@ SQUAT_LEVERS: dict[str, dict] = {
     "clip_logistic, group_balance=drop": {"group_balance": "drop"},
     "clip_forest, group_balance=drop": {"group_balance": "drop", "estimator": "forest"},
     "clip_logistic, no hip-height cues": {"drop_cues": HIP_CUES},
-    "clip_logistic, group_balance=drop, no hip-height cues (shipped until 2026-12-06)": {
-        "group_balance": "drop",
-        "drop_cues": HIP_CUES,
-    },
-    "clip_logistic, group_balance=drop, no hip-height cues, rep features only (shipped)": {
+    "clip_logistic, group_balance=drop, no hip-height cues, rep features only": {
         "group_balance": "drop",
         "drop_cues": HIP_CUES,
         "percentile_features": False,
     },
+    "clip_logistic, group_balance=drop, no hip-height cues (shipped)": {
+        "group_balance": "drop",
+        "drop_cues": HIP_CUES,
+    },
 }
-SHIPPED = "clip_logistic, group_balance=drop, no hip-height cues, rep features only (shipped)"
+SHIPPED = "clip_logistic, group_balance=drop, no hip-height cues (shipped)"
 
 
 #: what the first inner loop chose between: hip-height cues on or off, and C
@@ -273,10 +273,9 @@ def squat_section() -> dict:
 
 
 def squat_levers_section() -> dict:
-    """Levers tried for a new date (2026-12-06), on the clip features without hip-height cues (the rep features
-    only: shipped; with the clip percentiles: shipped before), leave one date out, fitted on the dates holding
-    both verdicts (group_balance=drop). The estimators are
-    scikit-learn's, outside `ClipFormModel`: a lever that won would have become one of its options."""
+    """Levers tried for a new date and not shipped (2026-12-06), on the shipped model's clip features (no
+    hip-height cues), leave one date out, fitted on the dates holding both verdicts (group_balance=drop). The
+    estimators are scikit-learn's, outside `ClipFormModel`: a lever that won would have become one of its options."""
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.feature_selection import f_classif
     from sklearn.linear_model import LogisticRegression
@@ -355,11 +354,8 @@ def squat_levers_section() -> dict:
         )
 
     levers = {
-        "logistic C=0.01, rep features only (shipped)": (
-            lambda: logistic(0.01),
-            {"cues": lambda tr: rep_only},
-        ),
-        "logistic C=0.01, with the clip percentiles (shipped until 2026-12-06)": (lambda: logistic(0.01), {}),
+        "logistic C=0.01 (shipped)": (lambda: logistic(0.01), {}),
+        "logistic C=0.01, rep features only": (lambda: logistic(0.01), {"cues": lambda tr: rep_only}),
         "logistic C=0.1": (lambda: logistic(0.1), {}),
         "L1 logistic C=0.3": (l1, {}),
         "LDA, Ledoit-Wolf shrinkage": (lda, {}),

@@ -19,8 +19,6 @@ def compose(name: str, overrides: list[str]):
 def test_a_dataset_sets_its_own_split_and_features(name):
     squats = compose(name, ["data=squat_3d"])  # 12 dates: 4 folds; 3-D joints: canonical coordinates
     assert squats.split.n_splits == 4 and squats.features.normalization == "canonical"
-    # clip models: rep features only (conf/data/squat_3d.yaml)
-    assert squats.data.percentile_features is False
     default = compose(name, [])
     assert default.split.n_splits == 5 and default.features.normalization == "body"
     mine = compose(name, ["data=squat_3d", "split.n_splits=3", "features.normalization=floor"])

@@ -99,10 +99,16 @@ def test_evaluate_scores_a_checkpoint_like_training_did(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "model,task,calibration",
-    [("clip_logistic", "binary", 0), ("clip_forest", "fault", 0), ("clip_forest", "binary", 2)],
+    "model,task,calibration,percentiles",
+    [
+        ("clip_logistic", "binary", 0, False),  # the rep features only (a data option, off for every dataset)
+        ("clip_forest", "fault", 0, True),
+        ("clip_forest", "binary", 2, True),
+    ],
 )
-def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_path, model, task, calibration):
+def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(
+    tmp_path, model, task, calibration, percentiles
+):
     balance = "weight" if calibration else "none"  # the calibrated case also exercises group balancing
     proc = _train(
         tmp_path,
@@ -110,6 +116,7 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_pa
         f"task={task}",
         f"model.calibration={calibration}",
         f"split.group_balance={balance}",
+        *([] if percentiles else ["+data.percentile_features=false"]),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
@@ -135,11 +142,14 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(tmp_pa
 
     from liftsense.models.clip_model import ClipFormModel
     from liftsense.pipelines.posture import load_classifier
+    from liftsense.pose.clip_features import is_rep_feature
 
     uri = f"runs:/{run.info.run_id}/model"
     clf = load_classifier(model_uri=uri)
     assert isinstance(clf, ClipFormModel) and clf.columns_ and len(clf.classes) >= 2
     assert clf.calibration == calibration
+    assert clf.percentile_features is percentiles
+    assert percentiles or all(is_rep_feature(c) for c in clf.columns_)
     out = tmp_path / "eval.json"
     proc = run_entry_point(
         "evaluate.py",
