@@ -101,7 +101,7 @@ def test_evaluate_scores_a_checkpoint_like_training_did(tmp_path):
 @pytest.mark.parametrize(
     "model,task,calibration,percentiles",
     [
-        ("clip_logistic", "binary", 0, False),  # the rep features only (a data option, off for every dataset)
+        ("clip_logistic", "binary", 0, False),  # rep features only: an option no dataset ships by default
         ("clip_forest", "fault", 0, True),
         ("clip_forest", "binary", 2, True),
     ],
