@@ -286,15 +286,13 @@ def squat_levers_section() -> dict:
     from liftsense.evaluation.generalise import leave_one_group_out, summary_row
     from liftsense.models.clip_model import ClipFormModel
     from liftsense.models.estimators import logistic
-    from liftsense.pose.clip_features import is_rep_feature
 
     seqs = load_squat_3d()
     meta = seqs.meta
     model = ClipFormModel(["incorrect", "correct"], drop_cues=HIP_CUES)
     usable = model.usable(seqs)
-    table = model.features(seqs)
-    x = np.where(np.isfinite(table), table.to_numpy(np.float64), 0.0)
-    rep_only = np.array([is_rep_feature(c) for c in table.columns])
+    x = model.features(seqs).to_numpy(np.float64)
+    x = np.where(np.isfinite(x), x, 0.0)
     y = meta["correct"].astype(int).to_numpy()
     groups = meta["group"].astype(str).to_numpy()
     labels = meta["label"].astype(str).to_numpy()
@@ -355,7 +353,6 @@ def squat_levers_section() -> dict:
 
     levers = {
         "logistic C=0.01 (shipped)": (lambda: logistic(0.01), {}),
-        "logistic C=0.01, rep features only": (lambda: logistic(0.01), {"cues": lambda tr: rep_only}),
         "logistic C=0.1": (lambda: logistic(0.1), {}),
         "L1 logistic C=0.3": (l1, {}),
         "LDA, Ledoit-Wolf shrinkage": (lda, {}),
