@@ -216,6 +216,28 @@ def test_clip_model_fits_predicts_and_names_bad_input():
         ClipFormModel(["incorrect", "correct"]).predict_proba(seqs)
 
 
+def test_the_forest_grows_the_trees_asked_for_and_old_forests_load():
+    """`n_trees` reaches the forest (1000 by default); a count that is no positive integer is refused, and a
+    model logged before the option reads as the 300 trees it was fitted with."""
+    import pickle
+
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.models.estimators import FOREST_TREES
+
+    _, _, seqs, y = heel_lift_squats()
+    model = ClipFormModel(["incorrect", "correct"], estimator="forest", n_trees=7).fit(
+        seqs.subset(range(8)), y[:8]
+    )
+    assert len(model.model_.estimators_) == 7 and model.model_.n_jobs == 1
+    assert ClipFormModel(["incorrect", "correct"]).n_trees == FOREST_TREES == 1000
+    for bad in (0, -3, 2.5, True, "300"):
+        with pytest.raises(ValueError, match="n_trees is the forest's number of trees"):
+            ClipFormModel(["incorrect", "correct"], estimator="forest", n_trees=bad)
+    old = pickle.loads(pickle.dumps(model))
+    del old.__dict__["n_trees"]
+    assert pickle.loads(pickle.dumps(old)).n_trees == 300
+
+
 def test_nan_percentiles_are_numpys_nanpercentile_column_by_column():
     """The fast path (NaN-free columns in one call) gives nanpercentile's values, NaN columns included."""
     from liftsense.pose.series_stats import nan_percentiles

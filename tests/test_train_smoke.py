@@ -117,6 +117,7 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(
         f"model.calibration={calibration}",
         f"split.group_balance={balance}",
         *([] if percentiles else ["+data.percentile_features=false"]),
+        *(["model.n_trees=40"] if model == "clip_forest" else []),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
@@ -149,6 +150,8 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(
     assert isinstance(clf, ClipFormModel) and clf.columns_ and len(clf.classes) >= 2
     assert clf.calibration == calibration
     assert clf.percentile_features is percentiles
+    if model == "clip_forest":  # the override reached the forest, and the run's parameters say so
+        assert len(clf.model_.estimators_) == clf.n_trees == 40 and run.data.params["model.n_trees"] == "40"
     assert percentiles or all(is_rep_feature(c) for c in clf.columns_)
     out = tmp_path / "eval.json"
     proc = run_entry_point(

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from liftsense.models.calibration import ReferenceDraw, draw_references, relative_to_references
-from liftsense.models.estimators import predict_proba
+from liftsense.models.estimators import FOREST_TREES, predict_proba
 from liftsense.models.group_balance import check_group_balance, group_weights, require_some_kept
 from liftsense.pose.gaps import valid_frames
 from liftsense.pose.rep_features import MIN_FRAMES
@@ -54,9 +54,12 @@ class ClipFormModel:
         feature_set: str = "body",
         drop_cues: tuple[str, ...] = (),
         percentile_features: bool = True,
+        n_trees: int = FOREST_TREES,
     ) -> None:
         if estimator not in ("logistic", "forest"):
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
+        if isinstance(n_trees, bool) or not isinstance(n_trees, int | np.integer) or n_trees < 1:
+            raise ValueError(f"n_trees is the forest's number of trees, a positive integer; got {n_trees!r}")
         if calibration < 0:
             raise ValueError(f"calibration is a number of reference clips (0 = off), got {calibration}")
         self.classes = list(classes)
@@ -87,6 +90,8 @@ class ClipFormModel:
         #: False: only the rep features, measured against the lifter's own pose in the clip; the clip percentiles
         #: read positions in the camera-derived frame, where a session's set-up leaks in (conf/data/squat_3d.yaml)
         self.percentile_features = bool(percentile_features)
+        #: trees of the forest (estimator="forest" only)
+        self.n_trees = int(n_trees)
         self.fill_: np.ndarray | None = None
         #: below this top-class probability the coach says "not sure" (0: always judge); `learn_when_unsure`
         self.sure_probability_ = 0.0
@@ -103,6 +108,7 @@ class ClipFormModel:
         state.setdefault("sure_probability_", 0.0)
         state.setdefault("drop_cues", ())
         state.setdefault("percentile_features", True)
+        state.setdefault("n_trees", 300)  # the forests fitted before the option had 300 trees
         self.__dict__.update(state)
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
@@ -273,7 +279,7 @@ class ClipFormModel:
         require_some_kept(np.where(rows, weights, 0.0), self.group_balance)
         if len(np.unique(y[rows])) < 2:
             raise ValueError("the training clips hold a single class; nothing to learn")
-        self.model_ = logistic(self.c) if self.estimator == "logistic" else forest(self.seed)
+        self.model_ = logistic(self.c) if self.estimator == "logistic" else forest(self.seed, self.n_trees)
         fit_kwargs = {}
         if self.group_balance != "none":  # a pipeline routes sample weights by step name
             key = "logisticregression__sample_weight" if self.estimator == "logistic" else "sample_weight"
@@ -281,7 +287,7 @@ class ClipFormModel:
         self.model_.fit(values[rows], y[rows], **fit_kwargs)
         self.feature_range_ = (values[rows].min(axis=0), values[rows].max(axis=0))
         if self.estimator == "forest":
-            # threads speed up fitting 300 trees; when predicting a clip or two they cost 30+ ms
+            # threads speed up fitting the trees; when predicting a clip or two they cost 30+ ms
             self.model_.set_params(n_jobs=1)
         return self
 

@@ -372,6 +372,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     """The clip-feature model: fitted on the training groups, scored on the validation groups (for sweeps and
     promotion) and on the test groups, exactly like the networks' split."""
     from liftsense.models.clip_model import ClipFormModel
+    from liftsense.models.estimators import FOREST_TREES
 
     task, model_cfg, split = cfg["task"]["name"], cfg["model"], cfg["split"]
     classes = classes_of(task, seqs.meta)
@@ -401,6 +402,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
             feature_set=cfg["data"].get("clip_features", "body"),
             drop_cues=tuple(cfg["data"].get("drop_cues") or ()),
             percentile_features=bool(cfg["data"].get("percentile_features", True)),
+            n_trees=int(model_cfg.get("n_trees", FOREST_TREES)),
         )
 
     model = new_model().fit(seqs.subset(tr), y[tr])
