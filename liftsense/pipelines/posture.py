@@ -402,7 +402,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
             feature_set=cfg["data"].get("clip_features", "body"),
             drop_cues=tuple(cfg["data"].get("drop_cues") or ()),
             percentile_features=bool(cfg["data"].get("percentile_features", True)),
-            n_trees=int(model_cfg.get("n_trees", FOREST_TREES)),
+            n_trees=model_cfg.get("n_trees", FOREST_TREES),  # a count that is no integer is refused there
         )
 
     model = new_model().fit(seqs.subset(tr), y[tr])
