@@ -149,12 +149,21 @@ SQUAT_LEVERS: dict[str, dict] = {
         "drop_cues": HIP_CUES,
         "percentile_features": False,
     },
-    "clip_logistic, group_balance=drop, no hip-height cues (shipped)": {
+    "clip_logistic, group_balance=drop, no hip-height cues (shipped until 2026-12-07; faults since)": {
         "group_balance": "drop",
         "drop_cues": HIP_CUES,
     },
+    "clip_forest, group_balance=weight, no hip-height cues": {
+        "group_balance": "weight",
+        "drop_cues": HIP_CUES,
+        "estimator": "forest",
+    },
+    "clip_logistic, group_balance=weight, no hip-height cues (shipped)": {
+        "group_balance": "weight",
+        "drop_cues": HIP_CUES,
+    },
 }
-SHIPPED = "clip_logistic, group_balance=drop, no hip-height cues (shipped)"
+SHIPPED = "clip_logistic, group_balance=weight, no hip-height cues (shipped)"
 
 
 #: what the first inner loop chose between: hip-height cues on or off, and C
@@ -167,6 +176,11 @@ CUE_AND_C_OPTIONS: dict[str, dict] = {
 PERCENTILE_OPTIONS: dict[str, dict] = {
     "with clip percentiles": {"drop_cues": HIP_CUES},
     "rep features only": {"drop_cues": HIP_CUES, "percentile_features": False},
+}
+#: the third (2026-12-07): how the dates weigh in fitting, hip-height cues off
+BALANCE_OPTIONS: dict[str, dict] = {
+    f"group_balance={policy}": {"drop_cues": HIP_CUES, "group_balance": policy}
+    for policy in ("drop", "weight")
 }
 
 
@@ -190,14 +204,14 @@ def inner_choice(
             pred = np.full(len(y), -1)
             for inner in dict.fromkeys(groups[train]):
                 tr, te = np.flatnonzero(train & (groups != inner)), np.flatnonzero(groups == inner)
-                model = Model(classes, group_balance="drop", **kw).fit(seqs.subset(tr), y[tr])
+                model = Model(classes, **({"group_balance": "drop"} | kw)).fit(seqs.subset(tr), y[tr])
                 pred[te] = model.predict(seqs.subset(te))
             ok = train & (pred >= 0)
             worst = min(per_group_f1(y[ok], pred[ok], groups[ok]).values())
             scores[name] = 0.5 * f1_score(y[ok], pred[ok]) + 0.5 * worst
         chosen[outer] = best = max(scores, key=scores.get)
         tr, te = np.flatnonzero(train), np.flatnonzero(~train)
-        model = Model(classes, group_balance="drop", **options[best]).fit(seqs.subset(tr), y[tr])
+        model = Model(classes, **({"group_balance": "drop"} | options[best])).fit(seqs.subset(tr), y[tr])
         out[te] = model.predict_proba(seqs.subset(te))
     return out, chosen
 
@@ -226,6 +240,11 @@ def squat_section() -> dict:
     proba, chosen = inner_choice(seqs, y, classes, PERCENTILE_OPTIONS)
     rows.append(
         scored("inner leave-one-date-out choice: clip percentiles or rep features only", y, proba, groups)
+        | {"chosen": chosen}
+    )
+    proba, chosen = inner_choice(seqs, y, classes, BALANCE_OPTIONS)
+    rows.append(
+        scored("inner leave-one-date-out choice: group_balance drop or weight", y, proba, groups)
         | {"chosen": chosen}
     )
     shipped = SQUAT_LEVERS[SHIPPED]

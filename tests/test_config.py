@@ -25,6 +25,18 @@ def test_a_dataset_sets_its_own_split_and_features(name):
     assert mine.split.n_splits == 3 and mine.features.normalization == "floor"
 
 
+@pytest.mark.parametrize("name", ["config", "evaluate"])
+def test_squat_dates_weigh_per_task_and_an_explicit_choice_wins(name):
+    # binary: each mixed date counts once, half correct and half faulty; faults: single-verdict dates left out
+    assert compose(name, ["data=squat_3d"]).split.group_balance == "weight"
+    assert compose(name, ["data=squat_3d", "task=fault"]).split.group_balance == "drop"
+    assert compose(name, ["data=squat_3d", "split.group_balance=none"]).split.group_balance == "none"
+    mine = compose(name, ["data=squat_3d", "data.group_balance_by_task.binary=drop"])
+    assert mine.split.group_balance == "drop"
+    # other data: groups are not sessions
+    assert compose(name, []).split.get("group_balance", "none") == "none"
+
+
 def test_task_and_logger_settings_survive_the_order():
     assert compose("evaluate", ["data=squat_3d"]).logger.experiment == "posture-evaluation"
     rest = compose("config", ["task=rest_hr"])
