@@ -222,13 +222,14 @@ def test_the_forest_grows_the_trees_asked_for_and_old_forests_load():
     import pickle
 
     from liftsense.models.clip_model import ClipFormModel
-    from liftsense.models.estimators import FOREST_TREES
+    from liftsense.models.estimators import FOREST_TREES, fitted_trees
 
     _, _, seqs, y = heel_lift_squats()
     model = ClipFormModel(["incorrect", "correct"], estimator="forest", n_trees=7).fit(
         seqs.subset(range(8)), y[:8]
     )
-    assert len(model.model_.estimators_) == 7 and model.model_.n_jobs == 1
+    kinds = fitted_trees(model.model_)
+    assert sum(len(k.estimators_) for k in kinds) == 7 and all(k.n_jobs == 1 for k in kinds)
     assert ClipFormModel(["incorrect", "correct"]).n_trees == FOREST_TREES == 1000
     for bad in (0, -3, 2.5, True, "300"):
         with pytest.raises(ValueError, match="n_trees is the forest's number of trees"):
@@ -236,6 +237,48 @@ def test_the_forest_grows_the_trees_asked_for_and_old_forests_load():
     old = pickle.loads(pickle.dumps(model))
     del old.__dict__["n_trees"]
     assert pickle.loads(pickle.dumps(old)).n_trees == 300
+
+
+def test_the_forest_averages_random_forest_and_extra_trees_by_share():
+    """`extra_trees_share` of the trees are extremely randomised and the clip's probability is the two kinds'
+    mean; 0 and 1 give one kind alone; a share outside [0, 1] is refused; a forest logged before the option
+    loads as the plain random forest it was, and judges as before."""
+    import pickle
+
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.models.estimators import EXTRA_TREES_SHARE, fitted_trees
+
+    _, _, seqs, y = heel_lift_squats()
+    train, test = seqs.subset(range(8)), seqs.subset(range(8, len(seqs)))
+
+    def fitted(share: float) -> ClipFormModel:
+        model = ClipFormModel(
+            ["incorrect", "correct"], estimator="forest", n_trees=10, extra_trees_share=share
+        )
+        return model.fit(train, y[:8])
+
+    both = fitted(0.3)
+    forest, extra = fitted_trees(both.model_)
+    assert isinstance(forest, RandomForestClassifier) and len(forest.estimators_) == 7
+    assert isinstance(extra, ExtraTreesClassifier) and len(extra.estimators_) == 3
+    x = both._model_input(test, None)
+    ok = np.isfinite(x).all(axis=1)
+    assert ok.sum() >= 2
+    mean = (forest.predict_proba(x[ok]) + extra.predict_proba(x[ok])) / 2
+    np.testing.assert_allclose(both.predict_proba(test)[ok], mean, atol=1e-12)
+    assert type(fitted(0.0).model_) is RandomForestClassifier
+    assert type(fitted(1.0).model_) is ExtraTreesClassifier
+    assert ClipFormModel(["incorrect", "correct"]).extra_trees_share == EXTRA_TREES_SHARE == 0.5
+    for bad in (-0.1, 1.5, True, float("nan")):
+        with pytest.raises(ValueError, match="extra_trees_share is the share of the forest's trees"):
+            ClipFormModel(["incorrect", "correct"], estimator="forest", extra_trees_share=bad)
+    plain = fitted(0.0)
+    del plain.__dict__["extra_trees_share"]
+    old = pickle.loads(pickle.dumps(plain))
+    assert old.extra_trees_share == 0.0
+    np.testing.assert_array_equal(old.predict_proba(test), plain.predict_proba(test))
 
 
 def test_nan_percentiles_are_numpys_nanpercentile_column_by_column():

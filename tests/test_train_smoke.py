@@ -142,6 +142,7 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(
         assert "test_train_clips_unbalanced" not in run.data.metrics
 
     from liftsense.models.clip_model import ClipFormModel
+    from liftsense.models.estimators import fitted_trees
     from liftsense.pipelines.posture import load_classifier
     from liftsense.pose.clip_features import is_rep_feature
 
@@ -151,7 +152,9 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(
     assert clf.calibration == calibration
     assert clf.percentile_features is percentiles
     if model == "clip_forest":  # the override reached the forest, and the run's parameters say so
-        assert len(clf.model_.estimators_) == clf.n_trees == 40 and run.data.params["model.n_trees"] == "40"
+        trees = sum(len(kind.estimators_) for kind in fitted_trees(clf.model_))
+        assert trees == clf.n_trees == 40 and run.data.params["model.n_trees"] == "40"
+        assert clf.extra_trees_share == 0.5 and run.data.params["model.extra_trees_share"] == "0.5"
     assert percentiles or all(is_rep_feature(c) for c in clf.columns_)
     out = tmp_path / "eval.json"
     proc = run_entry_point(

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from liftsense.models.calibration import ReferenceDraw, draw_references, relative_to_references
-from liftsense.models.estimators import FOREST_TREES, predict_proba
+from liftsense.models.estimators import EXTRA_TREES_SHARE, FOREST_TREES, predict_proba
 from liftsense.models.group_balance import check_group_balance, group_weights, require_some_kept
 from liftsense.pose.gaps import valid_frames
 from liftsense.pose.rep_features import MIN_FRAMES
@@ -55,11 +55,17 @@ class ClipFormModel:
         drop_cues: tuple[str, ...] = (),
         percentile_features: bool = True,
         n_trees: int = FOREST_TREES,
+        extra_trees_share: float = EXTRA_TREES_SHARE,
     ) -> None:
         if estimator not in ("logistic", "forest"):
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
         if isinstance(n_trees, bool) or not isinstance(n_trees, int | np.integer) or n_trees < 1:
             raise ValueError(f"n_trees is the forest's number of trees, a positive integer; got {n_trees!r}")
+        if isinstance(extra_trees_share, bool) or not 0.0 <= extra_trees_share <= 1.0:
+            raise ValueError(
+                f"extra_trees_share is the share of the forest's trees that are extremely randomised, in [0, 1]; "
+                f"got {extra_trees_share!r}"
+            )
         if calibration < 0:
             raise ValueError(f"calibration is a number of reference clips (0 = off), got {calibration}")
         self.classes = list(classes)
@@ -92,6 +98,9 @@ class ClipFormModel:
         self.percentile_features = bool(percentile_features)
         #: trees of the forest (estimator="forest" only)
         self.n_trees = int(n_trees)
+        #: of those, the share that are extremely randomised trees (0: a plain random forest); the two kinds'
+        #: probabilities are averaged
+        self.extra_trees_share = float(extra_trees_share)
         self.fill_: np.ndarray | None = None
         #: below this top-class probability the coach says "not sure" (0: always judge); `learn_when_unsure`
         self.sure_probability_ = 0.0
@@ -109,6 +118,7 @@ class ClipFormModel:
         state.setdefault("drop_cues", ())
         state.setdefault("percentile_features", True)
         state.setdefault("n_trees", 300)  # the forests fitted before the option had 300 trees
+        state.setdefault("extra_trees_share", 0.0)  # ... and were plain random forests
         self.__dict__.update(state)
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
@@ -250,7 +260,7 @@ class ClipFormModel:
         """`y`: class index per clip (into `classes`). Clips without enough tracked frames are skipped; with
         calibration, so are the reference clips and the clips of groups with fewer than k correct clips; with
         `group_balance` other than none, so are the clips of groups whose clips all share one verdict."""
-        from liftsense.models.estimators import forest, logistic
+        from liftsense.models.estimators import forest, logistic, predict_with_one_thread
 
         if len(seqs) != len(y):
             raise ValueError(f"{len(seqs)} clips but {len(y)} targets")
@@ -279,7 +289,10 @@ class ClipFormModel:
         require_some_kept(np.where(rows, weights, 0.0), self.group_balance)
         if len(np.unique(y[rows])) < 2:
             raise ValueError("the training clips hold a single class; nothing to learn")
-        self.model_ = logistic(self.c) if self.estimator == "logistic" else forest(self.seed, self.n_trees)
+        if self.estimator == "logistic":
+            self.model_ = logistic(self.c)
+        else:
+            self.model_ = forest(self.seed, self.n_trees, self.extra_trees_share)
         fit_kwargs = {}
         if self.group_balance != "none":  # a pipeline routes sample weights by step name
             key = "logisticregression__sample_weight" if self.estimator == "logistic" else "sample_weight"
@@ -287,8 +300,7 @@ class ClipFormModel:
         self.model_.fit(values[rows], y[rows], **fit_kwargs)
         self.feature_range_ = (values[rows].min(axis=0), values[rows].max(axis=0))
         if self.estimator == "forest":
-            # threads speed up fitting the trees; when predicting a clip or two they cost 30+ ms
-            self.model_.set_params(n_jobs=1)
+            predict_with_one_thread(self.model_)
         return self
 
     def learn_when_unsure(self, validation_proba: np.ndarray, judge_share: float | None) -> float:

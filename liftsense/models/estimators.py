@@ -9,13 +9,40 @@ import numpy as np
 #: about 3 times the prediction time (benchmarks/RESULTS.md)
 FOREST_TREES = 1000
 
+#: share of the forest's trees that are extremely randomised (split thresholds drawn at random, no bootstrap).
+#: Averaging the two kinds' probabilities beat either kind alone on real push-ups (benchmarks/RESULTS.md): the
+#: random thresholds smooth the boundary where a few near-duplicate groups would otherwise set it.
+EXTRA_TREES_SHARE = 0.5
 
-def forest(seed: int = 0, n_trees: int = FOREST_TREES):
-    from sklearn.ensemble import RandomForestClassifier
 
-    return RandomForestClassifier(
-        n_estimators=n_trees, min_samples_leaf=2, class_weight="balanced", random_state=seed, n_jobs=2
-    )
+def forest(seed: int = 0, n_trees: int = FOREST_TREES, extra_trees_share: float = EXTRA_TREES_SHARE):
+    """Balanced-class trees: a random forest, extremely randomised trees, or both with their class probabilities
+    averaged with equal weight (`extra_trees_share` of the `n_trees` trees are the extremely randomised ones)."""
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, VotingClassifier
+
+    if not 0.0 <= extra_trees_share <= 1.0:
+        raise ValueError(f"extra_trees_share is a share of the trees, in [0, 1]; got {extra_trees_share}")
+    n_extra = round(n_trees * extra_trees_share)
+    common = {"min_samples_leaf": 2, "class_weight": "balanced", "random_state": seed, "n_jobs": 2}
+    kinds = []
+    if n_trees - n_extra:
+        kinds.append(("random_forest", RandomForestClassifier(n_estimators=n_trees - n_extra, **common)))
+    if n_extra:
+        kinds.append(("extra_trees", ExtraTreesClassifier(n_estimators=n_extra, **common)))
+    if len(kinds) == 1:
+        return kinds[0][1]
+    return VotingClassifier(kinds, voting="soft")
+
+
+def fitted_trees(model) -> list:
+    """The fitted tree ensembles inside `model` (one for a plain forest, one per kind for an average)."""
+    return list(getattr(model, "estimators_", [])) if hasattr(model, "voting") else [model]
+
+
+def predict_with_one_thread(model) -> None:
+    """Threads speed up fitting the trees; when predicting a clip or two they cost 30+ ms."""
+    for trees in fitted_trees(model):
+        trees.set_params(n_jobs=1)
 
 
 def logistic(c: float = 0.01):

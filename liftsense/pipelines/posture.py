@@ -372,7 +372,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     """The clip-feature model: fitted on the training groups, scored on the validation groups (for sweeps and
     promotion) and on the test groups, exactly like the networks' split."""
     from liftsense.models.clip_model import ClipFormModel
-    from liftsense.models.estimators import FOREST_TREES
+    from liftsense.models.estimators import EXTRA_TREES_SHARE, FOREST_TREES
 
     task, model_cfg, split = cfg["task"]["name"], cfg["model"], cfg["split"]
     classes = classes_of(task, seqs.meta)
@@ -403,6 +403,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
             drop_cues=tuple(cfg["data"].get("drop_cues") or ()),
             percentile_features=bool(cfg["data"].get("percentile_features", True)),
             n_trees=model_cfg.get("n_trees", FOREST_TREES),  # a count that is no integer is refused there
+            extra_trees_share=model_cfg.get("extra_trees_share", EXTRA_TREES_SHARE),
         )
 
     model = new_model().fit(seqs.subset(tr), y[tr])
@@ -469,8 +470,13 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
                 model,
                 name="model",
                 pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
-                # skops, not pickle: only these types load; both are ours (the forest's trees come from this fit)
-                skops_trusted_types=["liftsense.models.clip_model.ClipFormModel", "sklearn.tree._tree.Tree"],
+                # skops, not pickle: only these types load, all ours or scikit-learn's own (the forest's trees
+                # come from this fit; a Bunch is the dict in which the averaged forest names its two kinds)
+                skops_trusted_types=[
+                    "liftsense.models.clip_model.ClipFormModel",
+                    "sklearn.tree._tree.Tree",
+                    "sklearn.utils._bunch.Bunch",
+                ],
             )
 
     return Trained(
