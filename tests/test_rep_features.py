@@ -241,8 +241,9 @@ def test_the_forest_grows_the_trees_asked_for_and_old_forests_load():
 
 def test_the_forest_averages_random_forest_and_extra_trees_by_share():
     """`extra_trees_share` of the trees are extremely randomised and the clip's probability is the two kinds'
-    mean; 0 and 1 give one kind alone; a share outside [0, 1] is refused; a forest logged before the option
-    loads as the plain random forest it was, and judges as before."""
+    mean; 0 and 1 give one kind alone; by default half for two classes and none for fault classes; a share
+    outside [0, 1] is refused; a forest logged before the option loads as the plain random forest it was, and
+    judges as before."""
     import pickle
 
     from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
@@ -271,6 +272,7 @@ def test_the_forest_averages_random_forest_and_extra_trees_by_share():
     assert type(fitted(0.0).model_) is RandomForestClassifier
     assert type(fitted(1.0).model_) is ExtraTreesClassifier
     assert ClipFormModel(["incorrect", "correct"]).extra_trees_share == EXTRA_TREES_SHARE == 0.5
+    assert ClipFormModel(["correct", "no_depth", "knees_caving"]).extra_trees_share == 0.0  # fault classes
     for bad in (-0.1, 1.5, True, float("nan")):
         with pytest.raises(ValueError, match="extra_trees_share is the share of the forest's trees"):
             ClipFormModel(["incorrect", "correct"], estimator="forest", extra_trees_share=bad)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from liftsense.models.calibration import ReferenceDraw, draw_references, relative_to_references
-from liftsense.models.estimators import EXTRA_TREES_SHARE, FOREST_TREES, predict_proba
+from liftsense.models.estimators import FOREST_TREES, default_extra_trees_share, predict_proba
 from liftsense.models.group_balance import check_group_balance, group_weights, require_some_kept
 from liftsense.pose.gaps import valid_frames
 from liftsense.pose.rep_features import MIN_FRAMES
@@ -55,12 +55,14 @@ class ClipFormModel:
         drop_cues: tuple[str, ...] = (),
         percentile_features: bool = True,
         n_trees: int = FOREST_TREES,
-        extra_trees_share: float = EXTRA_TREES_SHARE,
+        extra_trees_share: float | None = None,
     ) -> None:
         if estimator not in ("logistic", "forest"):
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
         if isinstance(n_trees, bool) or not isinstance(n_trees, int | np.integer) or n_trees < 1:
             raise ValueError(f"n_trees is the forest's number of trees, a positive integer; got {n_trees!r}")
+        if extra_trees_share is None:
+            extra_trees_share = default_extra_trees_share(len(classes))
         if isinstance(extra_trees_share, bool) or not 0.0 <= extra_trees_share <= 1.0:
             raise ValueError(
                 f"extra_trees_share is the share of the forest's trees that are extremely randomised, in [0, 1]; "
@@ -98,8 +100,8 @@ class ClipFormModel:
         self.percentile_features = bool(percentile_features)
         #: trees of the forest (estimator="forest" only)
         self.n_trees = int(n_trees)
-        #: of those, the share that are extremely randomised trees (0: a plain random forest); the two kinds'
-        #: probabilities are averaged
+        #: of those, the share that are extremely randomised trees, the two kinds' probabilities averaged (0: a
+        #: plain random forest; None: half for a two-class verdict, none for fault classes)
         self.extra_trees_share = float(extra_trees_share)
         self.fill_: np.ndarray | None = None
         #: below this top-class probability the coach says "not sure" (0: always judge); `learn_when_unsure`

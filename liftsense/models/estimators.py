@@ -9,10 +9,18 @@ import numpy as np
 #: about 3 times the prediction time (benchmarks/RESULTS.md)
 FOREST_TREES = 1000
 
-#: share of the forest's trees that are extremely randomised (split thresholds drawn at random, no bootstrap).
-#: Averaging the two kinds' probabilities beat either kind alone on real push-ups (benchmarks/RESULTS.md): the
-#: random thresholds smooth the boundary where a few near-duplicate groups would otherwise set it.
+#: share of a two-class forest's trees that are extremely randomised (split thresholds drawn at random, no
+#: bootstrap). Averaging the two kinds' probabilities beat either kind alone on real push-ups and tied on squats
+#: by date (benchmarks/RESULTS.md): the random thresholds smooth the boundary where a few near-duplicate groups
+#: would otherwise set it.
 EXTRA_TREES_SHARE = 0.5
+
+
+def default_extra_trees_share(n_classes: int) -> float:
+    """Half the trees extremely randomised for a correct/incorrect verdict; none for the fault classes, where on
+    squats by date the average lost 0.06 macro-F1 to the plain forest (random thresholds over a few dozen clips
+    per fault blur the rarer faults)."""
+    return EXTRA_TREES_SHARE if n_classes == 2 else 0.0
 
 
 def forest(seed: int = 0, n_trees: int = FOREST_TREES, extra_trees_share: float = EXTRA_TREES_SHARE):

@@ -372,7 +372,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
     """The clip-feature model: fitted on the training groups, scored on the validation groups (for sweeps and
     promotion) and on the test groups, exactly like the networks' split."""
     from liftsense.models.clip_model import ClipFormModel
-    from liftsense.models.estimators import EXTRA_TREES_SHARE, FOREST_TREES
+    from liftsense.models.estimators import FOREST_TREES
 
     task, model_cfg, split = cfg["task"]["name"], cfg["model"], cfg["split"]
     classes = classes_of(task, seqs.meta)
@@ -403,7 +403,7 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
             drop_cues=tuple(cfg["data"].get("drop_cues") or ()),
             percentile_features=bool(cfg["data"].get("percentile_features", True)),
             n_trees=model_cfg.get("n_trees", FOREST_TREES),  # a count that is no integer is refused there
-            extra_trees_share=model_cfg.get("extra_trees_share", EXTRA_TREES_SHARE),
+            extra_trees_share=model_cfg.get("extra_trees_share"),  # null: by the number of classes
         )
 
     model = new_model().fit(seqs.subset(tr), y[tr])
@@ -459,6 +459,8 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         "percentile_features": model.percentile_features,
         "sure_probability": model.sure_probability_,
     }
+    if model.estimator == "forest":  # the share as resolved (the config's null depends on the task's classes)
+        preprocessing |= {"n_trees": model.n_trees, "extra_trees_share": model.extra_trees_share}
 
     def log_model(run_id: str) -> None:
         import mlflow
