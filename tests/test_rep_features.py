@@ -273,7 +273,7 @@ def test_the_forest_averages_random_forest_and_extra_trees_by_share():
     assert type(fitted(1.0).model_) is ExtraTreesClassifier
     assert ClipFormModel(["incorrect", "correct"]).extra_trees_share == EXTRA_TREES_SHARE == 0.5
     assert ClipFormModel(["correct", "no_depth", "knees_caving"]).extra_trees_share == 0.0  # fault classes
-    for bad in (-0.1, 1.5, True, float("nan")):
+    for bad in (-0.1, 1.5, True, float("nan"), "0.5"):
         with pytest.raises(ValueError, match="extra_trees_share is the share of the forest's trees"):
             ClipFormModel(["incorrect", "correct"], estimator="forest", extra_trees_share=bad)
     plain = fitted(0.0)

@@ -63,7 +63,12 @@ class ClipFormModel:
             raise ValueError(f"n_trees is the forest's number of trees, a positive integer; got {n_trees!r}")
         if extra_trees_share is None:
             extra_trees_share = default_extra_trees_share(len(classes))
-        if isinstance(extra_trees_share, bool) or not 0.0 <= extra_trees_share <= 1.0:
+        share = extra_trees_share
+        if (
+            isinstance(share, bool)
+            or not isinstance(share, int | float | np.number)
+            or not 0.0 <= share <= 1.0
+        ):
             raise ValueError(
                 f"extra_trees_share is the share of the forest's trees that are extremely randomised, in [0, 1]; "
                 f"got {extra_trees_share!r}"
