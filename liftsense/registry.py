@@ -147,10 +147,14 @@ def decide(
     champion: float | None,
     higher_is_better: bool,
     baseline: tuple[str, float] | None = None,
+    cannot_judge: str | None = None,
 ) -> Decision:
     """The rule alone (testable without MLflow). A candidate that does not beat its task's best simple baseline
-    on the same validation data never becomes champion, whatever the current champion."""
+    on the same validation data never becomes champion, whatever the current champion; nor does one whose
+    validation data cannot tell models apart (`cannot_judge`: why, e.g. `evaluation.metrics.one_class_reason`)."""
     word = "higher" if higher_is_better else "lower"
+    if cannot_judge:
+        return Decision("challenger", candidate, champion, f"cannot be judged: {cannot_judge}: never served")
     passed = None
     if baseline is not None and np.isfinite(baseline[1]):
         name, score = baseline

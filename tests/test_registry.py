@@ -33,6 +33,45 @@ def test_promotion_rule():
     assert registered_name("binary", "squat_3d", calibrated=True) == "posture-squat_3d-binary-calibrated"
 
 
+def test_validation_clips_of_one_class_cannot_promote_anything():
+    """Squat validation dates with no correct clip score every model and "always correct" at F1 0: refused, named."""
+    import types
+
+    import pandas as pd
+
+    from liftsense.evaluation.metrics import one_class_reason
+    from liftsense.models.clip_model import ClipFormModel
+    from training.promote import _cannot_judge
+
+    faulty = pd.DataFrame(
+        {"label": ["no depth", "knees caving", "no depth"], "correct": [0, 0, 0], "group": ["d2", "d1", "d2"]}
+    )
+    mixed = pd.concat([faulty, pd.DataFrame({"label": ["olympic squat"], "correct": [1], "group": ["d3"]})])
+    binary = ["incorrect", "correct"]
+    reason = one_class_reason("binary", faulty, binary)
+    assert reason is not None and "only 'incorrect' clips" in reason and "d1, d2" in reason
+    assert one_class_reason("binary", mixed, binary) is None
+    # faults: two named faults are two classes, and a clip marked correct counts as "correct" whatever its label
+    faults = ["correct", "knees caving", "no depth"]
+    assert one_class_reason("fault", faulty, faults) is None
+    one_fault = faulty[faulty["label"] == "no depth"]
+    assert "only 'no depth' clips" in one_class_reason("fault", one_fault, faults)
+    unknown = one_class_reason("fault", faulty.assign(label="toes lifting"), faults)
+    assert "no clip of a class the model knows" in unknown
+
+    # the rule: refused even with no champion and a score above the baseline, and never tagged as beating it
+    refused = decide(0.9, None, True, ("always_correct_clip_f1", 0.0), cannot_judge=reason)
+    assert refused.alias == "challenger" and refused.beats_baseline is None
+    assert refused.reason.startswith("cannot be judged: the 3 clips of group(s) d1, d2 hold only 'incorrect'")
+    assert decide(0.9, None, True, ("always_correct_clip_f1", 0.0), cannot_judge=None).alias == "champion"
+    # promote.py's check names the fix; a rest-HR model is not judged by clip classes
+    model = ClipFormModel(binary)
+    hint = _cannot_judge("binary", model, types.SimpleNamespace(meta=faulty))
+    assert hint is not None and hint.startswith(reason) and "split.fold" in hint
+    assert _cannot_judge("binary", model, types.SimpleNamespace(meta=mixed)) is None
+    assert _cannot_judge("rest_hr", None, None) is None
+
+
 def test_a_long_feature_spec_stays_valid_json_in_its_tag():
     short = {"kind": "posture", "classes": ["a", "b"]}
     assert json.loads(spec_tag(short, "r1")) == short

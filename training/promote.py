@@ -120,10 +120,25 @@ def main(argv: list[str]) -> int:
     champion = None
     if current is not None and current != version:
         champion = validation_score(cfg, f"models:/{name}/{current}")[0]
-    decision = registry.decide(candidate, champion, higher, baseline)
+    decision = registry.decide(
+        candidate, champion, higher, baseline, _cannot_judge(task, module, validation_data)
+    )
     registry.apply(name, version, decision, metric)
     print(f"{name} v{version}: validation {metric} {candidate:.4f} -> {decision.alias} ({decision.reason})")
     return 0
+
+
+def _cannot_judge(task: str, module, validation_data) -> str | None:
+    """Why the validation clips cannot rank a posture model against its baseline (one class only), with the fix."""
+    if task == "rest_hr":
+        return None
+    from liftsense.evaluation.metrics import one_class_reason
+    from liftsense.pipelines.posture import model_classes
+
+    reason = one_class_reason(task, validation_data.meta, model_classes(module))
+    if reason is None:
+        return None
+    return f"{reason}; choose validation groups that hold both (another split.fold, or a larger split.val_fraction)"
 
 
 def _best_trial_run(client, cfg, overrides) -> str:

@@ -35,6 +35,22 @@ def clip_targets(task: str, meta: pd.DataFrame, classes: list[str]) -> np.ndarra
     return np.array([lookup.get(lab, -1) for lab in labels])
 
 
+def one_class_reason(task: str, meta: pd.DataFrame, classes: list[str]) -> str | None:
+    """Why clips cannot rank a model against its baseline, or None when they can.
+
+    Clips of one class only (validation dates that hold no correct squat) score every model and the baseline
+    alike: F1 of "correct" is 0 for all when no clip is correct, and always "correct" is unbeatable when every
+    clip is. A promotion read from them would be a coin the split tossed, so it is refused with this reason."""
+    y = clip_targets(task, meta, classes)
+    present = sorted({classes[i] for i in y[y >= 0]})
+    if len(present) >= 2:
+        return None
+    groups = sorted(set(meta["group"].astype(str))) if "group" in meta else []
+    where = f"the {len(meta)} clips of group(s) {', '.join(groups)}" if groups else f"the {len(meta)} clips"
+    held = f"only {present[0]!r} clips" if present else "no clip of a class the model knows"
+    return f"{where} hold {held}, so every model and the baseline score alike"
+
+
 def correct_f1(y_true: np.ndarray, y_pred: np.ndarray, correct_index: int) -> float:
     return float(f1_score(y_true == correct_index, y_pred == correct_index, zero_division=0.0))
 

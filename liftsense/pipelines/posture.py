@@ -604,6 +604,15 @@ def load_classifier(model_uri: str | None = None, checkpoint: str | None = None)
     return load_trained(model_uri, checkpoint, "liftsense.models.form_classifier:FormClassifier")
 
 
+def model_classes(module) -> list[str]:
+    """The classes a trained form model (a clip model or a network) predicts, in its probability columns' order."""
+    from liftsense.models.clip_model import ClipFormModel
+
+    if isinstance(module, ClipFormModel):
+        return list(module.classes)
+    return list(module.hparams.preprocessing["classes"])
+
+
 def score(module, seqs: PoseSequences, task: str) -> tuple[dict[str, float], np.ndarray, Windows | None]:
     """Score any landmark dataset with a trained classifier, using the preprocessing saved with it."""
     from liftsense.models.clip_model import ClipFormModel
