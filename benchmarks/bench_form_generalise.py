@@ -45,26 +45,27 @@ COLUMNS = (
 _CACHED: dict[tuple, type] = {}
 
 
-def cached_model(seqs, feature_set: str = "body"):
+def cached_model(seqs, feature_set: str = "body", rep_curves: bool = False):
     """`ClipFormModel` with this dataset's clip features computed once and looked up by clip."""
-    key = (seqs.source, tuple(seqs.meta["sequence_id"].astype(str)), feature_set)
+    key = (seqs.source, tuple(seqs.meta["sequence_id"].astype(str)), feature_set, rep_curves)
     if key not in _CACHED:
-        _CACHED[key] = _cached_model(seqs, feature_set)
+        _CACHED[key] = _cached_model(seqs, feature_set, rep_curves)
     return _CACHED[key]
 
 
-def _cached_model(seqs, feature_set: str):
+def _cached_model(seqs, feature_set: str, rep_curves: bool):
     from liftsense.models.clip_model import ClipFormModel
 
     ids = seqs.meta["sequence_id"].astype(str)
     if ids.duplicated().any():
         raise ValueError("cached clip features are looked up by sequence_id, which must be unique")
-    cache = ClipFormModel(["a", "b"], feature_set=feature_set).features(seqs).set_axis(ids.to_numpy())
+    unpooled = ClipFormModel(["a", "b"], feature_set=feature_set, rep_curves=rep_curves)
+    cache = unpooled.features(seqs).set_axis(ids.to_numpy())
 
     class Cached(ClipFormModel):
         def features(self, part):
             x = cache.loc[part.meta["sequence_id"].astype(str).to_numpy()].reset_index(drop=True)
-            x = self._without_dropped(x)
+            x = self._final_columns(x)
             return x if self.columns_ is None else x.reindex(columns=self.columns_)
 
     return Cached
@@ -75,7 +76,7 @@ def logo_proba(seqs, y: np.ndarray, classes: list[str], draw: int = 0, feature_s
     held-out group against `calibration` of its own correct clips (NaN for references and uncalibrated groups)."""
     from liftsense.evaluation.generalise import leave_one_group_out
 
-    Model = cached_model(seqs, feature_set)
+    Model = cached_model(seqs, feature_set, kw.get("rep_curves", False))
 
     def fit_predict(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
         if len(np.unique(y[tr])) < 2:  # a training side with one class: nothing to learn
@@ -184,18 +185,27 @@ BALANCE_OPTIONS: dict[str, dict] = {
 }
 
 
+#: the fourth (2026-12-07, third session), for the fault model: the rep as a curve and pooled sides, or not
+SHAPE_OPTIONS: dict[str, dict] = {
+    "rep summaries": {"drop_cues": HIP_CUES},
+    "rep summaries + curves, sides pooled": {"drop_cues": HIP_CUES, "rep_curves": True, "pool_sides": True},
+}
+
+
 def inner_choice(
     seqs, y: np.ndarray, classes: list[str], options: dict[str, dict] = CUE_AND_C_OPTIONS
 ) -> tuple[np.ndarray, dict[str, str]]:
     """Domain-robust selection: for each held-out date, choose one of `options` (ClipFormModel settings) by
-    leaving each training date out in an inner loop (score: half pooled F1, half the worst inner date's F1)."""
+    leaving each training date out in an inner loop (score: half pooled F1, half the worst inner date's F1;
+    macro-F1 for more than two classes)."""
     from sklearn.metrics import f1_score
 
     from liftsense.evaluation.generalise import per_group_f1
 
-    Model = cached_model(seqs)
+    average = "binary" if len(classes) == 2 else "macro"
+    Model = cached_model(seqs, rep_curves=any(kw.get("rep_curves") for kw in options.values()))
     groups = seqs.meta["group"].astype(str).to_numpy()
-    out = np.full((len(y), 2), np.nan)
+    out = np.full((len(y), len(classes)), np.nan)
     chosen: dict[str, str] = {}
     for outer in dict.fromkeys(groups):
         train = groups != outer
@@ -207,8 +217,8 @@ def inner_choice(
                 model = Model(classes, **({"group_balance": "drop"} | kw)).fit(seqs.subset(tr), y[tr])
                 pred[te] = model.predict(seqs.subset(te))
             ok = train & (pred >= 0)
-            worst = min(per_group_f1(y[ok], pred[ok], groups[ok]).values())
-            scores[name] = 0.5 * f1_score(y[ok], pred[ok]) + 0.5 * worst
+            worst = min(per_group_f1(y[ok], pred[ok], groups[ok], average).values())
+            scores[name] = 0.5 * f1_score(y[ok], pred[ok], average=average) + 0.5 * worst
         chosen[outer] = best = max(scores, key=scores.get)
         tr, te = np.flatnonzero(train), np.flatnonzero(~train)
         model = Model(classes, **({"group_balance": "drop"} | options[best])).fit(seqs.subset(tr), y[tr])

@@ -55,6 +55,8 @@ def posture_feature_spec(module) -> dict[str, Any]:
             **common,
             "normalization": module.normalization,
             "rep_features": module.rep_features,
+            "rep_curves": module.rep_curves,
+            "pool_sides": module.pool_sides,
             "calibration": module.calibration,
             "feature_columns": module.columns_,
             "classes": module.classes,

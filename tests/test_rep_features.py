@@ -356,7 +356,13 @@ def test_a_rep_feature_model_leaves_the_clip_percentiles_out():
 
 @pytest.mark.parametrize(
     "kw",
-    [{}, {"rep_features": False}, {"drop_cues": ("hip_height", "depth")}, {"percentile_features": False}],
+    [
+        {},
+        {"rep_features": False},
+        {"drop_cues": ("hip_height", "depth")},
+        {"percentile_features": False},
+        {"rep_curves": True, "pool_sides": True, "drop_cues": ("hip_height",)},
+    ],
 )
 def test_a_fitted_models_feature_matrix_is_its_feature_table(small_synth, kw):
     """The judged sets' matrix, built without pandas, holds what the feature table holds in the training columns:
@@ -382,10 +388,100 @@ def test_a_fitted_models_feature_matrix_is_its_feature_table(small_synth, kw):
     assert not ok[0] and np.isnan(fast[0]).all()
     table = model.features(judged.subset(np.flatnonzero(ok))).to_numpy(np.float64)
     np.testing.assert_array_equal(fast[ok], table)
-    zeros, zeros_before = (fast == 0).sum(axis=1), (model._values(seqs) == 0).sum(axis=1)
-    assert zeros[1] > zeros_before[1]  # the NaN cues, as 0
+    before = model._values(seqs)
+    zeros, zeros_before = (fast == 0).sum(axis=1), (before == 0).sum(axis=1)
+    if model.pool_sides:  # a NaN cue reads 0 and is averaged with its other side's
+        assert (fast[1] != before[1]).any()
+    else:
+        assert zeros[1] > zeros_before[1]  # the NaN cues, as 0
     assert zeros[2] > zeros_before[2] or not model.rep_features  # the columns of a rep set it lacks, as 0
     assert list(model.columns_) == list(model.features(judged.subset([1])).columns)
+
+
+def test_the_rep_curve_follows_each_cue_from_the_standing_pose():
+    """Known geometry: the heels rise with the squat's depth profile; standing frames read 0 on every cue."""
+    from liftsense.pose.rep_features import CURVE_POINTS, CURVE_PREFIX, standing_rep_and_curve_features
+
+    lifted = camera(squat_clip(heel_lift=0.08), 5)
+    both = standing_rep_and_curve_features(lifted)
+    summaries = standing_rep_features(lifted)
+    assert {
+        k: both[k] for k in summaries
+    } == summaries  # the rep features, unchanged, and the curve beside them
+    curve = {k: v for k, v in both.items() if k.startswith(CURVE_PREFIX)}
+    assert len(curve) == len(both) - len(summaries) == 29 * CURVE_POINTS
+    u = np.zeros(50)  # squat_clip's depth profile: standing for 15 frames at each end
+    u[15:35] = np.minimum(1.3 * np.sin(np.pi * np.arange(1, 21) / 21) ** 2, 1.0)
+    moments = np.linspace(0, 49, CURVE_POINTS)
+    heel = [curve[f"rep_curve_left_heel_height_{k:02d}"] for k in range(CURVE_POINTS)]
+    np.testing.assert_allclose(heel, np.interp(moments, np.arange(50), 0.08 * u / LEG), atol=1e-9)
+    assert all(
+        abs(curve[f"rep_curve_{cue}_00"]) < 1e-9 for cue in ("left_knee_angle", "trunk_lean", "hip_height")
+    )
+    assert curve["rep_curve_left_knee_angle_07"] < -30.0  # the knee bends on the way down
+    other = standing_rep_and_curve_features(camera(squat_clip(heel_lift=0.08), 9, flip_y=False))
+    np.testing.assert_allclose([other[k] for k in curve], list(curve.values()), atol=1e-6)  # any camera
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")  # the all-NaN series; its caller silences this too
+def test_the_rep_curve_interpolates_over_a_cues_gaps_and_never_invents_one():
+    from liftsense.pose.rep_features import CURVE_POINTS, _curve
+
+    frames = 20
+    ramp = np.arange(frames, dtype=float)
+    gappy = ramp.copy()
+    gappy[[3, 4, 11]] = np.nan  # a ratio undefined while the ankles overlap
+    lonely = np.full(frames, np.nan)
+    lonely[5] = 1.0  # one frame: no shape to draw
+    top = np.zeros(frames, dtype=bool)
+    top[:2] = True  # standing: the first two frames, mean 0.5
+    curve = _curve({"ramp": ramp, "gappy": gappy, "lonely": lonely}, top)
+    moments = np.linspace(0, frames - 1, CURVE_POINTS)
+    for name in ("ramp", "gappy"):
+        np.testing.assert_allclose(
+            [curve[f"rep_curve_{name}_{k:02d}"] for k in range(CURVE_POINTS)], moments - 0.5
+        )
+    assert all(np.isnan(curve[f"rep_curve_lonely_{k:02d}"]) for k in range(CURVE_POINTS))
+
+
+def test_pooled_sides_are_the_mean_of_each_left_right_pair():
+    import pickle
+
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.pose.clip_features import pool_sides, side_sources
+
+    x = pd.DataFrame(
+        {
+            "left_knee_p5": [1.0, 3.0],
+            "nose_p5": [7.0, 8.0],
+            "right_knee_p5": [3.0, 5.0],
+            "left_wrist_p5": [9.0, 9.0],
+        }
+    )
+    pooled = pool_sides(x)
+    assert list(pooled.columns) == ["both_knee_p5", "nose_p5", "left_wrist_p5"]  # a lone side stays as it is
+    assert pooled["both_knee_p5"].tolist() == [2.0, 4.0] and pooled["nose_p5"].tolist() == [7.0, 8.0]
+    first, second = side_sources(list(pooled.columns))
+    assert first == ["left_knee_p5", "nose_p5", "left_wrist_p5"]
+    assert second == ["right_knee_p5", "nose_p5", "left_wrist_p5"]
+
+    _, _, seqs, y = heel_lift_squats()
+    model = ClipFormModel(["incorrect", "correct"], c=1.0, rep_curves=True, pool_sides=True)
+    model.fit(seqs.subset(range(8)), y[:8])
+    assert "rep_curve_both_heel_height_08" in model.columns_ and "both_knee_p5" in model.columns_
+    assert not any(c.startswith("rep_curve_left_") for c in model.columns_)
+    np.testing.assert_array_equal(model.predict(seqs.subset(range(8, 12))), y[8:])  # new cameras
+    plain = ClipFormModel(["incorrect", "correct"], c=1.0).fit(seqs.subset(range(8)), y[:8])
+    assert not any(c.startswith("rep_curve_") or "both_" in c for c in plain.columns_)
+    with pytest.raises(ValueError, match="rep_curves adds to the rep features"):
+        ClipFormModel(["incorrect", "correct"], rep_curves=True, rep_features=False)
+    with pytest.raises(ValueError, match="need feature_set='body'"):
+        ClipFormModel(["incorrect", "correct"], pool_sides=True, feature_set="partial")
+    old = pickle.loads(pickle.dumps(plain))
+    del old.__dict__["rep_curves"], old.__dict__["pool_sides"]  # a model logged before the options existed
+    again = pickle.loads(pickle.dumps(old))
+    assert again.rep_curves is False and again.pool_sides is False
+    np.testing.assert_array_equal(again.predict_proba(seqs), plain.predict_proba(seqs))
 
 
 @pytest.mark.parametrize("classes", [2, 4])

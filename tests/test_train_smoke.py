@@ -118,6 +118,8 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(
         f"split.group_balance={balance}",
         *([] if percentiles else ["+data.percentile_features=false"]),
         *(["model.n_trees=40"] if model == "clip_forest" else []),
+        # the squat fault model's shape options (conf/data/squat_3d.yaml), on the built-in standing exercises
+        *(["+data.rep_curves=true", "+data.pool_sides=true"] if task == "fault" else []),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
@@ -164,6 +166,13 @@ def test_clip_models_train_log_and_evaluate_through_the_same_entry_points(
         )
         assert logged["extra_trees_share"] == share and logged["n_trees"] == 40
     assert percentiles or all(is_rep_feature(c) for c in clf.columns_)
+    shaped = task == "fault"
+    assert clf.rep_curves is shaped and clf.pool_sides is shaped
+    assert any(c.startswith("rep_curve_both_knee_angle_") for c in clf.columns_) is shaped
+    logged = json.loads(
+        Path(mlflow.artifacts.download_artifacts(f"runs:/{run.info.run_id}/preprocessing.json")).read_text()
+    )
+    assert logged["rep_curves"] is shaped and logged["pool_sides"] is shaped
     out = tmp_path / "eval.json"
     proc = run_entry_point(
         "evaluate.py",

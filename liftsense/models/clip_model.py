@@ -56,6 +56,8 @@ class ClipFormModel:
         percentile_features: bool = True,
         n_trees: int = FOREST_TREES,
         extra_trees_share: float | None = None,
+        rep_curves: bool = False,
+        pool_sides: bool = False,
     ) -> None:
         if estimator not in ("logistic", "forest"):
             raise ValueError(f"unknown estimator {estimator!r}; expected 'logistic' or 'forest'")
@@ -103,6 +105,15 @@ class ClipFormModel:
         #: False: only the rep features, measured against the lifter's own pose in the clip; the clip percentiles
         #: read positions in the camera-derived frame, where a session's set-up leaks in (conf/data/squat_3d.yaml)
         self.percentile_features = bool(percentile_features)
+        if (rep_curves or pool_sides) and feature_set != "body":
+            raise ValueError("rep_curves and pool_sides read the body features: they need feature_set='body'")
+        if rep_curves and not rep_features:
+            raise ValueError("rep_curves adds to the rep features: it needs rep_features=True")
+        #: True: standing exercises also get the rep as a curve (`pose.rep_features.standing_rep_and_curve_features`)
+        self.rep_curves = bool(rep_curves)
+        #: True: each left/right pair of cues is read as their mean (`pose.clip_features.pool_sides`), for a source
+        #: whose sides are not known to be the lifter's
+        self.pool_sides = bool(pool_sides)
         #: trees of the forest (estimator="forest" only)
         self.n_trees = int(n_trees)
         #: of those, the share that are extremely randomised trees, the two kinds' probabilities averaged (0: a
@@ -126,6 +137,8 @@ class ClipFormModel:
         state.setdefault("percentile_features", True)
         state.setdefault("n_trees", 300)  # the forests fitted before the option had 300 trees
         state.setdefault("extra_trees_share", 0.0)  # ... and were plain random forests
+        state.setdefault("rep_curves", False)
+        state.setdefault("pool_sides", False)
         self.__dict__.update(state)
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
@@ -133,19 +146,18 @@ class ClipFormModel:
         from liftsense.pose.clip_features import clip_features
 
         if self.feature_set == "partial":
-            return self._without_dropped(self._partial_features(seqs))
+            return self._final_columns(self._partial_features(seqs))
         parts = []
         exercises = seqs.meta["exercise"].astype(str).to_numpy()
         for exercise in dict.fromkeys(exercises):
             idx = np.flatnonzero(exercises == exercise)
-            rep_sets = (REP_SET_OF_EXERCISE.get(exercise, "standing_rep"),) if self.rep_features else ()
-            part = clip_features(seqs.subset(idx), self.normalization, rep_sets=rep_sets)
+            part = clip_features(seqs.subset(idx), self.normalization, rep_sets=self._rep_sets(exercise))
             parts.append(part.set_axis(idx))
         if len(parts) == 1:  # one exercise (every judged set): its rows are already in order and complete
             x = parts[0]
         else:  # an exercise's rep set leaves another's columns empty: no signal, 0
             x = pd.concat(parts).sort_index().fillna(0.0) if parts else pd.DataFrame(index=range(0))
-        x = self._without_dropped(x)
+        x = self._final_columns(x)
         if self.columns_ is not None:
             x = x.reindex(columns=self.columns_, fill_value=0.0)  # an exercise unseen in training: no signal
         return x
@@ -159,33 +171,53 @@ class ClipFormModel:
         """`features(seqs)` of a fitted body-feature model as a matrix in its training columns, without pandas
         (every set the coach judges comes here; building and reindexing the tables took a quarter of a judge).
         The same values: a missing or non-finite cue is 0, a dropped cue is not among the training columns."""
-        from liftsense.pose.clip_features import clip_feature_rows
+        from liftsense.pose.clip_features import clip_feature_rows, side_sources
 
+        # a pooled column is the mean of its two sides, each read as the table reads it (missing: 0)
+        first, second = side_sources(self.columns_) if self.pool_sides else (self.columns_, None)
         out = np.zeros((len(seqs), len(self.columns_)))
         exercises = np.asarray(seqs.column("exercise"), dtype=str)  # not pandas' astype: 50 µs a set
         for exercise in dict.fromkeys(exercises):
             idx = np.flatnonzero(exercises == exercise)
-            rep_sets = (REP_SET_OF_EXERCISE.get(exercise, "standing_rep"),) if self.rep_features else ()
             part = seqs if len(idx) == len(seqs) else seqs.subset(idx)  # a judged set: one exercise
-            rows = clip_feature_rows(part, self.normalization, rep_sets=rep_sets)
-            out[idx] = [[row.get(c, 0.0) for c in self.columns_] for row in rows]
-        return np.where(np.isfinite(out), out, 0.0)
+            rows = clip_feature_rows(part, self.normalization, rep_sets=self._rep_sets(exercise))
+            values = np.array([[row.get(c, 0.0) for c in first] for row in rows]).reshape(
+                len(rows), len(first)
+            )
+            values = np.where(np.isfinite(values), values, 0.0)
+            if second is not None:
+                other = np.array([[row.get(c, 0.0) for c in second] for row in rows]).reshape(values.shape)
+                values = 0.5 * (values + np.where(np.isfinite(other), other, 0.0))
+            out[idx] = values
+        return out
 
-    def _without_dropped(self, x: pd.DataFrame) -> pd.DataFrame:
-        """The columns left once `drop_cues` and, with `percentile_features=False`, the clip percentiles go."""
-        if not self.drop_cues and self.percentile_features:
-            return x
-        from liftsense.pose.clip_features import is_rep_feature
+    def _rep_sets(self, exercise: str) -> tuple[str, ...]:
+        """The rep feature sets of an exercise's clips: plank or standing, the latter with its curve if asked."""
+        if not self.rep_features:
+            return ()
+        rep_set = REP_SET_OF_EXERCISE.get(exercise, "standing_rep")
+        return ("standing_rep_curve",) if self.rep_curves and rep_set == "standing_rep" else (rep_set,)
 
-        return x.loc[
-            :,
-            [
-                c
-                for c in x.columns
-                if not any(cue in c for cue in self.drop_cues)
-                and (self.percentile_features or is_rep_feature(c))
-            ],
-        ]
+    def _final_columns(self, x: pd.DataFrame) -> pd.DataFrame:
+        """The columns the estimator sees: `drop_cues` and, with `percentile_features=False`, the clip
+        percentiles gone, and the rep curve without `rep_curves` (a table computed with it, as the benchmarks
+        share one); with `pool_sides`, each left/right pair as their mean."""
+        from liftsense.pose.clip_features import is_rep_feature, pool_sides
+        from liftsense.pose.rep_features import CURVE_PREFIX
+
+        curves_to_drop = not self.rep_curves and any(c.startswith(CURVE_PREFIX) for c in x.columns)
+        if self.drop_cues or not self.percentile_features or curves_to_drop:
+            x = x.loc[
+                :,
+                [
+                    c
+                    for c in x.columns
+                    if not any(cue in c for cue in self.drop_cues)
+                    and (self.percentile_features or is_rep_feature(c))
+                    and (self.rep_curves or not c.startswith(CURVE_PREFIX))
+                ],
+            ]
+        return pool_sides(x) if self.pool_sides else x
 
     def _partial_features(self, seqs: PoseSequences) -> pd.DataFrame:
         """Image-plane features; a cue a clip cannot measure stays NaN here and is imputed in `_values`."""

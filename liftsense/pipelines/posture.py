@@ -402,6 +402,8 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
             feature_set=cfg["data"].get("clip_features", "body"),
             drop_cues=tuple(cfg["data"].get("drop_cues") or ()),
             percentile_features=bool(cfg["data"].get("percentile_features", True)),
+            rep_curves=bool(cfg["data"].get("rep_curves", False)),
+            pool_sides=bool(cfg["data"].get("pool_sides", False)),
             n_trees=model_cfg.get("n_trees", FOREST_TREES),  # a count that is no integer is refused there
             extra_trees_share=model_cfg.get("extra_trees_share"),  # null: by the number of classes
         )
@@ -457,6 +459,8 @@ def _train_clip_model(cfg: dict[str, Any], seqs: PoseSequences) -> Trained:
         "feature_set": model.feature_set,
         "drop_cues": list(model.drop_cues),
         "percentile_features": model.percentile_features,
+        "rep_curves": model.rep_curves,
+        "pool_sides": model.pool_sides,
         "sure_probability": model.sure_probability_,
     }
     if model.estimator == "forest":  # the share as resolved (the config's null depends on the task's classes)

@@ -75,6 +75,35 @@ def is_rep_feature(column: str) -> bool:
     return column.startswith(REP_FEATURE_PREFIXES)
 
 
+#: how a left/right pair of columns is named once pooled (`pool_sides`): left_knee_p5 -> both_knee_p5
+POOLED_SIDES = "both_"
+
+
+def pool_sides(x: pd.DataFrame) -> pd.DataFrame:
+    """Each pair of columns that differ only in `left_`/`right_` as one column, their mean, where the left one was.
+
+    For sources whose left and right are not known to be the lifter's (squat_3d's README: "left and right were
+    not verified"): the mean halves the triangulation noise of a cue and the number of weights that a dozen
+    sessions must pin down. Columns without a counterpart are kept as they are."""
+    columns = set(x.columns)
+    out: dict[str, pd.Series] = {}
+    for column in x.columns:
+        right = column.replace("left_", "right_", 1)
+        if "left_" in column and right in columns:
+            out[column.replace("left_", POOLED_SIDES, 1)] = 0.5 * (x[column] + x[right])
+        elif not ("right_" in column and column.replace("right_", "left_", 1) in columns):
+            out[column] = x[column]
+    return pd.DataFrame(out, index=x.index)
+
+
+def side_sources(columns: list[str]) -> tuple[list[str], list[str]]:
+    """For each column of a `pool_sides` table, the two unpooled columns it is the mean of (the column itself
+    twice when it was not pooled): how a fitted model reads its columns straight from the feature rows."""
+    first = [c.replace(POOLED_SIDES, "left_", 1) if POOLED_SIDES in c else c for c in columns]
+    second = [c.replace(POOLED_SIDES, "right_", 1) if POOLED_SIDES in c else c for c in columns]
+    return first, second
+
+
 @functools.lru_cache(maxsize=32)
 def _percentile_names(names: tuple[str, ...]) -> tuple[str, ...]:
     """`clip_feature_rows`' percentile keys, name by name, formatted once."""
