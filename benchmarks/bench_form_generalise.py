@@ -154,6 +154,18 @@ SQUAT_LEVERS: dict[str, dict] = {
         "group_balance": "drop",
         "drop_cues": HIP_CUES,
     },
+    "clip_logistic, group_balance=drop, no hip-height cues, rep curves + pooled sides (not shipped)": {
+        "group_balance": "drop",
+        "drop_cues": HIP_CUES,
+        "rep_curves": True,
+        "pool_sides": True,
+    },
+    "clip_logistic, group_balance=weight, no hip-height cues, rep curves + pooled sides": {
+        "group_balance": "weight",
+        "drop_cues": HIP_CUES,
+        "rep_curves": True,
+        "pool_sides": True,
+    },
     "clip_forest, group_balance=weight, no hip-height cues": {
         "group_balance": "weight",
         "drop_cues": HIP_CUES,
@@ -297,6 +309,19 @@ def squat_section() -> dict:
     for name, kw in (("clip_logistic", {}), *SQUAT_LEVERS.items()):
         proba = logo_proba(seqs, yf, fault_classes, **({"estimator": "logistic"} | kw))
         fault_rows.append(scored(name, yf, proba, groups, "fault") | per_class_f1(yf, proba, fault_classes))
+    t = time.perf_counter()
+    proba, chosen = inner_choice(seqs, yf, fault_classes, SHAPE_OPTIONS)
+    fault_rows.append(
+        scored(
+            "inner leave-one-date-out choice: rep summaries, or with curves and pooled sides",
+            yf,
+            proba,
+            groups,
+            "fault",
+        )
+        | per_class_f1(yf, proba, fault_classes)
+        | {"chosen": chosen, "seconds": time.perf_counter() - t}
+    )
     out["fault"] = fault_rows
     return out
 

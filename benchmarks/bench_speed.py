@@ -134,6 +134,12 @@ def clip_model_speed() -> list[dict]:
             "estimator": "forest",
             "extra_trees_share": 0.0,
         },
+        # the rep curve and pooled sides (data.rep_curves, data.pool_sides; options, off by default)
+        "clip_logistic, rep curves + pooled sides": {
+            "estimator": "logistic",
+            "rep_curves": True,
+            "pool_sides": True,
+        },
     }
     for name, options in kinds.items():
         model = ClipFormModel(["incorrect", "correct"], **options)

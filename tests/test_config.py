@@ -38,13 +38,13 @@ def test_squat_dates_weigh_per_task_and_an_explicit_choice_wins(name):
 
 
 @pytest.mark.parametrize("name", ["config", "evaluate"])
-def test_squat_faults_read_the_rep_curve_and_pooled_sides_and_the_verdict_does_not(name):
-    binary, fault = compose(name, ["data=squat_3d"]).data, compose(name, ["data=squat_3d", "task=fault"]).data
-    assert (binary.rep_curves, binary.pool_sides) == (False, False)
-    assert (fault.rep_curves, fault.pool_sides) == (True, True)
-    mine = compose(name, ["data=squat_3d", "task=fault", "data.rep_curves=false"]).data
-    assert (mine.rep_curves, mine.pool_sides) == (False, True)
-    assert "rep_curves" not in compose(name, ["task=fault"]).data  # other data: off (the model's default)
+def test_the_rep_curve_and_pooled_sides_are_off_unless_asked_for(name):
+    for task in ("binary", "fault"):
+        squats = compose(name, ["data=squat_3d", f"task={task}"]).data
+        assert (squats.rep_curves, squats.pool_sides) == (False, False)
+    mine = compose(name, ["data=squat_3d", "task=fault", "data.rep_curves=true", "data.pool_sides=true"]).data
+    assert (mine.rep_curves, mine.pool_sides) == (True, True)
+    assert "rep_curves" not in compose(name, []).data  # other data: the model's default, off
 
 
 def test_task_and_logger_settings_survive_the_order():

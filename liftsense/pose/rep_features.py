@@ -155,8 +155,8 @@ def standing_rep_and_curve_features(xyz: np.ndarray, angles: np.ndarray | None =
     against its standing value, at `CURVE_POINTS` moments evenly spread over the clip (`rep_curve_<cue>_<k>`).
 
     The summaries read the bottom and the extremes; a fault also shows in *when* a cue moves (heels rising
-    on the way down, the trunk tipping late). Leave one date out, beside the pooled sides, the squat fault
-    model's macro-F1 goes 0.59 -> 0.64 (benchmarks/RESULTS.md)."""
+    on the way down, the trunk tipping late). With pooled sides, the squat fault model's macro-F1 leaving one
+    date out goes 0.58 -> 0.64, but not on every split, so it is an option (`data.rep_curves`; RESULTS.md)."""
     return _standing_rep(xyz, angles, curve=True)
 
 
