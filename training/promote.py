@@ -138,7 +138,7 @@ def _cannot_judge(task: str, module, validation_data) -> str | None:
     reason = one_class_reason(task, validation_data.meta, model_classes(module))
     if reason is None:
         return None
-    return f"{reason}; choose validation groups that hold both (another split.fold, or a larger split.val_fraction)"
+    return f"{reason}; choose validation groups holding more than one (another split.fold, or a larger split.val_fraction)"
 
 
 def _best_trial_run(client, cfg, overrides) -> str:
