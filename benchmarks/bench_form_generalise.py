@@ -59,8 +59,9 @@ def _cached_model(seqs, feature_set: str, rep_curves: bool):
     ids = seqs.meta["sequence_id"].astype(str)
     if ids.duplicated().any():
         raise ValueError("cached clip features are looked up by sequence_id, which must be unique")
-    unpooled = ClipFormModel(["a", "b"], feature_set=feature_set, rep_curves=rep_curves)
-    cache = unpooled.features(seqs).set_axis(ids.to_numpy())
+    # every model's columns are picked from this table (`_final_columns`): pooling happens there, per model
+    everything = ClipFormModel(["a", "b"], feature_set=feature_set, rep_curves=rep_curves)
+    cache = everything.features(seqs).set_axis(ids.to_numpy())
 
     class Cached(ClipFormModel):
         def features(self, part):
