@@ -72,6 +72,40 @@ def test_validation_clips_of_one_class_cannot_promote_anything():
     assert _cannot_judge("rest_hr", None, None) is None
 
 
+def test_training_warns_when_its_validation_groups_hold_one_class(caplog):
+    """The split is the same for every model: say at training time that promotion will not be able to judge it."""
+    import logging
+
+    import numpy as np
+
+    from liftsense.pipelines.posture import split_clips
+    from liftsense.pose.sequences import PoseSequences
+    from tests.conftest import labelled_meta
+
+    labels = [0] * 24 + [1, 0] * 4  # groups g0-g5 only faulty clips (4 each), g6 and g7 both
+    meta = labelled_meta(labels, "squat", "no depth", n_groups=8)
+    meta["group"] = [f"g{i // 4}" for i in range(len(labels))]
+    clips = [np.ones((6, 33, 4), np.float32) for _ in labels]
+    seqs = PoseSequences.from_clips(clips, meta, fps=30.0, source="test")
+    warned = []
+    for fold in range(3):
+        cfg = {
+            "split": {"n_splits": 3, "fold": fold, "val_fraction": 0.25},
+            "seed": 0,
+            "task": {"name": "binary"},
+        }
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="liftsense.pipelines.posture"):
+            _, va, _ = split_clips(cfg, seqs)
+        one_class = meta["correct"].iloc[va].nunique() == 1
+        said = [r.getMessage() for r in caplog.records if "promote.py cannot judge" in r.getMessage()]
+        assert bool(said) is one_class
+        if said:
+            assert "hold only 'incorrect' clips" in said[0] and "split.fold" in said[0]
+        warned.append(one_class)
+    assert any(warned) and not all(warned)  # both cases happen on these folds
+
+
 def test_a_long_feature_spec_stays_valid_json_in_its_tag():
     short = {"kind": "posture", "classes": ["a", "b"]}
     assert json.loads(spec_tag(short, "r1")) == short

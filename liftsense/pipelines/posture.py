@@ -19,7 +19,7 @@ import numpy as np
 from liftsense.console import epoch_lines, progress_bar
 from liftsense.datasets.loaders import load_sequences
 from liftsense.datasets.splits import assert_disjoint, train_val_test
-from liftsense.evaluation.metrics import classes_of, clip_targets, confusion, evaluate
+from liftsense.evaluation.metrics import classes_of, clip_targets, confusion, evaluate, one_class_reason
 from liftsense.pose.features import FeatureConfig, FeatureScaler, WindowFeaturizer, Windows
 from liftsense.pose.sequences import PoseSequences
 
@@ -95,12 +95,22 @@ class Prepared:
 
 
 def split_clips(cfg: dict[str, Any], seqs: PoseSequences) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Train, validation and test clip positions: whole groups, disjoint (checked), the same for every model."""
+    """Train, validation and test clip positions: whole groups, disjoint (checked), the same for every model.
+
+    Warns when the validation clips hold one class: promotion reads them, and could not judge any model."""
     split = cfg["split"]
     tr, va, te = train_val_test(
         seqs.meta, split["n_splits"], split["fold"], split["val_fraction"], cfg["seed"]
     )
     assert_disjoint(seqs.meta, tr, va, te)
+    task = cfg["task"]["name"]
+    reason = one_class_reason(task, seqs.meta.iloc[va], classes_of(task, seqs.meta)) if len(va) else None
+    if reason:
+        log.warning(
+            "validation: %s. promote.py cannot judge a model on this split; another split.fold or a larger "
+            "split.val_fraction gives validation groups that can",
+            reason,
+        )
     return tr, va, te
 
 
