@@ -174,7 +174,8 @@ class ClipFormModel:
         from liftsense.pose.clip_features import clip_feature_rows, side_sources
 
         # a pooled column is the mean of its two sides, each read as the table reads it (missing: 0)
-        first, second = side_sources(self.columns_) if self.pool_sides else (self.columns_, None)
+        first, second = side_sources(self.columns_) if self.pool_sides else (self.columns_, self.columns_)
+        pooled = [j for j, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
         out = np.zeros((len(seqs), len(self.columns_)))
         exercises = np.asarray(seqs.column("exercise"), dtype=str)  # not pandas' astype: 50 µs a set
         for exercise in dict.fromkeys(exercises):
@@ -185,9 +186,10 @@ class ClipFormModel:
                 len(rows), len(first)
             )
             values = np.where(np.isfinite(values), values, 0.0)
-            if second is not None:
-                other = np.array([[row.get(c, 0.0) for c in second] for row in rows]).reshape(values.shape)
-                values = 0.5 * (values + np.where(np.isfinite(other), other, 0.0))
+            if pooled:  # only the right sides of pooled columns are read a second time
+                other = np.array([[row.get(second[j], 0.0) for j in pooled] for row in rows])
+                other = other.reshape(len(rows), len(pooled))
+                values[:, pooled] = 0.5 * (values[:, pooled] + np.where(np.isfinite(other), other, 0.0))
             out[idx] = values
         return out
 
