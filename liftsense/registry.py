@@ -193,16 +193,23 @@ def decide(
 
 
 def champion_version(name: str) -> str | None:
+    """The version holding the `champion` alias; None when there is none, or no model of that name yet."""
     import mlflow
 
-    aliases = (
-        mlflow.MlflowClient().get_registered_model(name).aliases
-    )  # reliable (search_model_versions is not)
+    try:
+        aliases = (
+            mlflow.MlflowClient().get_registered_model(name).aliases
+        )  # reliable (search_model_versions is not)
+    except mlflow.exceptions.MlflowException:
+        return None
     current = aliases.get("champion")
     return None if current is None else str(current)  # MLflow 3 returns the version as an int here
 
 
-def apply(name: str, version: str, decision: Decision, metric: str) -> None:
+def apply(
+    name: str, version: str, decision: Decision, metric: str, tags: dict[str, str] | None = None
+) -> None:
+    """Set the decision's alias and tag the version with the decision, its scores and any further `tags`."""
     import mlflow
 
     client = mlflow.MlflowClient()
@@ -213,6 +220,7 @@ def apply(name: str, version: str, decision: Decision, metric: str) -> None:
         f"validation_{metric}": f"{decision.candidate:.6f}",
         "champion_validation_" + metric: "" if decision.champion is None else f"{decision.champion:.6f}",
         BASELINE_TAG: {True: "true", False: "false", None: "unknown"}[decision.beats_baseline],
+        **(tags or {}),
     }.items():
         client.set_model_version_tag(name, version, k, v)
 

@@ -67,7 +67,13 @@ def test_validation_clips_of_one_class_cannot_promote_anything():
     # promote.py's check names the fix; a rest-HR model is not judged by clip classes
     model = ClipFormModel(binary)
     hint = _cannot_judge("binary", model, types.SimpleNamespace(meta=faulty))
-    assert hint is not None and hint.startswith(reason) and "split.fold" in hint
+    assert hint is not None and hint.startswith(reason) and "split.fold" in hint and "--gate groups" in hint
+    grouped = _cannot_judge("binary", model, types.SimpleNamespace(meta=faulty), gate="groups")
+    assert (
+        grouped.startswith(reason)
+        and "training and validation groups" in grouped
+        and "split.fold" not in grouped
+    )
     assert _cannot_judge("binary", model, types.SimpleNamespace(meta=mixed)) is None
     assert _cannot_judge("rest_hr", None, None) is None
 
@@ -98,10 +104,15 @@ def test_training_warns_when_its_validation_groups_hold_one_class(caplog):
         with caplog.at_level(logging.WARNING, logger="liftsense.pipelines.posture"):
             _, va, _ = split_clips(cfg, seqs)
         one_class = meta["correct"].iloc[va].nunique() == 1
-        said = [r.getMessage() for r in caplog.records if "promote.py cannot judge" in r.getMessage()]
+        said = [r.getMessage() for r in caplog.records if "validation gate" in r.getMessage()]
         assert bool(said) is one_class
         if said:
             assert "hold only 'incorrect' clips" in said[0] and "split.fold" in said[0]
+            assert "cannot judge" in said[0] and "grouped gate" in said[0]
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="liftsense.pipelines.posture"):
+            split_clips(cfg, seqs, warn_one_class=False)  # promotion, which says it in its decision instead
+        assert not caplog.records
         warned.append(one_class)
     assert any(warned) and not all(warned)  # both cases happen on these folds
 

@@ -1,10 +1,14 @@
 """Register a model and promote it: `python training/promote.py --run-id ID` or `--sweep` (the sweep's best trial).
 
 Other arguments are train.py overrides naming the task and data (`model=cnn`, `task=rest_hr model=rest_lstm`, ...): the
-candidate and the current champion are both scored on that config's validation split. The candidate gets the
-`champion` alias only if it is better and beats the task's best simple baseline on the same validation data
+candidate and the current champion are both scored on the same data of that config, never its test groups. The
+candidate gets the `champion` alias only if it is better and beats the task's best simple baseline on that data
 (posture: always "correct" / always the majority class; rest HR: persistence, population curve, mono-exponential,
 ridge); otherwise `challenger`, with the reason tagged on the version, and it is never served.
+
+The gate (`--gate`): clip models are scored by their settings refitted with each training and validation group left
+out in turn (`liftsense.pipelines.grouped_gate`), so a few sessions' validation split does not decide alone;
+networks, which take minutes to refit, on the split's validation groups.
 """
 
 from __future__ import annotations
@@ -18,18 +22,46 @@ import numpy as np
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
-def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object, tuple[str, float]]:
-    """The task's validation metric for a model, on the validation split of `cfg` (the same data for every model),
-    with the loaded model, the data it was scored on (rest HR: prepared examples; posture: the clips) and the best
-    simple baseline's score on the same data (rest HR: fitted on the training split)."""
-    import mlflow.pytorch
+GATES = ("auto", "groups", "validation")
 
-    from liftsense.registry import VALIDATION_METRIC
+
+def load_model(cfg: dict, model_uri: str):
+    """A logged model of the config's task: a rest-HR network, or a form model (a network or a clip model)."""
+    if cfg["task"]["name"] == "rest_hr":
+        import mlflow.pytorch
+
+        return mlflow.pytorch.load_model(model_uri, map_location="cpu")
+    from liftsense.pipelines.posture import load_classifier
+
+    return load_classifier(model_uri=model_uri)
+
+
+def choose_gate(requested: str, task: str, models: list) -> str:
+    """`groups` (the settings refitted without each group in turn) where every model to compare is a clip model,
+    which refits in seconds; `validation` (the config's validation groups) otherwise. An explicit request is
+    refused where it cannot apply, rather than silently changed."""
+    from liftsense.models.clip_model import ClipFormModel
+
+    clip_models = task != "rest_hr" and all(isinstance(m, ClipFormModel) for m in models)
+    if requested == "groups" and not clip_models:
+        raise ValueError(
+            "--gate groups refits each model on other groups, which only clip models do in seconds: the candidate "
+            "or the champion here is a network (or a rest-HR model); use --gate validation or auto"
+        )
+    if requested == "auto":
+        return "groups" if clip_models else "validation"
+    return requested
+
+
+def validation_score(cfg: dict, module, gate: str) -> tuple[float, object, tuple[str, float], str]:
+    """The task's validation metric for a model, the data it was scored on (rest HR: prepared examples; posture:
+    the clips), the best simple baseline's score on the same data (rest HR: fitted on the training split) and how
+    it was scored. Every model compared is scored on the same data by the same gate."""
+    from liftsense.registry import BASELINE_METRIC, VALIDATION_METRIC
 
     task = cfg["task"]["name"]
     metric, _ = VALIDATION_METRIC[task]
     if task == "rest_hr":
-        module = mlflow.pytorch.load_model(model_uri, map_location="cpu")
         from liftsense.datasets.loaders import load_sessions
         from liftsense.pipelines.rest_hr import prepare
         from liftsense.resthr.recovery import BASELINES, horizon_mae
@@ -41,18 +73,23 @@ def validation_score(cfg: dict, model_uri: str) -> tuple[float, object, object, 
             scores[b.name] = horizon_mae(b.predict(prep.val), prep.val, (60,))[metric]
         best = min(scores, key=lambda k: scores[k] if np.isfinite(scores[k]) else np.inf)
         model_score = horizon_mae(module.forecast(prep.val), prep.val, (60,))[metric]
-        return model_score, module, prep, (best, scores[best])
+        return model_score, prep, (best, scores[best]), "the validation sessions"
     from liftsense.datasets.loaders import load_sequences
-    from liftsense.pipelines.posture import load_classifier, score, split_clips
+    from liftsense.pipelines.posture import score, split_clips
 
-    module = load_classifier(model_uri=model_uri)  # a network or a clip model
     seqs = load_sequences(cfg["data"])
-    val = seqs.subset(split_clips(cfg, seqs)[1])  # score() applies the model's own preprocessing
-    metrics, _, _ = score(module, val, task)
-    from liftsense.registry import BASELINE_METRIC
-
     baseline = BASELINE_METRIC[task]
-    return metrics[metric], module, val, (baseline.removeprefix("baseline_"), metrics.get(baseline, np.nan))
+    if gate == "groups":
+        from liftsense.pipelines.grouped_gate import gate_clips, grouped_score
+
+        scored = grouped_score(module, gate_clips(cfg, seqs), task)
+        metrics, data, how = scored.metrics, scored.clips, scored.describe()
+    else:
+        val = seqs.subset(split_clips(cfg, seqs, warn_one_class=False)[1])  # the model's own preprocessing
+        metrics, data = score(module, val, task)[0], val
+        groups = sorted(set(val.meta["group"].astype(str)))
+        how = f"the {len(val)} clips of the validation group(s) {', '.join(groups)}"
+    return metrics[metric], data, (baseline.removeprefix("baseline_"), metrics.get(baseline, np.nan)), how
 
 
 def main(argv: list[str]) -> int:
@@ -63,6 +100,14 @@ def main(argv: list[str]) -> int:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--run-id", help="an MLflow run with a logged model")
     which.add_argument("--sweep", action="store_true", help="the best trial of this config's sweep")
+    parser.add_argument(
+        "--gate",
+        choices=GATES,
+        default="auto",
+        help="how models are scored: groups = each training and validation group in turn scored by the model's "
+        "settings refitted without it (clip models); validation = the split's validation groups; auto (default) = "
+        "groups where the candidate and the champion are clip models",
+    )
     args, overrides = parser.parse_known_args(argv)
 
     import mlflow
@@ -96,40 +141,53 @@ def main(argv: list[str]) -> int:
         return 1
     task, data = cfg["task"]["name"], cfg["data"]["name"]
     metric, higher = registry.VALIDATION_METRIC[task]
-    candidate, module, validation_data, baseline = validation_score(cfg, f"runs:/{run_id}/model")
-    if client.get_run(run_id).data.metrics.get("test_refit") == 1.0:
-        print(
-            "warning: this run's model was refitted on every group (split.refit=true), the validation groups "
-            "included, so its validation score below is optimistic; its honest group-split scores are the run's "
-            "test_* metrics",
-            file=sys.stderr,
-        )
+    module = load_model(cfg, f"runs:/{run_id}/model")
     name = registry.registered_name(task, data, calibrated=bool(getattr(module, "calibration", 0)))
-    spec = (
-        registry.rest_feature_spec(module, validation_data.val.horizons)
-        if task == "rest_hr"
-        else registry.posture_feature_spec(module)
-    )
     existing = registry.version_of_run(name, run_id)
     if existing is not None:  # promote.py run again: the decision stands
         decision = existing.tags.get("promotion_decision", "not decided")
         print(f"{name} v{existing.version} is already run {run_id} ({decision}): nothing registered")
         return 0
-    version = registry.register(run_id, name, spec, {"source_run": run_id, "task": task, "data": data})
     current = registry.champion_version(name)
-    champion = None
-    if current is not None and current != version:
-        champion = validation_score(cfg, f"models:/{name}/{current}")[0]
-    decision = registry.decide(
-        candidate, champion, higher, baseline, _cannot_judge(task, module, validation_data)
+    champion_module = None if current is None else load_model(cfg, f"models:/{name}/{current}")
+    try:
+        gate = choose_gate(
+            args.gate, task, [module, *([champion_module] if champion_module is not None else [])]
+        )
+    except ValueError as exc:
+        print(f"nothing promoted: {exc}", file=sys.stderr)
+        return 2
+    candidate, validation_data, baseline, how = validation_score(cfg, module, gate)
+    print(f"gate: {gate}, {how}")
+    if gate == "validation" and client.get_run(run_id).data.metrics.get("test_refit") == 1.0:
+        print(
+            "warning: this run's model was refitted on every group (split.refit=true), the validation groups "
+            "included, so its validation score below is optimistic; its honest group-split scores are the run's "
+            "test_* metrics (the grouped gate, --gate groups, refits without each group and is not)",
+            file=sys.stderr,
+        )
+    spec = (
+        registry.rest_feature_spec(module, validation_data.val.horizons)
+        if task == "rest_hr"
+        else registry.posture_feature_spec(module)
     )
-    registry.apply(name, version, decision, metric)
-    print(f"{name} v{version}: validation {metric} {candidate:.4f} -> {decision.alias} ({decision.reason})")
+    version = registry.register(run_id, name, spec, {"source_run": run_id, "task": task, "data": data})
+    champion = None
+    if champion_module is not None:
+        champion = validation_score(cfg, champion_module, gate)[0]
+    decision = registry.decide(
+        candidate, champion, higher, baseline, _cannot_judge(task, module, validation_data, gate)
+    )
+    registry.apply(name, version, decision, metric, {"promotion_gate": gate})
+    print(
+        f"{name} v{version}: validation {metric} {candidate:.4f} (baseline {baseline[0]} {baseline[1]:.4f}) -> "
+        f"{decision.alias} ({decision.reason})"
+    )
     return 0
 
 
-def _cannot_judge(task: str, module, validation_data) -> str | None:
-    """Why the validation clips cannot rank a posture model against its baseline (one class only), with the fix."""
+def _cannot_judge(task: str, module, validation_data, gate: str = "validation") -> str | None:
+    """Why the scored clips cannot rank a posture model against its baseline (one class only), with the fix."""
     if task == "rest_hr":
         return None
     from liftsense.evaluation.metrics import one_class_reason
@@ -138,7 +196,12 @@ def _cannot_judge(task: str, module, validation_data) -> str | None:
     reason = one_class_reason(task, validation_data.meta, model_classes(module))
     if reason is None:
         return None
-    return f"{reason}; choose validation groups holding more than one (another split.fold, or a larger split.val_fraction)"
+    if gate == "groups":
+        return f"{reason}; the training and validation groups need clips of more than one class"
+    return (
+        f"{reason}; choose validation groups holding more than one (another split.fold, or a larger "
+        "split.val_fraction), or score a clip model with --gate groups"
+    )
 
 
 def _best_trial_run(client, cfg, overrides) -> str:

@@ -94,21 +94,27 @@ class Prepared:
         return {"features": self.feature_cfg.__dict__, "scaler": self.scaler.state(), "classes": self.classes}
 
 
-def split_clips(cfg: dict[str, Any], seqs: PoseSequences) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split_clips(
+    cfg: dict[str, Any], seqs: PoseSequences, warn_one_class: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train, validation and test clip positions: whole groups, disjoint (checked), the same for every model.
 
-    Warns when the validation clips hold one class: promotion reads them, and could not judge any model."""
+    Warns when the validation clips hold one class: `promote.py --gate validation` reads them, and could not judge
+    any model there (promotion itself says so, and asks for no warning)."""
     split = cfg["split"]
     tr, va, te = train_val_test(
         seqs.meta, split["n_splits"], split["fold"], split["val_fraction"], cfg["seed"]
     )
     assert_disjoint(seqs.meta, tr, va, te)
     task = cfg["task"]["name"]
-    reason = one_class_reason(task, seqs.meta.iloc[va], classes_of(task, seqs.meta)) if len(va) else None
+    if not warn_one_class or not len(va):
+        return tr, va, te
+    reason = one_class_reason(task, seqs.meta.iloc[va], classes_of(task, seqs.meta))
     if reason:
         log.warning(
-            "validation: %s. promote.py cannot judge a model on this split; another split.fold or a larger "
-            "split.val_fraction gives validation groups that can",
+            "validation: %s. promote.py's validation gate (for networks, or --gate validation) cannot judge a "
+            "model on this split; its grouped gate, the default for clip models, can. Another split.fold or a "
+            "larger split.val_fraction gives validation groups that can",
             reason,
         )
     return tr, va, te
