@@ -49,27 +49,11 @@ def cached_model(seqs, feature_set: str = "body", rep_curves: bool = False):
     """`ClipFormModel` with this dataset's clip features computed once and looked up by clip."""
     key = (seqs.source, tuple(seqs.meta["sequence_id"].astype(str)), feature_set, rep_curves)
     if key not in _CACHED:
-        _CACHED[key] = _cached_model(seqs, feature_set, rep_curves)
+        from liftsense.models.feature_cache import cached_feature_model
+
+        # every model's columns are picked from this table (`_final_columns`): pooling happens there, per model
+        _CACHED[key] = cached_feature_model(seqs, feature_set=feature_set, rep_curves=rep_curves)
     return _CACHED[key]
-
-
-def _cached_model(seqs, feature_set: str, rep_curves: bool):
-    from liftsense.models.clip_model import ClipFormModel
-
-    ids = seqs.meta["sequence_id"].astype(str)
-    if ids.duplicated().any():
-        raise ValueError("cached clip features are looked up by sequence_id, which must be unique")
-    # every model's columns are picked from this table (`_final_columns`): pooling happens there, per model
-    everything = ClipFormModel(["a", "b"], feature_set=feature_set, rep_curves=rep_curves)
-    cache = everything.features(seqs).set_axis(ids.to_numpy())
-
-    class Cached(ClipFormModel):
-        def features(self, part):
-            x = cache.loc[part.meta["sequence_id"].astype(str).to_numpy()].reset_index(drop=True)
-            x = self._final_columns(x)
-            return x if self.columns_ is None else x.reindex(columns=self.columns_)
-
-    return Cached
 
 
 def logo_proba(seqs, y: np.ndarray, classes: list[str], draw: int = 0, feature_set: str = "body", **kw):

@@ -236,22 +236,12 @@ def leave_one_group_out(seqs, x, target: np.ndarray, task: str) -> list[dict]:
     return rows
 
 
-def clip_model_with_cached_features(seqs):
+def clip_model_with_cached_features(seqs, normalization: str = "canonical"):
     """`ClipFormModel` whose features are computed once for `seqs` and looked up by clip: the benchmark fits it
     dozens of times on subsets of the same clips. Everything else is the product's code."""
-    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.models.feature_cache import cached_feature_model
 
-    ids = seqs.meta["sequence_id"].astype(str)
-    if ids.duplicated().any():
-        raise ValueError("cached clip features are looked up by sequence_id, which must be unique")
-    table = ClipFormModel(["a", "b"]).features(seqs).set_axis(ids.to_numpy())
-
-    class Cached(ClipFormModel):
-        def features(self, part):
-            x = table.loc[part.meta["sequence_id"].astype(str).to_numpy()].reset_index(drop=True)
-            return x if self.columns_ is None else x.reindex(columns=self.columns_, fill_value=0.0)
-
-    return Cached
+    return cached_feature_model(seqs, normalization=normalization)
 
 
 def group_balance_rows(seqs, task: str, n_splits: int) -> list[dict]:
@@ -303,7 +293,7 @@ def split_leak_rows(seqs, n_splits: int, normalization: str, seeds: int = 3) -> 
 
     from liftsense.datasets.splits import group_kfold
 
-    ClipModel = clip_model_with_cached_features(seqs)
+    ClipModel = clip_model_with_cached_features(seqs, normalization)
     y = seqs.meta["correct"].astype(int).to_numpy()
     splitters = {
         "by group": lambda seed: group_kfold(seqs.meta, n_splits, seed=seed),

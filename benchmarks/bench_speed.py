@@ -157,6 +157,64 @@ def clip_model_speed() -> list[dict]:
     return rows
 
 
+def grouped_gate_speed() -> list[dict]:
+    """promote.py's grouped gate (a clip model's settings refitted without each group, at most 10 folds) on the
+    real sets: how long a promotion waits for it, per model it scores."""
+    import resource
+    import warnings
+
+    from liftsense.datasets.real import load_pushup, load_squat_3d
+    from liftsense.evaluation.metrics import classes_of
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.pipelines.grouped_gate import grouped_score
+
+    warnings.filterwarnings("ignore")
+    squats = load_squat_3d()
+    # conf/data/squat_3d.yaml's settings for each task
+    squat = {
+        "coordinates": "world",
+        "drop_cues": ("hip_height", "hip_above_knee", "depth", "range_of_motion"),
+    }
+    faults = classes_of("fault", squats.meta)
+    cases = {
+        "squat verdict, clip_logistic": (
+            ClipFormModel(["incorrect", "correct"], group_balance="weight", **squat),
+            squats,
+            "binary",
+        ),
+        "squat faults, clip_logistic": (
+            ClipFormModel(faults, group_balance="drop", **squat),
+            squats,
+            "fault",
+        ),
+        "push-up verdict, clip_forest (1000 trees)": (
+            ClipFormModel(["incorrect", "correct"], estimator="forest", normalization="body"),
+            load_pushup(),
+            "binary",
+        ),
+    }
+    rows = []
+    for name, (model, seqs, task) in cases.items():
+        scored = []
+        run = timed(
+            lambda model=model, seqs=seqs, task=task, scored=scored: scored.append(
+                grouped_score(model, seqs, task)
+            ),
+            3,
+            0,
+        )
+        rows.append(
+            {
+                "gate": name,
+                "clips": len(scored[-1].clips),
+                "folds": scored[-1].folds,
+                "seconds": run["median_s"],
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    return rows
+
+
 def main() -> None:
     clip = clip_model_speed()
     print(table(clip, ["model", "fit_s_1043_clips", "ms_per_clip_batch1", "median_clip_frames"]))
@@ -170,7 +228,12 @@ def main() -> None:
     print(
         f"Built-in dataset: {gen['clips']} clips, {gen['frames']} frames in {gen['seconds_median']:.2f} s, peak RSS {gen['peak_rss_mb']:.0f} MB (imports alone {gen['baseline_import_rss_mb']:.0f} MB), landmarks {gen['landmarks_mb']:.0f} MB"
     )
-    path = write("speed", {"inference": inf, "clip_models": clip, "extraction": ext, "generation": gen})
+    gate = grouped_gate_speed()
+    print(table(gate, ["gate", "clips", "folds", "seconds", "peak_rss_mb"]))
+    path = write(
+        "speed",
+        {"inference": inf, "clip_models": clip, "grouped_gate": gate, "extraction": ext, "generation": gen},
+    )
     print("wrote", path)
 
 

@@ -144,3 +144,32 @@ def test_promote_judges_squats_over_every_training_date_where_two_validation_dat
     version = client.get_model_version("posture-squat_3d-binary", "1")
     assert version.tags["promotion_gate"] == "groups" and version.tags["beats_baseline"] == "true"
     assert str(client.get_registered_model("posture-squat_3d-binary").aliases["champion"]) == "1"
+
+
+def test_features_computed_once_judge_as_the_product_computes_them():
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.models.feature_cache import cached_feature_model
+
+    seqs = lifters(LEANS)
+    y = _targets(seqs)
+    fit, judge = np.flatnonzero(seqs.meta["group"] != "d"), np.flatnonzero(seqs.meta["group"] == "d")
+    cached = cached_feature_model(seqs, rep_curves=True)
+    for settings in (
+        {},
+        {"drop_cues": ("heel",), "percentile_features": False},
+        {"rep_curves": True, "pool_sides": True, "group_balance": "weight"},
+    ):
+        plain = ClipFormModel(CLASSES, c=1.0, **settings).fit(seqs.subset(fit), y[fit])
+        once = cached(CLASSES, c=1.0, **settings).fit(seqs.subset(fit), y[fit])
+        assert once.columns_ == plain.columns_
+        np.testing.assert_allclose(
+            once.predict_proba(seqs.subset(judge)), plain.predict_proba(seqs.subset(judge)), atol=1e-12
+        )
+    # a model whose features are not the table's is refused, never judged on the wrong features
+    with pytest.raises(ValueError, match="not the cached table's"):
+        cached(CLASSES, normalization="body").fit(seqs, y)
+    with pytest.raises(ValueError, match="rep_curves"):
+        cached_feature_model(seqs)(CLASSES, rep_curves=True).fit(seqs, y)
+    twice = seqs.subset(np.array([0, 0, 1]))
+    with pytest.raises(ValueError, match="must be unique"):
+        cached_feature_model(twice)

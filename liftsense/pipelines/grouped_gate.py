@@ -71,16 +71,30 @@ def out_of_group_proba(
         raise ValueError(f"the grouped gate needs at least 2 groups, got {n_folds}")
     proba = np.full((len(seqs), len(model.classes)), np.nan)
     unfitted: list[str] = []
+    settings = model.settings()
+    new_model = _with_features_once(seqs, settings)
     for fit_idx, held_idx in GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups):
         held_groups = ", ".join(sorted(set(groups[held_idx])))
         try:
-            fold_model = model.unfitted().fit(seqs.subset(fit_idx), y[fit_idx])
+            fold_model = new_model(**settings).fit(seqs.subset(fit_idx), y[fit_idx])
         except ValueError as exc:  # e.g. the other groups hold one class, or no reference clips to calibrate
             unfitted.append(f"{held_groups}: {exc}")
             log.warning("grouped gate: the fold holding out %s cannot be fitted: %s", held_groups, exc)
             continue
         proba[held_idx] = clip_model_proba(fold_model, seqs.subset(held_idx))[0]
     return proba, n_folds, tuple(unfitted)
+
+
+def _with_features_once(seqs: PoseSequences, settings: dict[str, Any]) -> type:
+    """The model class to refit: one that computes every clip's features once for all folds (a fold refits on
+    nine tenths of the same clips), unless clip ids repeat and cannot key a table."""
+    from liftsense.models.clip_model import ClipFormModel
+    from liftsense.models.feature_cache import cached_feature_model
+
+    if seqs.meta["sequence_id"].astype(str).duplicated().any():
+        return ClipFormModel
+    keys = ("feature_set", "rep_curves", "normalization", "rep_features")
+    return cached_feature_model(seqs, **{key: settings[key] for key in keys})
 
 
 def grouped_score(model, seqs: PoseSequences, task: str, max_folds: int = MAX_FOLDS) -> GroupedScore:
