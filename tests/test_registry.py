@@ -208,6 +208,10 @@ def test_a_clip_model_competes_with_a_network_for_champion(tmp_path):
     client = mlflow.MlflowClient()
     v2 = client.get_model_version("posture-builtin-binary", "2")
     assert v2.tags["promotion_decision"] in {"champion", "challenger"}
+    # a network took part (as champion, or as the version a clip model was compared with): the validation gate
+    assert client.get_model_version("posture-builtin-binary", "1").tags["promotion_gate"] == "validation"
+    champion_before = client.get_model_version("posture-builtin-binary", "1").tags["promotion_decision"]
+    assert v2.tags["promotion_gate"] == ("validation" if champion_before == "champion" else "groups")
     spec = json.loads(v2.tags["feature_spec"])  # too long for a tag: the long lists point to the full spec
     assert spec["kind"] == "posture-clip" and spec["classes"] == ["incorrect", "correct"]
     assert spec["feature_columns"].startswith("see runs:/") and spec["full_spec"].endswith(
