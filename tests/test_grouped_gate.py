@@ -18,7 +18,7 @@ def _targets(seqs) -> np.ndarray:
     return seqs.meta["correct"].astype(int).to_numpy()
 
 
-def test_unfitted_copies_every_setting_and_refits_to_the_same_model():
+def test_a_models_settings_rebuild_it_and_refit_to_the_same_model():
     import inspect
 
     from liftsense.models.clip_model import ClipFormModel
@@ -27,11 +27,15 @@ def test_unfitted_copies_every_setting_and_refits_to_the_same_model():
     fitted = ClipFormModel(
         CLASSES, estimator="forest", n_trees=20, seed=4, drop_cues=("heel",), group_balance="drop"
     ).fit(seqs, _targets(seqs))
-    copy = fitted.unfitted()
-    assert copy.model_ is None and copy.columns_ is None
-    for name in inspect.signature(ClipFormModel.__init__).parameters:
-        if name != "self":
-            assert getattr(copy, name) == getattr(fitted, name), name
+    settings = fitted.settings()
+    assert set(settings) == set(inspect.signature(ClipFormModel.__init__).parameters) - {"self"}
+    copy = ClipFormModel(**settings)
+    assert copy.model_ is None and copy.columns_ is None and copy.settings() == settings
+    assert (
+        settings["n_trees"] == 20
+        and settings["drop_cues"] == ("heel",)
+        and settings["group_balance"] == "drop"
+    )
     np.testing.assert_array_equal(
         copy.fit(seqs, _targets(seqs)).predict_proba(seqs), fitted.predict_proba(seqs)
     )

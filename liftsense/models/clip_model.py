@@ -142,16 +142,12 @@ class ClipFormModel:
         self.__dict__.update(state)
 
     def settings(self) -> dict:
-        """The constructor's arguments as this model holds them (scikit-learn's `get_params`)."""
+        """The constructor's arguments as this model holds them (scikit-learn's `get_params`): how promotion refits
+        a logged model's recipe on other groups, to score it on groups it never saw."""
         import inspect
 
         names = [name for name in inspect.signature(ClipFormModel.__init__).parameters if name != "self"]
         return {name: getattr(self, name) for name in names}
-
-    def unfitted(self) -> ClipFormModel:
-        """A new, unfitted model of this class with these settings (scikit-learn's `clone`): how promotion refits a
-        logged model's recipe on other groups to score it on groups it never saw."""
-        return type(self)(**self.settings())
 
     def features(self, seqs: PoseSequences) -> pd.DataFrame:
         """Clip features, each exercise with its own rep set; columns fixed to the training columns once fitted."""
