@@ -177,3 +177,27 @@ def test_features_computed_once_judge_as_the_product_computes_them():
     twice = seqs.subset(np.array([0, 0, 1]))
     with pytest.raises(ValueError, match="must be unique"):
         cached_feature_model(twice)
+
+
+@pytest.mark.slow
+def test_a_gate_that_cannot_score_registers_nothing_and_says_why(tmp_path):
+    """Promoted against a config whose groups cannot be scored (2 built-in subjects in 2 folds leave one subject
+    for training and validation together, which cannot be split), promote.py registers nothing and says why."""
+    from tests.conftest import SMALL_POSTURE
+
+    train = run_entry_point(
+        "train.py", tmp_path, *SMALL_POSTURE, "model=clip_logistic", "validation.enabled=false"
+    )
+    assert train.returncode == 0, train.stderr[-3000:]
+    run_id = re.findall(r"run ([0-9a-f]{32})", train.stdout + train.stderr)[-1]
+    tiny = [
+        "data.synth.clips_per_exercise=6",
+        "data.synth.subjects=2",
+        "split.n_splits=2",
+        "model=clip_logistic",
+    ]
+    promote = run_entry_point("promote.py", tmp_path, "--run-id", run_id, *tiny)
+    assert promote.returncode == 2, promote.stdout + promote.stderr[-3000:]
+    assert "nothing promoted: the groups gate cannot score the models: " in promote.stderr
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert not mlflow.MlflowClient().search_registered_models()

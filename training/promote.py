@@ -157,7 +157,12 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"nothing promoted: {exc}", file=sys.stderr)
         return 2
-    candidate, validation_data, baseline, how = validation_score(cfg, module, gate)
+    try:  # both scored before anything is registered: a gate that cannot score either registers nothing
+        candidate, validation_data, baseline, how = validation_score(cfg, module, gate)
+        champion = None if champion_module is None else validation_score(cfg, champion_module, gate)[0]
+    except ValueError as exc:  # e.g. the grouped gate could fit no fold
+        print(f"nothing promoted: the {gate} gate cannot score the models: {exc}", file=sys.stderr)
+        return 2
     print(f"gate: {gate}, {how}")
     if gate == "validation" and client.get_run(run_id).data.metrics.get("test_refit") == 1.0:
         print(
@@ -172,9 +177,6 @@ def main(argv: list[str]) -> int:
         else registry.posture_feature_spec(module)
     )
     version = registry.register(run_id, name, spec, {"source_run": run_id, "task": task, "data": data})
-    champion = None
-    if champion_module is not None:
-        champion = validation_score(cfg, champion_module, gate)[0]
     decision = registry.decide(
         candidate, champion, higher, baseline, _cannot_judge(task, module, validation_data, gate)
     )
