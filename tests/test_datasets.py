@@ -25,6 +25,23 @@ def test_group_splits_are_disjoint_and_cover_every_clip(small_synth):
     assert_disjoint(meta, tr, va, te)
 
 
+def test_too_few_groups_for_training_and_validation_are_named_in_the_projects_words():
+    meta = pd.DataFrame(
+        {"group": ["a", "a", "b", "b"], "label": ["ok", "bad"] * 2, "correct": [True, False] * 2}
+    )
+    with pytest.raises(ValueError, match=r"fold 0 of 2 leaves 1 group\(s\) outside its test groups"):
+        train_val_test(meta, 2, 0, 0.2)
+    more = pd.DataFrame({"group": ["c", "c"], "label": ["ok", "bad"], "correct": [True, False]})
+    three = pd.concat([meta, more], ignore_index=True)
+    tr, va, te = train_val_test(three, 3, 0, 0.2)  # one group each: the smallest split that works
+    assert (
+        len(set(three.group.iloc[tr]))
+        == len(set(three.group.iloc[va]))
+        == len(set(three.group.iloc[te]))
+        == 1
+    )
+
+
 def test_assert_disjoint_catches_a_leak():
     meta = pd.DataFrame({"group": ["a", "a", "b"]})
     with pytest.raises(LeakageError, match="'a'"):

@@ -57,6 +57,12 @@ def train_val_test(
     if not 0 <= fold < n_splits:
         raise ValueError(f"fold must be in [0, {n_splits}), got {fold}")
     rest, test = folds[fold]
+    left = meta["group"].iloc[rest].astype(str).nunique()
+    if left < 2:
+        raise ValueError(
+            f"split: fold {fold} of {n_splits} leaves {left} group(s) outside its test groups, and training and "
+            "validation need one each: choose fewer split.n_splits, or data with more groups"
+        )
     gss = GroupShuffleSplit(n_splits=1, test_size=val_fraction, random_state=seed)
     tr, va = next(gss.split(rest, groups=meta["group"].iloc[rest].astype(str)))
     train, val = rest[tr], rest[va]
