@@ -53,7 +53,7 @@ def choose_gate(requested: str, task: str, models: list) -> str:
     return requested
 
 
-def validation_score(cfg: dict, module, gate: str) -> tuple[float, object, tuple[str, float], str]:
+def validation_score(cfg: dict, module, gate: str, seqs=None) -> tuple[float, object, tuple[str, float], str]:
     """The task's validation metric for a model, the data it was scored on (rest HR: prepared examples; posture:
     the clips), the best simple baseline's score on the same data (rest HR: fitted on the training split) and how
     it was scored. Every model compared is scored on the same data by the same gate."""
@@ -77,7 +77,7 @@ def validation_score(cfg: dict, module, gate: str) -> tuple[float, object, tuple
     from liftsense.datasets.loaders import load_sequences
     from liftsense.pipelines.posture import score, split_clips
 
-    seqs = load_sequences(cfg["data"])
+    seqs = seqs if seqs is not None else load_sequences(cfg["data"])  # loaded once for candidate and champion
     baseline = BASELINE_METRIC[task]
     if gate == "groups":
         from liftsense.pipelines.grouped_gate import gate_clips, grouped_score
@@ -158,8 +158,13 @@ def main(argv: list[str]) -> int:
         print(f"nothing promoted: {exc}", file=sys.stderr)
         return 2
     try:  # both scored before anything is registered: a gate that cannot score either registers nothing
-        candidate, validation_data, baseline, how = validation_score(cfg, module, gate)
-        champion = None if champion_module is None else validation_score(cfg, champion_module, gate)[0]
+        seqs = None
+        if task != "rest_hr" and champion_module is not None:
+            from liftsense.datasets.loaders import load_sequences
+
+            seqs = load_sequences(cfg["data"])
+        candidate, validation_data, baseline, how = validation_score(cfg, module, gate, seqs)
+        champion = None if champion_module is None else validation_score(cfg, champion_module, gate, seqs)[0]
     except ValueError as exc:  # e.g. the grouped gate could fit no fold
         print(f"nothing promoted: the {gate} gate cannot score the models: {exc}", file=sys.stderr)
         return 2
