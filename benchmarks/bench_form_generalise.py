@@ -5,6 +5,8 @@
   false-alarm rate on correct clips, and the 6-class fault model.
 - squat levers that were tried and not kept (other estimators, cue selection by date, the two correct styles as
   classes of their own), binary and faults.
+- how far the features are from the fault goal on a new date: the held-out date's labelled clips (or only its
+  good reps) added to training, and random clip folds as the leaky ceiling.
 - push-ups by near-duplicate group: the clip forest over five seeds, judging all clips and abstaining.
 - the small real sets (exercise_correction by scene, posetrainer by camera set-up), per exercise and fault:
   always "correct", a one-feature threshold, clip_logistic and clip_forest on the image-plane partial features.
@@ -12,7 +14,7 @@
 
 Every model is the product's `ClipFormModel` (the levers section aside); features are computed once per clip and
 looked up (the model code is otherwise the product's).
-`.venv/bin/python benchmarks/bench_form_generalise.py [--only squat,levers,pushup,small,phases,speed]`
+`.venv/bin/python benchmarks/bench_form_generalise.py [--only squat,levers,fewshot,pushup,small,phases,speed]`
 """
 
 from __future__ import annotations
@@ -311,6 +313,26 @@ def squat_section() -> dict:
     return out
 
 
+def squat_lever_table():
+    """The shipped squat model's clip features (no hip-height cues) with the targets the scratch levers share:
+    (seqs, usable, x, y correct, groups, mixed-date mask, fault classes, y fault class)."""
+    from liftsense.datasets.real import load_squat_3d
+    from liftsense.models.clip_model import ClipFormModel
+
+    seqs = load_squat_3d()
+    model = ClipFormModel(["incorrect", "correct"], drop_cues=HIP_CUES)
+    usable = model.usable(seqs)
+    x = model.features(seqs).to_numpy(np.float64)
+    x = np.where(np.isfinite(x), x, 0.0)
+    y = seqs.meta["correct"].astype(int).to_numpy()
+    groups = seqs.meta["group"].astype(str).to_numpy()
+    labels = seqs.meta["label"].astype(str).to_numpy()
+    mixed = np.isin(groups, [g for g in set(groups) if len(set(y[groups == g])) == 2])
+    fault_classes = sorted(set(np.where(y == 1, "correct", labels)))
+    yf = np.array([fault_classes.index(t) for t in np.where(y == 1, "correct", labels)])
+    return seqs, usable, x, y, groups, mixed, fault_classes, yf
+
+
 def squat_levers_section() -> dict:
     """Levers tried for a new date and not shipped (2026-12-06), on the shipped model's clip features (no
     hip-height cues), leave one date out, fitted on the dates holding both verdicts (group_balance=drop). The
@@ -321,23 +343,12 @@ def squat_levers_section() -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from liftsense.datasets.real import load_squat_3d
     from liftsense.evaluation.generalise import leave_one_group_out, summary_row
-    from liftsense.models.clip_model import ClipFormModel
     from liftsense.models.estimators import logistic
 
-    seqs = load_squat_3d()
+    seqs, usable, x, y, groups, mixed, fault_classes, yf = squat_lever_table()
+    labels = seqs.meta["label"].astype(str).to_numpy()
     meta = seqs.meta
-    model = ClipFormModel(["incorrect", "correct"], drop_cues=HIP_CUES)
-    usable = model.usable(seqs)
-    x = model.features(seqs).to_numpy(np.float64)
-    x = np.where(np.isfinite(x), x, 0.0)
-    y = meta["correct"].astype(int).to_numpy()
-    groups = meta["group"].astype(str).to_numpy()
-    labels = meta["label"].astype(str).to_numpy()
-    mixed = np.isin(groups, [g for g in set(groups) if len(set(y[groups == g])) == 2])
-    fault_classes = sorted(set(np.where(y == 1, "correct", labels)))
-    yf = np.array([fault_classes.index(t) for t in np.where(y == 1, "correct", labels)])
     styles = sorted(set(labels))  # the two correct styles as classes of their own
     ys = np.array([styles.index(t) for t in labels])
     correct_styles = [i for i, t in enumerate(styles) if meta["correct"].to_numpy()[labels == t].all()]
@@ -411,6 +422,120 @@ def squat_levers_section() -> dict:
         )
     )
     return {"binary": binary, "fault": fault}
+
+
+FEWSHOT_K = (0, 1, 3, 5, 10)  # labelled clips per class taken from the held-out date
+FEWSHOT_WEIGHTS = (1, 5)  # their training weight (the other dates' clips weigh 1)
+REFERENCE_K = (0, 1, 3, 5)  # the held-out date's correct clips only: what a coach's reference reps give
+
+
+def squat_fewshot_section(draws: int = DRAWS) -> dict:
+    """How far the clip features are from the fault goal on a new date, and what closes the gap (2026-12-07).
+
+    Leave one date out, the fault model's setting (logistic C 0.01, fitted on the dates holding both verdicts),
+    with k clips per class of the held-out date added to training at weight w. Every k is scored on the same
+    clips: the date's clips outside the largest draw (at most half of each class). Then the realistic case, a
+    coach that knows only the lifter's good reps: k correct clips of the date, binary verdict (the shipped
+    `weight` setting) and faults, on the 8 dates with correct clips. Last, random clip folds over all dates, the
+    ceiling a split that leaks the session reaches. Medians and ranges over `draws` draws."""
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from liftsense.models.estimators import logistic
+    from liftsense.models.group_balance import group_weights
+
+    seqs, usable, x, y, groups, mixed, _, yf = squat_lever_table()
+    weights_weight = group_weights(seqs.meta, "weight")
+
+    def fit_predict(
+        train: np.ndarray, weights: np.ndarray, target: np.ndarray, test: np.ndarray
+    ) -> np.ndarray:
+        est = logistic(0.01)
+        est.fit(x[train], target[train], logisticregression__sample_weight=weights)
+        return est.predict(x[test])
+
+    def summary(name: str, scores: list[float], extra: dict | None = None) -> dict:
+        return {
+            "method": name,
+            "median": float(np.median(scores)),
+            "min": float(np.min(scores)),
+            "max": float(np.max(scores)),
+            **(extra or {}),
+        }
+
+    labelled: dict[tuple[int, int], list[float]] = {(k, w): [] for k in FEWSHOT_K for w in FEWSHOT_WEIGHTS}
+    refs_fault: dict[int, list[float]] = {k: [] for k in REFERENCE_K}
+    refs_binary: dict[int, list[float]] = {k: [] for k in REFERENCE_K}
+    refs_worst: dict[int, list[float]] = {k: [] for k in REFERENCE_K}
+    mixed_dates = sorted(set(groups[mixed]))
+    for draw in range(draws):
+        rng = np.random.default_rng(draw)
+        pred = {key: np.full(len(y), -1) for key in labelled}
+        for date in dict.fromkeys(groups):
+            clips = np.flatnonzero((groups == date) & usable)
+            picks = {}
+            for cls in np.unique(yf[clips]):
+                members = rng.permutation(clips[yf[clips] == cls])
+                picks[cls] = members[: min(max(FEWSHOT_K), len(members) // 2)]
+            test = np.setdiff1d(clips, np.concatenate(list(picks.values())))
+            base = np.flatnonzero((groups != date) & usable & mixed)
+            for k, w in labelled:
+                added = np.concatenate([p[:k] for p in picks.values()]).astype(int)
+                train = np.concatenate([base, added])
+                weights = np.concatenate([np.ones(len(base)), np.full(len(added), float(w))])
+                pred[(k, w)][test] = fit_predict(train, weights, yf, test)
+        scored = pred[(0, 1)] >= 0
+        for key, p in pred.items():
+            labelled[key].append(f1_score(yf[scored], p[scored], average="macro"))
+        fault_pred = {k: np.full(len(y), -1) for k in REFERENCE_K}
+        verdict = {k: np.full(len(y), -1) for k in REFERENCE_K}
+        for date in mixed_dates:
+            clips = np.flatnonzero((groups == date) & usable)
+            references = rng.permutation(clips[y[clips] == 1])[: max(REFERENCE_K)]
+            test = np.setdiff1d(clips, references)
+            others = (groups != date) & usable
+            base_fault = np.flatnonzero(others & mixed)
+            base_binary = np.flatnonzero(others & (weights_weight > 0))
+            for k in REFERENCE_K:
+                w = 5.0 if k else 1.0
+                train = np.concatenate([base_fault, references[:k]])
+                weights = np.concatenate([np.ones(len(base_fault)), np.full(k, w)])
+                fault_pred[k][test] = fit_predict(train, weights, yf, test)
+                train = np.concatenate([base_binary, references[:k]])
+                weights = np.concatenate([weights_weight[base_binary], np.full(k, w)])
+                verdict[k][test] = fit_predict(train, weights, y, test)
+        scored = verdict[0] >= 0
+        for k in REFERENCE_K:
+            refs_fault[k].append(f1_score(yf[scored], fault_pred[k][scored], average="macro"))
+            refs_binary[k].append(f1_score(y[scored], verdict[k][scored]))
+            refs_worst[k].append(
+                min(
+                    f1_score(y[scored & (groups == d)], verdict[k][scored & (groups == d)])
+                    for d in mixed_dates
+                )
+            )
+    rows = [
+        summary(f"faults, {k} labelled clips per class of the date, weight {w}", v, {"k": k, "weight": w})
+        for (k, w), v in labelled.items()
+        if k or w == 1
+    ]
+    reference_rows = []
+    for k in REFERENCE_K:
+        reference_rows.append(
+            summary(
+                f"{k} good reps of the date, weight {5 if k else 1}: binary verdict",
+                refs_binary[k],
+                {"k": k, "worst_date_median": float(np.median(refs_worst[k]))},
+            )
+        )
+        reference_rows.append(summary(f"{k} good reps of the date: faults", refs_fault[k], {"k": k}))
+    leaky = np.full(len(y), -1)
+    usable_idx = np.flatnonzero(usable)
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(usable_idx, yf[usable_idx]):
+        train, test = usable_idx[train], usable_idx[test]
+        leaky[test] = fit_predict(train, np.ones(len(train)), yf, test)
+    ceiling = float(f1_score(yf[usable_idx], leaky[usable_idx], average="macro"))
+    return {"labelled": rows, "references": reference_rows, "random_clip_folds_macro_f1": ceiling}
 
 
 def per_class_f1(y: np.ndarray, proba: np.ndarray, classes: list[str]) -> dict[str, float]:
@@ -538,7 +663,7 @@ def speed_section() -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="squat,levers,pushup,small,phases,speed")
+    parser.add_argument("--only", default="squat,levers,fewshot,pushup,small,phases,speed")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -562,6 +687,15 @@ def main() -> None:
         results["squat levers"] = levers = squat_levers_section()
         for task in ("binary", "fault"):
             print(f"\n== squat_3d levers not kept, {task} ==\n" + table(levers[task], cols[:7]), flush=True)
+    if "fewshot" in todo:
+        results["squat few-shot"] = few = squat_fewshot_section()
+        fcols = ["method", "median", "min", "max"]
+        print("\n== squat_3d faults with labelled clips of the new date ==\n" + table(few["labelled"], fcols))
+        print("\n== squat_3d with the new date's good reps only ==\n" + table(few["references"], fcols))
+        print(
+            "random clip folds (leaks the session): faults macro-F1",
+            round(few["random_clip_folds_macro_f1"], 3),
+        )
     if "pushup" in todo:
         results["pushup by group"] = push = pushup_section()
         print(
