@@ -23,6 +23,7 @@ import argparse
 import logging
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from _common import table, write
@@ -313,9 +314,20 @@ def squat_section() -> dict:
     return out
 
 
-def squat_lever_table():
-    """The shipped squat model's clip features (no hip-height cues) with the targets the scratch levers share:
-    (seqs, usable, x, y correct, groups, mixed-date mask, fault classes, y fault class)."""
+class LeverTable(NamedTuple):
+    """The shipped squat model's clip features (no hip-height cues) with the targets the scratch levers share."""
+
+    seqs: object
+    usable: np.ndarray  # clips with enough tracked frames
+    x: np.ndarray  # features, non-finite cells 0
+    y: np.ndarray  # 1 correct, 0 faulty
+    groups: np.ndarray  # recording date
+    mixed: np.ndarray  # clip of a date holding both verdicts
+    fault_classes: list[str]
+    yf: np.ndarray  # index into fault_classes
+
+
+def squat_lever_table() -> LeverTable:
     from liftsense.datasets.real import load_squat_3d
     from liftsense.models.clip_model import ClipFormModel
 
@@ -330,7 +342,7 @@ def squat_lever_table():
     mixed = np.isin(groups, [g for g in set(groups) if len(set(y[groups == g])) == 2])
     fault_classes = sorted(set(np.where(y == 1, "correct", labels)))
     yf = np.array([fault_classes.index(t) for t in np.where(y == 1, "correct", labels)])
-    return seqs, usable, x, y, groups, mixed, fault_classes, yf
+    return LeverTable(seqs, usable, x, y, groups, mixed, fault_classes, yf)
 
 
 def squat_levers_section() -> dict:
@@ -427,66 +439,78 @@ def squat_levers_section() -> dict:
 FEWSHOT_K = (0, 1, 3, 5, 10)  # labelled clips per class taken from the held-out date
 FEWSHOT_WEIGHTS = (1, 5)  # their training weight (the other dates' clips weigh 1)
 REFERENCE_K = (0, 1, 3, 5)  # the held-out date's correct clips only: what a coach's reference reps give
+REFERENCE_WEIGHT = 5.0
 
 
-def squat_fewshot_section(draws: int = DRAWS) -> dict:
-    """How far the clip features are from the fault goal on a new date, and what closes the gap (2026-12-07).
-
-    Leave one date out, the fault model's setting (logistic C 0.01, fitted on the dates holding both verdicts),
-    with k clips per class of the held-out date added to training at weight w. Every k is scored on the same
-    clips: the date's clips outside the largest draw (at most half of each class). Then the realistic case, a
-    coach that knows only the lifter's good reps: k correct clips of the date, binary verdict (the shipped
-    `weight` setting) and faults, on the 8 dates with correct clips. Last, random clip folds over all dates, the
-    ceiling a split that leaks the session reaches. Medians and ranges over `draws` draws."""
-    from sklearn.metrics import f1_score
-    from sklearn.model_selection import StratifiedKFold
-
+def _fit_predict(
+    x, train: np.ndarray, weights: np.ndarray, target: np.ndarray, test: np.ndarray
+) -> np.ndarray:
+    """The fault model's estimator (logistic, C 0.01) with a weight per training clip."""
     from liftsense.models.estimators import logistic
-    from liftsense.models.group_balance import group_weights
 
-    seqs, usable, x, y, groups, mixed, _, yf = squat_lever_table()
-    weights_weight = group_weights(seqs.meta, "weight")
+    est = logistic(0.01)
+    est.fit(x[train], target[train], logisticregression__sample_weight=weights)
+    return est.predict(x[test])
 
-    def fit_predict(
-        train: np.ndarray, weights: np.ndarray, target: np.ndarray, test: np.ndarray
-    ) -> np.ndarray:
-        est = logistic(0.01)
-        est.fit(x[train], target[train], logisticregression__sample_weight=weights)
-        return est.predict(x[test])
 
-    def summary(name: str, scores: list[float], extra: dict | None = None) -> dict:
-        return {
-            "method": name,
-            "median": float(np.median(scores)),
-            "min": float(np.min(scores)),
-            "max": float(np.max(scores)),
-            **(extra or {}),
-        }
+def _spread_row(name: str, scores: list[float], **extra) -> dict:
+    return {
+        "method": name,
+        "median": float(np.median(scores)),
+        "min": float(np.min(scores)),
+        "max": float(np.max(scores)),
+        **extra,
+    }
 
-    labelled: dict[tuple[int, int], list[float]] = {(k, w): [] for k in FEWSHOT_K for w in FEWSHOT_WEIGHTS}
-    refs_fault: dict[int, list[float]] = {k: [] for k in REFERENCE_K}
-    refs_binary: dict[int, list[float]] = {k: [] for k in REFERENCE_K}
-    refs_worst: dict[int, list[float]] = {k: [] for k in REFERENCE_K}
-    mixed_dates = sorted(set(groups[mixed]))
+
+def _labelled_clip_rows(t: LeverTable, draws: int) -> list[dict]:
+    """Faults, leave one date out, with k labelled clips per class of the held-out date added at weight w. Every k
+    is scored on the same clips: the date's clips outside the largest draw (at most half of each class)."""
+    from sklearn.metrics import f1_score
+
+    usable, x, y, groups, mixed, yf = t.usable, t.x, t.y, t.groups, t.mixed, t.yf
+    scores: dict[tuple[int, int], list[float]] = {(k, w): [] for k in FEWSHOT_K for w in FEWSHOT_WEIGHTS}
     for draw in range(draws):
         rng = np.random.default_rng(draw)
-        pred = {key: np.full(len(y), -1) for key in labelled}
+        pred = {key: np.full(len(y), -1) for key in scores}
         for date in dict.fromkeys(groups):
             clips = np.flatnonzero((groups == date) & usable)
-            picks = {}
+            picks = []
             for cls in np.unique(yf[clips]):
                 members = rng.permutation(clips[yf[clips] == cls])
-                picks[cls] = members[: min(max(FEWSHOT_K), len(members) // 2)]
-            test = np.setdiff1d(clips, np.concatenate(list(picks.values())))
+                picks.append(members[: min(max(FEWSHOT_K), len(members) // 2)])
+            test = np.setdiff1d(clips, np.concatenate(picks))
             base = np.flatnonzero((groups != date) & usable & mixed)
-            for k, w in labelled:
-                added = np.concatenate([p[:k] for p in picks.values()]).astype(int)
-                train = np.concatenate([base, added])
+            for k, w in scores:
+                added = np.concatenate([p[:k] for p in picks]).astype(int)
                 weights = np.concatenate([np.ones(len(base)), np.full(len(added), float(w))])
-                pred[(k, w)][test] = fit_predict(train, weights, yf, test)
+                pred[(k, w)][test] = _fit_predict(x, np.concatenate([base, added]), weights, yf, test)
         scored = pred[(0, 1)] >= 0
         for key, p in pred.items():
-            labelled[key].append(f1_score(yf[scored], p[scored], average="macro"))
+            scores[key].append(f1_score(yf[scored], p[scored], average="macro"))
+    return [
+        _spread_row(f"faults, {k} labelled clips per class of the date, weight {w}", v, k=k, weight=w)
+        for (k, w), v in scores.items()
+        if k or w == 1
+    ]
+
+
+def _reference_rows(t: LeverTable, draws: int) -> list[dict]:
+    """What a coach that knows only the lifter's good reps could do by refitting: k correct clips of the held-out
+    date added at weight 5, the binary verdict (the shipped `weight` setting) and faults, on the dates with
+    correct clips."""
+    from sklearn.metrics import f1_score
+
+    from liftsense.models.group_balance import group_weights
+
+    usable, x, y, groups, mixed, yf = t.usable, t.x, t.y, t.groups, t.mixed, t.yf
+    balance = group_weights(t.seqs.meta, "weight")
+    mixed_dates = sorted(set(groups[mixed]))
+    faults: dict[int, list[float]] = {k: [] for k in REFERENCE_K}
+    verdicts: dict[int, list[float]] = {k: [] for k in REFERENCE_K}
+    worst: dict[int, list[float]] = {k: [] for k in REFERENCE_K}
+    for draw in range(draws):
+        rng = np.random.default_rng(draw)
         fault_pred = {k: np.full(len(y), -1) for k in REFERENCE_K}
         verdict = {k: np.full(len(y), -1) for k in REFERENCE_K}
         for date in mixed_dates:
@@ -494,48 +518,51 @@ def squat_fewshot_section(draws: int = DRAWS) -> dict:
             references = rng.permutation(clips[y[clips] == 1])[: max(REFERENCE_K)]
             test = np.setdiff1d(clips, references)
             others = (groups != date) & usable
-            base_fault = np.flatnonzero(others & mixed)
-            base_binary = np.flatnonzero(others & (weights_weight > 0))
+            base_fault, base_binary = np.flatnonzero(others & mixed), np.flatnonzero(others & (balance > 0))
             for k in REFERENCE_K:
-                w = 5.0 if k else 1.0
+                added = np.full(k, REFERENCE_WEIGHT)
                 train = np.concatenate([base_fault, references[:k]])
-                weights = np.concatenate([np.ones(len(base_fault)), np.full(k, w)])
-                fault_pred[k][test] = fit_predict(train, weights, yf, test)
+                weights = np.concatenate([np.ones(len(base_fault)), added])
+                fault_pred[k][test] = _fit_predict(x, train, weights, yf, test)
                 train = np.concatenate([base_binary, references[:k]])
-                weights = np.concatenate([weights_weight[base_binary], np.full(k, w)])
-                verdict[k][test] = fit_predict(train, weights, y, test)
+                weights = np.concatenate([balance[base_binary], added])
+                verdict[k][test] = _fit_predict(x, train, weights, y, test)
         scored = verdict[0] >= 0
         for k in REFERENCE_K:
-            refs_fault[k].append(f1_score(yf[scored], fault_pred[k][scored], average="macro"))
-            refs_binary[k].append(f1_score(y[scored], verdict[k][scored]))
-            refs_worst[k].append(
-                min(
-                    f1_score(y[scored & (groups == d)], verdict[k][scored & (groups == d)])
-                    for d in mixed_dates
-                )
-            )
-    rows = [
-        summary(f"faults, {k} labelled clips per class of the date, weight {w}", v, {"k": k, "weight": w})
-        for (k, w), v in labelled.items()
-        if k or w == 1
-    ]
-    reference_rows = []
+            faults[k].append(f1_score(yf[scored], fault_pred[k][scored], average="macro"))
+            verdicts[k].append(f1_score(y[scored], verdict[k][scored]))
+            by_date = [scored & (groups == d) for d in mixed_dates]
+            worst[k].append(min(f1_score(y[rows], verdict[k][rows]) for rows in by_date))
+    rows = []
     for k in REFERENCE_K:
-        reference_rows.append(
-            summary(
-                f"{k} good reps of the date, weight {5 if k else 1}: binary verdict",
-                refs_binary[k],
-                {"k": k, "worst_date_median": float(np.median(refs_worst[k]))},
+        weight = REFERENCE_WEIGHT if k else 1
+        name = f"{k} good reps of the date, weight {weight:g}"
+        rows.append(
+            _spread_row(
+                f"{name}: binary verdict", verdicts[k], k=k, worst_date_median=float(np.median(worst[k]))
             )
         )
-        reference_rows.append(summary(f"{k} good reps of the date: faults", refs_fault[k], {"k": k}))
-    leaky = np.full(len(y), -1)
-    usable_idx = np.flatnonzero(usable)
-    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(usable_idx, yf[usable_idx]):
-        train, test = usable_idx[train], usable_idx[test]
-        leaky[test] = fit_predict(train, np.ones(len(train)), yf, test)
-    ceiling = float(f1_score(yf[usable_idx], leaky[usable_idx], average="macro"))
-    return {"labelled": rows, "references": reference_rows, "random_clip_folds_macro_f1": ceiling}
+        rows.append(_spread_row(f"{name}: faults", faults[k], k=k))
+    return rows
+
+
+def squat_fewshot_section(draws: int = DRAWS) -> dict:
+    """How far the clip features are from the fault goal on a new date, and what closes the gap (2026-12-07):
+    the held-out date's labelled clips added to training, its good reps alone, and random clip folds over all
+    dates (the ceiling a split that leaks the session reaches). Medians and ranges over `draws` draws."""
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    t = squat_lever_table()
+    leaky = np.full(len(t.yf), -1)
+    rows = np.flatnonzero(t.usable)
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(rows, t.yf[rows]):
+        leaky[rows[test]] = _fit_predict(t.x, rows[train], np.ones(len(train)), t.yf, rows[test])
+    return {
+        "labelled": _labelled_clip_rows(t, draws),
+        "references": _reference_rows(t, draws),
+        "random_clip_folds_macro_f1": float(f1_score(t.yf[rows], leaky[rows], average="macro")),
+    }
 
 
 def per_class_f1(y: np.ndarray, proba: np.ndarray, classes: list[str]) -> dict[str, float]:
