@@ -53,20 +53,31 @@ def choose_gate(requested: str, task: str, models: list) -> str:
     return requested
 
 
-def validation_score(cfg: dict, module, gate: str, seqs=None) -> tuple[float, object, tuple[str, float], str]:
-    """The task's validation metric for a model, the data it was scored on (rest HR: prepared examples; posture:
-    the clips), the best simple baseline's score on the same data (rest HR: fitted on the training split) and how
-    it was scored. Every model compared is scored on the same data by the same gate."""
+def validation_data(cfg: dict):
+    """What every model compared is scored on, loaded once: rest HR's prepared examples, or the posture clips."""
+    if cfg["task"]["name"] == "rest_hr":
+        from liftsense.datasets.loaders import load_sessions
+        from liftsense.pipelines.rest_hr import prepare
+
+        return prepare(cfg, load_sessions(cfg["data"]))
+    from liftsense.datasets.loaders import load_sequences
+
+    return load_sequences(cfg["data"])
+
+
+def validation_score(cfg: dict, module, gate: str, data) -> tuple[float, object, tuple[str, float], str]:
+    """The task's validation metric for a model on `validation_data(cfg)`, the part of it the model was scored on
+    (rest HR: the prepared examples; posture: the clips), the best simple baseline's score on the same part (rest
+    HR: fitted on the training split) and how it was scored. Every model compared is scored on the same data by
+    the same gate."""
     from liftsense.registry import BASELINE_METRIC, VALIDATION_METRIC
 
     task = cfg["task"]["name"]
     metric, _ = VALIDATION_METRIC[task]
     if task == "rest_hr":
-        from liftsense.datasets.loaders import load_sessions
-        from liftsense.pipelines.rest_hr import prepare
         from liftsense.resthr.recovery import BASELINES, horizon_mae
 
-        prep = prepare(cfg, load_sessions(cfg["data"]))
+        prep = data
         scores = {}
         for cls in BASELINES:
             b = cls().fit(prep.train)
@@ -74,22 +85,26 @@ def validation_score(cfg: dict, module, gate: str, seqs=None) -> tuple[float, ob
         best = min(scores, key=lambda k: scores[k] if np.isfinite(scores[k]) else np.inf)
         model_score = horizon_mae(module.forecast(prep.val), prep.val, (60,))[metric]
         return model_score, prep, (best, scores[best]), "the validation sessions"
-    from liftsense.datasets.loaders import load_sequences
     from liftsense.pipelines.posture import score, split_clips
 
-    seqs = seqs if seqs is not None else load_sequences(cfg["data"])  # loaded once for candidate and champion
+    seqs = data
     baseline = BASELINE_METRIC[task]
     if gate == "groups":
         from liftsense.pipelines.grouped_gate import gate_clips, grouped_score
 
         scored = grouped_score(module, gate_clips(cfg, seqs), task)
-        metrics, data, how = scored.metrics, scored.clips, scored.describe()
+        metrics, scored_on, how = scored.metrics, scored.clips, scored.describe()
     else:
         val = seqs.subset(split_clips(cfg, seqs, warn_one_class=False)[1])  # the model's own preprocessing
-        metrics, data = score(module, val, task)[0], val
+        metrics, scored_on = score(module, val, task)[0], val
         groups = sorted(set(val.meta["group"].astype(str)))
         how = f"the {len(val)} clips of the validation group(s) {', '.join(groups)}"
-    return metrics[metric], data, (baseline.removeprefix("baseline_"), metrics.get(baseline, np.nan)), how
+    return (
+        metrics[metric],
+        scored_on,
+        (baseline.removeprefix("baseline_"), metrics.get(baseline, np.nan)),
+        how,
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -158,13 +173,11 @@ def main(argv: list[str]) -> int:
         print(f"nothing promoted: {exc}", file=sys.stderr)
         return 2
     try:  # both scored before anything is registered: a gate that cannot score either registers nothing
-        seqs = None
-        if task != "rest_hr" and champion_module is not None:
-            from liftsense.datasets.loaders import load_sequences
-
-            seqs = load_sequences(cfg["data"])
-        candidate, validation_data, baseline, how = validation_score(cfg, module, gate, seqs)
-        champion = None if champion_module is None else validation_score(cfg, champion_module, gate, seqs)[0]
+        loaded = validation_data(cfg)
+        candidate, scored_on, baseline, how = validation_score(cfg, module, gate, loaded)
+        champion = (
+            None if champion_module is None else validation_score(cfg, champion_module, gate, loaded)[0]
+        )
     except ValueError as exc:  # e.g. the grouped gate could fit no fold
         print(f"nothing promoted: the {gate} gate cannot score the models: {exc}", file=sys.stderr)
         return 2
@@ -177,13 +190,13 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
     spec = (
-        registry.rest_feature_spec(module, validation_data.val.horizons)
+        registry.rest_feature_spec(module, scored_on.val.horizons)
         if task == "rest_hr"
         else registry.posture_feature_spec(module)
     )
     version = registry.register(run_id, name, spec, {"source_run": run_id, "task": task, "data": data})
     decision = registry.decide(
-        candidate, champion, higher, baseline, _cannot_judge(task, module, validation_data, gate)
+        candidate, champion, higher, baseline, _cannot_judge(task, module, scored_on, gate)
     )
     registry.apply(name, version, decision, metric, {"promotion_gate": gate})
     print(
@@ -193,14 +206,14 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _cannot_judge(task: str, module, validation_data, gate: str = "validation") -> str | None:
+def _cannot_judge(task: str, module, scored_on, gate: str = "validation") -> str | None:
     """Why the scored clips cannot rank a posture model against its baseline (one class only), with the fix."""
     if task == "rest_hr":
         return None
     from liftsense.evaluation.metrics import one_class_reason
     from liftsense.pipelines.posture import model_classes
 
-    reason = one_class_reason(task, validation_data.meta, model_classes(module))
+    reason = one_class_reason(task, scored_on.meta, model_classes(module))
     if reason is None:
         return None
     if gate == "groups":
